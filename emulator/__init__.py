@@ -1,0 +1,302 @@
+"""An emulated AWS account for tests, the demo and the benchmark: moto, plus explicit gap fillers.
+
+Gaps filled (../shared/reference/emulation-notes.md):
+  * CloudTrail: moto has no LookupEvents and no EventBridge delivery of API calls; ``Actor``
+    records every call it makes as a realistic CloudTrail record (``EmulatedCloudTrail``).
+  * Termination protection: moto ignores it; ``TerminationProtection`` refuses TerminateInstances
+    like AWS until ModifyInstanceAttribute turns it off.
+  * Access key ids: moto generates random ones; ``adopt_key_id`` gives a key the AWS documentation
+    example id, so fixtures stay the events AWS delivers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "lambdas") not in sys.path:
+    sys.path.insert(0, str(ROOT / "lambdas"))
+
+import boto3  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from responder.aws import reset_default_clients  # noqa: E402
+from responder.schema import TABLES, create_table_request  # noqa: E402
+
+from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
+from .hooks import CallRecorder, Dispatcher, Faults, Latency, TerminationProtection  # noqa: E402
+
+HOME = "us-east-1"
+DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
+TOPIC_NAME = "compromise-responder-team"
+BASE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": HOME,
+    "AWS_REGION": HOME,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "CompromiseResponder",
+    "POWERTOOLS_SERVICE_NAME": "compromise-responder",
+}
+
+
+@dataclass
+class Notification:
+    subject: str
+    body: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """The JSON report: the last part of the message, after the marker line."""
+        from responder.notify import JSON_MARKER
+
+        return json.loads(self.body.split(JSON_MARKER, 1)[1])
+
+    @property
+    def summary(self) -> str:
+        from responder.notify import JSON_MARKER
+
+        return self.body.split(JSON_MARKER, 1)[0]
+
+
+@dataclass
+class LambdaContext:
+    """A standard Lambda context object (the attributes the contract names)."""
+
+    function_name: str = "compromise-responder-health"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:compromise-responder-health"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    timeout_millis: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_millis
+
+
+class EmulatedAws:
+    """One emulated account. Use as a context manager; it sets the environment the handlers read."""
+
+    def __init__(
+        self,
+        *,
+        regions: tuple[str, ...] = DEFAULT_REGIONS,
+        account: str = ACCOUNT,
+        env: dict[str, str] | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.regions = regions
+        self.account = account
+        self.extra_env = dict(env or {})
+        self.trail = EmulatedCloudTrail()
+        self.protection = TerminationProtection()
+        self.faults = Faults()
+        self.recorder = CallRecorder()
+        self.latency = Latency(latency)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.plugins = [self.recorder, self.latency, self.faults, self.protection, self.trail]
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._amis: dict[str, str] = {}
+        self._queue_url = ""
+        self.topic_arn = ""
+        self.tables: dict[str, str] = {}
+        self.seen: list[Notification] = []
+
+    # --- lifecycle -------------------------------------------------------------------
+    def __enter__(self) -> EmulatedAws:
+        self._set_env(BASE_ENV)
+        self._mock = mock_aws()
+        self._mock.start()
+        self.dispatcher.install()
+        reset_default_clients()
+        sns = self.client("sns")
+        sqs = self.client("sqs")
+        self.topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+        self._queue_url = sqs.create_queue(QueueName="team-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        dynamodb = self.client("dynamodb")
+        for logical, spec in TABLES.items():
+            name = f"compromise-responder-{logical}"
+            dynamodb.create_table(**create_table_request(logical, name))
+            self.tables[logical] = name
+            self._set_env({spec["env"]: name})
+        self._set_env({"NOTIFY_TOPIC_ARN": self.topic_arn, "SWEEP_REGIONS": ",".join(self.regions), "AWS_MAX_ATTEMPTS": "3"})
+        self._set_env(self.extra_env)
+        self.recorder.reset()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dispatcher.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        reset_default_clients()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def set_env(self, **values: str) -> None:
+        """Change the handlers' configuration for the rest of this emulation."""
+        self._set_env(values)
+
+    # --- reading the emulated world ----------------------------------------------------
+    def client(self, service: str, region: str = HOME) -> Any:
+        return boto3.client(service, region_name=region)
+
+    def notifications(self) -> list[Notification]:
+        """Every message published to the team topic so far (drains the subscribed queue)."""
+        sqs = self.client("sqs")
+        while True:
+            resp = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+            messages = resp.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = {k: v.get("Value", "") for k, v in (envelope.get("MessageAttributes") or {}).items()}
+                self.seen.append(Notification(envelope.get("Subject", ""), envelope["Message"], attributes))
+                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self.seen)
+
+    def ami(self, region: str) -> str:
+        if region not in self._amis:
+            images = self.client("ec2", region).describe_images(Owners=["amazon"], MaxResults=5)["Images"]
+            self._amis[region] = images[0]["ImageId"]
+        return self._amis[region]
+
+    def instance_states(self, region: str) -> dict[str, str]:
+        ec2 = self.client("ec2", region)
+        return {
+            i["InstanceId"]: i["State"]["Name"]
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+        }
+
+    def spot_request_states(self, region: str) -> dict[str, str]:
+        resp = self.client("ec2", region).describe_spot_instance_requests()
+        return {r["SpotInstanceRequestId"]: r["State"] for r in resp["SpotInstanceRequests"]}
+
+    def key_status(self, user: str) -> dict[str, str]:
+        keys = self.client("iam").list_access_keys(UserName=user)["AccessKeyMetadata"]
+        return {k["AccessKeyId"]: k["Status"] for k in keys}
+
+    def user_policies(self, user: str) -> dict[str, dict[str, Any]]:
+        iam = self.client("iam")
+        return {
+            name: _policy_doc(iam.get_user_policy(UserName=user, PolicyName=name)["PolicyDocument"])
+            for name in iam.list_user_policies(UserName=user)["PolicyNames"]
+        }
+
+    def role_policies(self, role: str) -> dict[str, dict[str, Any]]:
+        iam = self.client("iam")
+        return {
+            name: _policy_doc(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        """The mutable state the responder could touch: compare before/after to prove "no change"."""
+        iam = self.client("iam")
+        users = [u["UserName"] for u in iam.list_users()["Users"]]
+        state: dict[str, Any] = {
+            "keys": {u: self.key_status(u) for u in users},
+            "userPolicies": {u: sorted(iam.list_user_policies(UserName=u)["PolicyNames"]) for u in users},
+            "rolePolicies": {
+                r["RoleName"]: sorted(iam.list_role_policies(RoleName=r["RoleName"])["PolicyNames"])
+                for r in iam.list_roles()["Roles"]
+            },
+            "loginProfiles": sorted(u for u in users if _has_login_profile(iam, u)),
+        }
+        for region in self.regions:
+            ec2 = self.client("ec2", region)
+            state[region] = {
+                "instances": self.instance_states(region),
+                "spot": self.spot_request_states(region),
+                "groups": {
+                    i["InstanceId"]: sorted(g["GroupId"] for g in i.get("SecurityGroups", []))
+                    for r in ec2.describe_instances()["Reservations"]
+                    for i in r["Instances"]
+                },
+                "snapshots": len(ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]),
+                "asgs": {
+                    g["AutoScalingGroupName"]: g["DesiredCapacity"]
+                    for g in self.client("autoscaling", region).describe_auto_scaling_groups()["AutoScalingGroups"]
+                },
+            }
+        return state
+
+    # --- people ------------------------------------------------------------------------
+    def create_user(self, name: str, *, key_id: str | None = None, last_used: tuple[str, str] | None = None) -> Actor:
+        """An IAM user with one access key (given the documentation-style id ``key_id``)."""
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+        if key_id:
+            key = adopt_key_id(self.account, name, key, key_id, last_used)
+        return Actor(self, Identity("IAMUser", name, key, self.account))
+
+    def actor(self, identity: Identity) -> Actor:
+        return Actor(self, identity)
+
+
+def _policy_doc(doc: Any) -> dict[str, Any]:
+    return json.loads(doc) if isinstance(doc, str) else dict(doc)
+
+
+def _has_login_profile(iam: Any, user: str) -> bool:
+    try:
+        iam.get_login_profile(UserName=user)
+        return True
+    except iam.exceptions.NoSuchEntityException:
+        return False
+
+
+def adopt_key_id(account: str, user: str, generated: str, wanted: str, last_used: tuple[str, str] | None) -> str:
+    """moto generates random key ids; give this key the documentation example id instead."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    backend = iam_backends[account]["aws"]
+    for key in backend.users[user].access_keys:
+        if key.access_key_id == generated:
+            key.access_key_id = wanted
+            if last_used:
+                key.last_used = AccessKeyLastUsed(datetime.now(UTC), last_used[0], last_used[1])
+    if generated in getattr(backend, "access_keys", {}):
+        backend.access_keys[wanted] = backend.access_keys.pop(generated)
+    return wanted
+
+
+@contextmanager
+def clock(at: datetime | None) -> Iterator[None]:
+    """Launch "in the past": moto stamps LaunchTime/CreateTime with the (frozen) clock."""
+    if at is None:
+        yield
+        return
+    from freezegun import freeze_time
+
+    with freeze_time(at):
+        yield
+
+
+from .actor import Actor, Launched  # noqa: E402
+
+__all__ = ["ACCOUNT", "EC2_XMLNS", "Actor", "EmulatedAws", "Identity", "Launched", "LambdaContext", "cloudtrail_detail"]

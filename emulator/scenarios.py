@@ -1,0 +1,104 @@
+"""Incidents replayed against the emulated account (../shared/reference/incidents.md).
+
+Each builder sets the scene (the team's legitimate capacity and the attacker's) and returns what
+a test or the demo needs to check the outcome.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from . import EmulatedAws
+from .actor import Actor
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+LEAKED_KEY = "AKIAIOSFODNN7EXAMPLE"
+TEAM_KEY = "AKIAI44QH8DHBEXAMPLE"
+ATTACKER_REGIONS = ("us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
+ALLOWED = "us-east-1,eu-west-1"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from ``events/`` (the shapes AWS delivers), as a fresh dict."""
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+def health_event(start: datetime, *, key: str = LEAKED_KEY, event_id: str | None = None) -> dict[str, Any]:
+    event = load_event("health-credentials-exposed.json")
+    stamp = format_datetime(start.astimezone(UTC), usegmt=True)
+    event["detail"]["startTime"] = event["detail"]["lastUpdatedTime"] = stamp
+    event["time"] = (start + timedelta(minutes=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if key != LEAKED_KEY:
+        event["detail"]["affectedEntities"][0]["entityValue"] = key
+        event["detail"]["eventDescription"][0]["latestDescription"] = event["detail"]["eventDescription"][0][
+            "latestDescription"
+        ].replace(LEAKED_KEY, key)
+    if event_id:
+        event["id"] = event_id
+    return event
+
+
+@dataclass
+class SpotSwarm:
+    """Incident 1: a leaked key, persistent g2.8xlarge spot requests in every region."""
+
+    notice_start: datetime
+    attacker: Actor
+    team: Actor
+    attacker_requests: dict[str, list[str]] = field(default_factory=dict)
+    attacker_instances: dict[str, list[str]] = field(default_factory=dict)
+    legitimate: dict[str, list[str]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def health_event(self, event_id: str | None = None) -> dict[str, Any]:
+        return health_event(self.notice_start, event_id=event_id)
+
+
+def spot_swarm(
+    aws: EmulatedAws,
+    *,
+    regions: tuple[str, ...] = ATTACKER_REGIONS,
+    requests_per_region: int = 4,
+    now: datetime | None = None,
+) -> SpotSwarm:
+    """The team runs small instances in its two regions, an old GPU box and a protected GPU box;
+    the attacker, with the leaked key, opens persistent g2.8xlarge spot requests everywhere, plus
+    termination-protected p3.16xlarge instances in ap-south-1 (as the CloudTrail sample shows)."""
+    now = now or datetime.now(UTC)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", "sa-east-1"))
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    scene = SpotSwarm(notice_start=now - timedelta(hours=1), attacker=attacker, team=team)
+    protect = {"compromise-responder:protect": "true", "Name": "ml-training-protected"}
+
+    def legit(label: str, launched: Any) -> None:
+        scene.legitimate.setdefault(launched.region, []).extend(launched.instance_ids)
+        for i in launched.instance_ids:
+            scene.labels[i] = label
+
+    legit("web (t3.micro)", team.run_instances("us-east-1", "t3.micro", 2, tags={"Name": "web"}, at=now - timedelta(hours=5)))
+    legit("old GPU box (launched 10 days ago)", team.run_instances("us-east-1", "g4dn.xlarge", tags={"Name": "ml-old"},
+                                                                   at=now - timedelta(days=10)))  # fmt: skip
+    legit("protect-tagged GPU box", team.run_instances("us-east-1", "p3.2xlarge", tags=protect, at=now - timedelta(hours=3)))
+    legit("api (t3.large)", team.run_instances("eu-west-1", "t3.large", tags={"Name": "api"}, at=now - timedelta(hours=30)))
+
+    for region in regions:
+        launched = attacker.request_spot_instances(region, "g2.8xlarge", requests_per_region, at=now - timedelta(hours=2))
+        scene.attacker_requests.setdefault(region, []).extend(launched.ids)
+        scene.attacker_instances.setdefault(region, []).extend(launched.instance_ids)
+        scene.events.append(launched.event)
+    if "ap-south-1" in regions:
+        launched = attacker.run_instances("ap-south-1", "p3.16xlarge", 2, termination_protection=True,
+                                          at=now - timedelta(hours=2))  # fmt: skip
+        scene.attacker_instances["ap-south-1"].extend(launched.instance_ids)
+        scene.events.append(launched.event)
+    for region, ids in scene.attacker_instances.items():
+        for i in ids:
+            scene.labels[i] = f"attacker ({region})"
+    return scene

@@ -1,0 +1,1 @@
+"""CDK constructs of the compromise responder, one per concern."""

@@ -1,0 +1,53 @@
+"""IAM policy statements built from the Lambda code's own capability declarations.
+
+``responder.catalog.permissions_for(handler)`` says which actions a handler's flows call, grouped
+by symbolic resource; this module resolves the symbols to the stack's ARNs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
+if str(LAMBDAS) not in sys.path:
+    sys.path.insert(0, str(LAMBDAS))
+
+from responder import capabilities as cap  # noqa: E402
+from responder import catalog  # noqa: E402
+from responder.schema import TABLES  # noqa: E402
+
+
+def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> list[str]:
+    if symbol == cap.ANY:
+        return ["*"]
+    if symbol == cap.IAM_USER:
+        return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user/*"]
+    if symbol == cap.IAM_ROLE:
+        return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"]
+    if symbol == cap.NOTIFY_TOPIC:
+        return [topic_arn]
+    if symbol.startswith("table:"):
+        logical = symbol.split(":", 1)[1]
+        arn = table_arns[logical]
+        return [arn] + [f"{arn}/index/{index}" for index in TABLES[logical]["indexes"]]
+    raise ValueError(f"unknown symbolic resource {symbol!r}")
+
+
+def statements_for(handler: str, table_arns: dict[str, str], topic_arn: str) -> list[iam.PolicyStatement]:
+    """One statement per resource group: exactly the actions the handler's flows declare."""
+    return [
+        iam.PolicyStatement(
+            sid=_sid(symbol),
+            actions=actions,
+            resources=resources_for(symbol, table_arns, topic_arn),
+        )
+        for symbol, actions in catalog.permissions_for(handler).items()
+    ]
+
+
+def _sid(symbol: str) -> str:
+    return "".join(part.capitalize() for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").split()) or "All"

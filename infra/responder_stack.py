@@ -1,0 +1,63 @@
+"""The responder stack, in the home region: topic, tables, one function per trigger, rules, alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from constructs import Construct
+
+from .alarms import FailureAlarms
+from .config import ResponderConfig
+from .functions import ResponderFunction, powertools_layer
+from .notifications import TeamTopic
+from .permissions import catalog
+from .rules import HEALTH_PATTERN, TriggerRule
+from .tables import ResponderTables
+
+# handler -> (timeout, memory). Sweeps of every region get the full Lambda limit (see bench/).
+FUNCTION_SIZES = {"health": (900, 1024), "guardduty": (900, 1024), "cloudtrail": (300, 512), "runbook": (900, 1024)}
+ROUTES: dict[str, tuple[dict[str, Any], str]] = {
+    "health": (HEALTH_PATTERN, "AWS Health credential-risk notices -> contain the key"),
+}
+
+
+class ResponderStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ResponderConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.team = TeamTopic(self, "Notifications", emails=config.notify_emails)
+        self.tables = ResponderTables(self, "Tables")
+        layer = powertools_layer(self, config.powertools_layer_version)
+        table_env = self.tables.env()
+        self.functions: dict[str, ResponderFunction] = {}
+        for handler, (timeout, memory) in FUNCTION_SIZES.items():
+            env = {
+                **config.environment(),
+                "NOTIFY_TOPIC_ARN": self.team.topic.topic_arn,
+                "POWERTOOLS_SERVICE_NAME": "compromise-responder",
+                "POWERTOOLS_METRICS_NAMESPACE": "CompromiseResponder",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            }
+            for symbol in catalog.tables_for(handler):
+                logical = symbol.split(":", 1)[1]
+                variable = next(k for k in table_env if k.startswith(logical.upper()))
+                env[variable] = table_env[variable]
+            self.functions[handler] = ResponderFunction(
+                self,
+                f"{handler.capitalize()}",
+                handler=handler,
+                environment=env,
+                table_arns=self.tables.arns(),
+                topic_arn=self.team.topic.topic_arn,
+                layer=layer,
+                key=self.team.key,
+                timeout=Duration.seconds(timeout),
+                memory_mb=memory,
+            )
+        self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
+        for handler, (pattern, description) in ROUTES.items():
+            fn = self.functions[handler]
+            TriggerRule(self, f"{handler.capitalize()}Rule", pattern=pattern, function=fn.function, dlq=fn.dlq,
+                        description=description)  # fmt: skip
+        FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))

@@ -1,0 +1,51 @@
+"""EventBridge rules: each trigger's events to its function, with retries and a dead-letter queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .permissions import LAMBDAS  # noqa: F401 - puts lambdas/ on sys.path
+
+from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES  # noqa: E402, I001
+
+HEALTH_PATTERN: dict[str, Any] = {
+    "source": ["aws.health"],
+    "detail-type": sorted(HEALTH_DETAIL_TYPES),
+    "detail": {"service": ["RISK"], "eventTypeCode": sorted(HEALTH_CREDENTIAL_CODES)},
+}
+
+
+def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    detail_type = pattern.get("detail-type")
+    return events.EventPattern(
+        source=pattern.get("source"),
+        detail_type=detail_type,
+        detail=pattern.get("detail"),
+    )
+
+
+class TriggerRule(Construct):
+    """One rule -> one function; failed deliveries go to the function's dead-letter queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        pattern: dict[str, Any],
+        function: lambda_.IFunction,
+        dlq: sqs.IQueue,
+        description: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.Rule(self, "Rule", description=description, event_pattern=event_pattern(pattern))
+        self.rule.add_target(
+            targets.LambdaFunction(function, dead_letter_queue=dlq, retry_attempts=8, max_event_age=Duration.hours(6))
+        )

@@ -1,0 +1,35 @@
+"""AWS Health credential-risk notice (``AWS_RISK_CREDENTIALS_EXPOSED`` ...) -> contain the key."""
+
+from __future__ import annotations
+
+from responder.context import ResponseContext
+from responder.events import HealthEvent, parse_health
+from responder.flows import contain_access_key
+from responder.report import Report
+from responder.runtime import entrypoint
+
+WHAT = {
+    "AWS_RISK_CREDENTIALS_EXPOSED": "Exposed",
+    "AWS_RISK_CREDENTIALS_EXPOSURE_SUSPECTED": "Possibly exposed",
+    "AWS_RISK_CREDENTIALS_COMPROMISED": "Compromised",
+    "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED": "Possibly compromised",
+    "AWS_RISK_IAM_QUARANTINE": "AWS-quarantined",
+}
+
+
+@entrypoint("health", parse_health)
+def handler(event: HealthEvent, ctx: ResponseContext) -> Report:
+    """Window: [notice startTime - INCIDENT_LOOKBACK_HOURS, now]."""
+    facts = {
+        "notice": f"AWS Health {event.detail.eventTypeCode} ({event.detail.eventArn})",
+        "noticeStart": event.detail.startTime.isoformat() if event.detail.startTime else None,
+        "noticeSays": event.description()[:500] or None,
+        "noticeNames": event.user_hint(),
+    }
+    return contain_access_key(
+        ctx,
+        event.access_key_id(),
+        window=ctx.window(event.detail.startTime or event.time),
+        what=WHAT.get(event.detail.eventTypeCode, "Exposed"),
+        facts=facts,
+    )

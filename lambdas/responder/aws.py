@@ -1,0 +1,87 @@
+"""boto3 clients: one per (service, region), reused, with adaptive retries.
+
+Clients are thread-safe once made; making them is not, so a lock guards the cache. Clients live
+at module scope so a warm Lambda container reuses them between invocations.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=20,
+    max_pool_connections=16,
+)
+
+
+class Clients:
+    """Factory and cache of boto3 clients for one boto3 session."""
+
+    def __init__(self, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> None:
+        self._session = session or boto3.session.Session()
+        self._config = config
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.session.Session:
+        return self._session
+
+    def get(self, service: str, region: str) -> Any:
+        key = (service, region)
+        client = self._cache.get(key)
+        if client is None:
+            with self._lock:
+                client = self._cache.get(key)
+                if client is None:
+                    client = self._session.client(service, region_name=region, config=self._config)
+                    self._cache[key] = client
+        return client
+
+    def partition_regions(self, home_region: str) -> list[str]:
+        partition = self._session.get_partition_for_region(home_region)
+        return list(self._session.get_available_regions("ec2", partition_name=partition))
+
+
+_DEFAULT: Clients | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_clients() -> Clients:
+    """The process-wide client cache (reset by tests through ``reset_default_clients``)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Clients()
+        return _DEFAULT
+
+
+def reset_default_clients() -> None:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        _DEFAULT = None
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__
+    return type(exc).__name__
+
+
+def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+AWS_ERRORS = (ClientError, BotoCoreError)

@@ -1,0 +1,102 @@
+"""Configuration from environment variables (contract: "Configuration"), validated once per invocation.
+
+Read at invocation time, never at import time, so one warm container always sees the
+environment it runs with and tests can change it freely.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+DEFAULT_PROTECT_TAG_KEY = "compromise-responder:protect"
+DEFAULT_SUSPICIOUS_INSTANCE_TYPES = "g*,p*,inf*,trn*,dl*,f1.*,vt1.*,x1*,x2*,*.metal"
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+Mode = Literal["enforce", "dry-run"]
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed; the message names it."""
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a handler reads from its environment."""
+
+    notify_topic_arn: str
+    mode: Mode = "enforce"
+    protect_tag_key: str = DEFAULT_PROTECT_TAG_KEY
+    protected_principals: tuple[str, ...] = ()
+    allowed_regions: tuple[str, ...] = ()
+    suspicious_instance_types: tuple[str, ...] = _split(DEFAULT_SUSPICIOUS_INSTANCE_TYPES)
+    lookback_hours: float = 72.0
+    guardduty_min_severity: float = 7.0
+    incidents_table: str | None = None
+    idempotency_table: str | None = None
+    ledger_table: str | None = None
+    sweep_regions: tuple[str, ...] = ()
+    home_region: str = "us-east-1"
+    max_workers: int = 24
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.mode == "dry-run"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        topic = env.get("NOTIFY_TOPIC_ARN", "").strip()
+        if not topic:
+            raise ConfigError("NOTIFY_TOPIC_ARN is required: the SNS topic of the team")
+        if not TOPIC_ARN_PATTERN.match(topic):
+            raise ConfigError(f"NOTIFY_TOPIC_ARN is not an SNS topic ARN: {topic!r}")
+        mode = (env.get("RESPONSE_MODE") or "enforce").strip().lower()
+        if mode not in ("enforce", "dry-run"):
+            raise ConfigError(f"RESPONSE_MODE must be 'enforce' or 'dry-run', not {mode!r}")
+        allowed = _split(env.get("ALLOWED_REGIONS"))
+        sweep = _split(env.get("SWEEP_REGIONS"))
+        for name, regions in (("ALLOWED_REGIONS", allowed), ("SWEEP_REGIONS", sweep)):
+            bad = [r for r in regions if not REGION_PATTERN.match(r)]
+            if bad:
+                raise ConfigError(f"{name} holds values that are not region names: {bad}")
+        return cls(
+            notify_topic_arn=topic,
+            mode=mode,  # type: ignore[arg-type]
+            protect_tag_key=(env.get("PROTECT_TAG_KEY") or DEFAULT_PROTECT_TAG_KEY).strip(),
+            protected_principals=_split(env.get("PROTECTED_PRINCIPALS")),
+            allowed_regions=allowed,
+            suspicious_instance_types=_split(
+                env.get("SUSPICIOUS_INSTANCE_TYPES") or DEFAULT_SUSPICIOUS_INSTANCE_TYPES
+            ),
+            lookback_hours=_number(env, "INCIDENT_LOOKBACK_HOURS", 72.0, minimum=0.0),
+            guardduty_min_severity=_number(env, "GUARDDUTY_MIN_SEVERITY", 7.0, minimum=0.0),
+            incidents_table=env.get("INCIDENTS_TABLE") or None,
+            idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
+            ledger_table=env.get("LEDGER_TABLE") or None,
+            sweep_regions=sweep,
+            home_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, minimum=1)),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, not {value}")
+    return value

@@ -1,0 +1,79 @@
+"""What one response needs: settings, clients, the clock, the incident id, the stores."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from .aws import Clients
+from .config import Settings
+from .model import Window
+from .policy import RoguePolicy
+from .report import Report
+from .store import Incidents, Ledger
+from .sweep import RegionSweep
+from .timeutil import utcnow
+
+
+def incident_id_for(seed: str, when: datetime) -> str:
+    """Deterministic from the delivery (envelope id), so a redelivery names the same incident."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:10]
+    return f"inc-{when.strftime('%Y%m%d')}-{digest}"
+
+
+def _no_log(message: str, **fields: Any) -> None:
+    return None
+
+
+@dataclass
+class ResponseContext:
+    settings: Settings
+    clients: Clients
+    trigger: str
+    incident_id: str
+    dry_run: bool
+    account: str | None = None
+    now: datetime = field(default_factory=utcnow)
+    log: Callable[..., None] = _no_log
+
+    @cached_property
+    def policy(self) -> RoguePolicy:
+        return RoguePolicy.from_settings(self.settings)
+
+    @cached_property
+    def ledger(self) -> Ledger | None:
+        name = self.settings.ledger_table
+        return Ledger(self.clients, name, self.settings.home_region) if name else None
+
+    @cached_property
+    def incidents(self) -> Incidents | None:
+        name = self.settings.incidents_table
+        return Incidents(self.clients, name, self.settings.home_region) if name else None
+
+    @property
+    def mode(self) -> str:
+        return "dry-run" if self.dry_run else "enforce"
+
+    def new_report(self, headline: str = "", severity: str = "high") -> Report:
+        return Report(
+            incident_id=self.incident_id,
+            trigger=self.trigger,
+            mode=self.mode,
+            headline=headline,
+            severity=severity,
+            status="planned" if self.dry_run else "open",
+            started=self.now,
+        )
+
+    def window(self, start: datetime | None, hours: float | None = None) -> Window:
+        """``[start - hours, now]``; ``start`` defaults to now, ``hours`` to INCIDENT_LOOKBACK_HOURS."""
+        start = start or self.now
+        lookback = self.settings.lookback_hours if hours is None else hours
+        return Window(start - timedelta(hours=lookback), max(self.now, start))
+
+    def region_sweep(self) -> RegionSweep:
+        return RegionSweep(self.clients, self.settings, self.policy, self.ledger, dry_run=self.dry_run, log=self.log)

@@ -1,0 +1,368 @@
+"""Typed models of the events the responder accepts: one small pydantic model per source.
+
+Parsing is pure. Any problem raises ``BadInput`` (a ``ValueError``) whose message names the
+field, before anything in AWS is touched (principle 6).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from .timeutil import parse_time
+
+ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
+ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+HEALTH_CREDENTIAL_CODES = frozenset(
+    {
+        "AWS_RISK_CREDENTIALS_EXPOSED",
+        "AWS_RISK_CREDENTIALS_EXPOSURE_SUSPECTED",
+        "AWS_RISK_CREDENTIALS_COMPROMISED",
+        "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED",
+        "AWS_RISK_IAM_QUARANTINE",
+    }
+)
+HEALTH_DETAIL_TYPES = frozenset({"AWS Health Event", "AWS Health Abuse Event"})
+
+
+class BadInput(ValueError):
+    """The event is malformed; the message names the field. Nothing was changed."""
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "event"
+
+
+def explain(exc: ValidationError, what: str) -> BadInput:
+    """Turn a pydantic error into one readable message that names each bad field."""
+    problems = []
+    for err in exc.errors():
+        path = field_path(tuple(err.get("loc", ())))
+        if err.get("type") == "extra_forbidden":
+            problems.append(f"field '{path}': unexpected field")
+        elif err.get("type") == "missing":
+            problems.append(f"field '{path}': required field is missing")
+        else:
+            problems.append(f"field '{path}': {err.get('msg', 'invalid')}")
+    return BadInput(f"{what}: " + "; ".join(problems))
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(_time)]
+OptionalTimestamp = Annotated[datetime | None, BeforeValidator(_time)]
+
+
+class Envelope(BaseModel):
+    """The EventBridge envelope every automatic trigger arrives in."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    version: str = Field(description="EventBridge envelope version", examples=["0"])
+    id: str = Field(min_length=1, description="Envelope id: the idempotency key", examples=["7bf73129-1428-4cd3-a780-95db273d1602"])
+    detail_type: str = Field(alias="detail-type", examples=["AWS Health Event"])
+    source: str = Field(examples=["aws.health"])
+    account: str = Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])
+    time: Timestamp = Field(examples=["2026-11-20T06:40:12Z"])
+    region: str = Field(examples=["us-east-1"])
+    resources: list[str] = Field(default_factory=list)
+
+
+# --- AWS Health ---------------------------------------------------------------------------
+class HealthDescription(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    language: str | None = Field(None, examples=["en_US"])
+    latestDescription: str = Field("", description="Free text; may name the key id")
+
+
+class HealthEntity(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    entityValue: str = Field(description="Key id, or the user ARN in some notices", examples=["AKIAIOSFODNN7EXAMPLE"])
+
+
+class HealthDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    eventArn: str = Field(description="Health event ARN")
+    service: str = Field(description="Always RISK for credential notices", examples=["RISK"])
+    eventTypeCode: str = Field(examples=["AWS_RISK_CREDENTIALS_EXPOSED"])
+    eventTypeCategory: str | None = Field(None, examples=["issue"])
+    startTime: OptionalTimestamp = Field(None, description="When AWS saw the exposure (RFC 1123 or ISO)")
+    eventDescription: list[HealthDescription] = Field(default_factory=list)
+    affectedEntities: list[HealthEntity] = Field(default_factory=list)
+    additionalDetails: dict[str, Any] | None = None
+    eventMetadata: dict[str, Any] | None = None
+
+
+class HealthEvent(Envelope):
+    """``AWS Health Event`` for a credential risk (``service: RISK``)."""
+
+    detail: HealthDetail
+
+    def access_key_id(self) -> str:
+        """The exposed key: public samples disagree where it sits, so look in every known place."""
+        for entity in self.detail.affectedEntities:
+            if ACCESS_KEY_ID.match(entity.entityValue.strip()):
+                return entity.entityValue.strip()
+        for holder, keys in (
+            (self.detail.additionalDetails, ("AccessKeyId", "accessKeyId")),
+            (self.detail.eventMetadata, ("publicKey", "accessKeyId", "AccessKeyId")),
+        ):
+            for key in keys:
+                value = str((holder or {}).get(key, "")).strip()
+                if ACCESS_KEY_ID.match(value):
+                    return value
+        for description in self.detail.eventDescription:
+            found = ACCESS_KEY_IN_TEXT.search(description.latestDescription)
+            if found:
+                return found.group(1)
+        raise BadInput(
+            "health event: field 'detail.affectedEntities': no access key id found in "
+            "affectedEntities[].entityValue, additionalDetails.AccessKeyId, eventMetadata.publicKey "
+            "or eventDescription[].latestDescription"
+        )
+
+    def user_hint(self) -> str | None:
+        """A user name or ARN the notice gives, if any (for the summary only; IAM decides the owner)."""
+        for entity in self.detail.affectedEntities:
+            if entity.entityValue.startswith("arn:"):
+                return entity.entityValue
+        meta = self.detail.eventMetadata or {}
+        return str(meta["userName"]) if meta.get("userName") else None
+
+    def description(self) -> str:
+        return " ".join(d.latestDescription for d in self.detail.eventDescription).strip()
+
+
+def parse_health(event: Any) -> HealthEvent:
+    model = _validate(HealthEvent, event, "health event")
+    if model.source != "aws.health":
+        raise BadInput(f"health event: field 'source': expected 'aws.health', got {model.source!r}")
+    if model.detail_type not in HEALTH_DETAIL_TYPES:
+        raise BadInput(f"health event: field 'detail-type': expected one of {sorted(HEALTH_DETAIL_TYPES)}")
+    if model.detail.eventTypeCode not in HEALTH_CREDENTIAL_CODES:
+        raise BadInput(
+            f"health event: field 'detail.eventTypeCode': {model.detail.eventTypeCode!r} is not a "
+            f"credential-risk event (expected one of {sorted(HEALTH_CREDENTIAL_CODES)})"
+        )
+    model.access_key_id()  # fail now, before anything changes, if no key id is found
+    return model
+
+
+# --- GuardDuty ----------------------------------------------------------------------------
+class AccessKeyDetails(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    accessKeyId: str | None = Field(None, examples=["AKIAIOSFODNN7EXAMPLE"])
+    principalId: str | None = None
+    userName: str | None = Field(None, description="IAM user name, or role name for AssumedRole")
+    userType: str | None = Field(None, examples=["IAMUser", "AssumedRole", "Root"])
+
+
+class InstanceDetails(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    instanceId: str | None = Field(None, examples=["i-0fedcba9876543210"])
+    instanceType: str | None = None
+    iamInstanceProfile: dict[str, Any] | None = None
+
+
+class FindingResource(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    resourceType: str = Field(examples=["AccessKey", "Instance"])
+    accessKeyDetails: AccessKeyDetails | None = None
+    instanceDetails: InstanceDetails | None = None
+
+
+class FindingService(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    additionalInfo: dict[str, Any] | None = None
+    archived: bool = False
+    eventFirstSeen: OptionalTimestamp = None
+    eventLastSeen: OptionalTimestamp = None
+    action: dict[str, Any] | None = None
+    count: int | None = None
+
+
+class FindingDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1)
+    type: str = Field(examples=["UnauthorizedAccess:IAMUser/MaliciousIPCaller"])
+    severity: float = Field(ge=0, le=10)
+    title: str = ""
+    description: str = ""
+    accountId: str | None = None
+    region: str | None = None
+    arn: str | None = None
+    resource: FindingResource
+    service: FindingService = Field(default_factory=FindingService)
+    createdAt: OptionalTimestamp = None
+    updatedAt: OptionalTimestamp = None
+
+    @property
+    def sample(self) -> bool:
+        return str((self.service.additionalInfo or {}).get("sample", "")).lower() == "true"
+
+
+class GuardDutyEvent(Envelope):
+    detail: FindingDetail
+
+
+def parse_guardduty(event: Any) -> GuardDutyEvent:
+    model = _validate(GuardDutyEvent, event, "guardduty finding")
+    if model.source != "aws.guardduty":
+        raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {model.source!r}")
+    if model.detail_type != "GuardDuty Finding":
+        raise BadInput("guardduty finding: field 'detail-type': expected 'GuardDuty Finding'")
+    return model
+
+
+# --- CloudTrail via EventBridge -----------------------------------------------------------
+class SessionIssuer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str | None = None
+    arn: str | None = None
+    userName: str | None = None
+
+
+class SessionContext(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    sessionIssuer: SessionIssuer | None = None
+
+
+class UserIdentity(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(examples=["IAMUser", "AssumedRole", "Root"])
+    principalId: str | None = None
+    arn: str | None = Field(None, examples=["arn:aws:iam::123456789012:user/ci-deployer"])
+    accountId: str | None = None
+    accessKeyId: str | None = Field(None, examples=["AKIAIOSFODNN7EXAMPLE"])
+    userName: str | None = None
+    sessionContext: SessionContext | None = None
+    invokedBy: str | None = None
+
+
+class CloudTrailDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    eventVersion: str | None = None
+    userIdentity: UserIdentity
+    eventTime: Timestamp
+    eventSource: str = Field(examples=["ec2.amazonaws.com"])
+    eventName: str = Field(examples=["RunInstances"])
+    awsRegion: str = Field(examples=["ap-south-1"])
+    sourceIPAddress: str | None = None
+    userAgent: str | None = None
+    requestParameters: dict[str, Any] | None = None
+    responseElements: dict[str, Any] | None = None
+    errorCode: str | None = None
+    errorMessage: str | None = None
+    eventID: str = Field(min_length=1)
+    readOnly: bool | None = None
+
+
+class CloudTrailEvent(Envelope):
+    detail: CloudTrailDetail
+
+
+def parse_cloudtrail(event: Any) -> CloudTrailEvent:
+    model = _validate(CloudTrailEvent, event, "cloudtrail event")
+    if model.detail_type != "AWS API Call via CloudTrail":
+        raise BadInput("cloudtrail event: field 'detail-type': expected 'AWS API Call via CloudTrail'")
+    return model
+
+
+# --- Runbooks (manual invocation) ---------------------------------------------------------
+AccessKeyIdField = Annotated[str, Field(pattern=ACCESS_KEY_ID.pattern, examples=["AKIAIOSFODNN7EXAMPLE"])]
+RegionField = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", examples=["eu-west-1"])]
+InstanceIdField = Annotated[str, Field(pattern=r"^i-([0-9a-f]{8}|[0-9a-f]{17})$", examples=["i-0123456789abcdef0"])]
+RoleNameField = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", examples=["deploy-role"])]
+UserNameField = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", examples=["ci-deployer"])]
+
+
+class RunbookBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dryRun: bool = Field(False, description="Return the plan and change nothing, whatever RESPONSE_MODE says")
+    reason: str | None = Field(None, max_length=500, description="Why the on-call engineer runs it")
+
+
+class ContainAccessKey(RunbookBase):
+    """Full containment of one access key: the same response as an AWS exposure notice."""
+
+    runbook: Literal["contain-access-key"]
+    accessKeyId: AccessKeyIdField
+    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+
+
+class SweepRegions(RunbookBase):
+    """Stop rogue capacity only (no IAM change): for a key, or by the window rule alone."""
+
+    runbook: Literal["sweep-regions"]
+    accessKeyId: AccessKeyIdField | None = None
+    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+
+
+class RevokeRoleSessions(RunbookBase):
+    runbook: Literal["revoke-role-sessions"]
+    roleName: RoleNameField
+
+
+class IsolateInstance(RunbookBase):
+    runbook: Literal["isolate-instance"]
+    instanceId: InstanceIdField
+    region: RegionField
+
+
+class ReleaseInstance(RunbookBase):
+    runbook: Literal["release-instance"]
+    instanceId: InstanceIdField
+    region: RegionField
+
+
+class SweepPersistence(RunbookBase):
+    runbook: Literal["sweep-persistence"]
+    userName: UserNameField | None = None
+    roleName: RoleNameField | None = None
+    accessKeyId: AccessKeyIdField | None = None
+    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+
+
+RUNBOOKS: dict[str, type[RunbookBase]] = {
+    "contain-access-key": ContainAccessKey,
+    "sweep-regions": SweepRegions,
+    "revoke-role-sessions": RevokeRoleSessions,
+    "isolate-instance": IsolateInstance,
+    "release-instance": ReleaseInstance,
+    "sweep-persistence": SweepPersistence,
+}
+
+
+def parse_runbook(event: Any) -> RunbookBase:
+    if not isinstance(event, dict):
+        raise BadInput("runbook event: field 'event': expected a JSON object")
+    name = event.get("runbook")
+    if name is None:
+        raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
+    if name not in RUNBOOKS:
+        raise BadInput(f"runbook event: field 'runbook': unknown runbook {name!r} (one of {sorted(RUNBOOKS)})")
+    model = _validate(RUNBOOKS[name], event, f"runbook {name}")
+    if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):
+        raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
+    return model
+
+
+def _validate(model: type[BaseModel], event: Any, what: str) -> Any:
+    if not isinstance(event, dict):
+        raise BadInput(f"{what}: field 'event': expected a JSON object, got {type(event).__name__}")
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        raise explain(exc, what) from None

@@ -1,0 +1,293 @@
+"""The responses, each a fixed sequence of engine pieces (parse -> evidence -> plan -> execute).
+
+Every flow declares the capabilities it may use (``USES``); ``responder.catalog`` maps handlers
+to flows, and the stack turns that into each function's IAM policy.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from . import capabilities as cap
+from .actions import execute
+from .aws import describe_error
+from .cloudtrail_records import CallRecord
+from .context import ResponseContext
+from .model import GLOBAL, Outcome, Principal, Step, Suspect, Window, planned
+from .persistence import gather_findings, plan_persistence
+from .planner import plan_key_containment
+from .probes import describe_instances, key_owner
+from .report import Report
+from .sweep import SweepRequest, enabled_regions
+from .timeutil import iso
+
+# --- capability sets per flow ------------------------------------------------------------
+_RECORD = ("notify", "incidents-write")
+_SWEEP = (
+    "describe-regions", "describe-instances", "describe-spot-requests", "describe-spot-fleets", "describe-ec2-fleets",
+    "describe-auto-scaling-groups", "lookup-events", "ledger-read", "cancel-spot-fleet", "delete-ec2-fleet",
+    "cancel-spot-request", "scale-asg-to-zero", "disable-termination-protection", "terminate-instance",
+)  # fmt: skip
+_PERSISTENCE = ("ledger-read", "lookup-events", "deactivate-access-key", "quarantine-user", "quarantine-role",
+                "delete-login-profile", "incidents-write")  # fmt: skip
+_ISOLATE = ("describe-instances", "isolate-instance", "snapshot-volume")
+USES: dict[str, tuple[str, ...]] = {
+    "contain-access-key": ("key-owner", "deactivate-access-key", "quarantine-user", *_SWEEP, *_PERSISTENCE, *_RECORD),
+    "sweep-regions": ("key-owner", *_SWEEP, *_RECORD),
+    "sweep-persistence": ("key-owner", *_PERSISTENCE, *_RECORD),
+    "revoke-role-sessions": ("revoke-role-sessions", *_ISOLATE, *_RECORD),
+    "isolate-instance": (*_ISOLATE, "ledger-read", "incidents-read", *_SWEEP, *_RECORD),
+    "release-instance": ("describe-instances", "release-instance", *_RECORD),
+    "contain-launch": ("ledger-write", "incidents-read", *_SWEEP, *_RECORD),
+    "notify-only": _RECORD,
+}
+
+
+def _count(outcomes: list[Outcome], action: str, statuses: tuple[str, ...] = ("done", "planned")) -> int:
+    return sum(1 for o in outcomes if o.step.action == action and o.status in statuses)
+
+
+def describe_outcome(report: Report) -> str:
+    """``40 instances, 20 spot requests stopped in 3 regions`` - the short tail of a headline."""
+    o = report.outcomes
+    stopped = [
+        (n, label)
+        for n, label in (
+            (_count(o, "terminate-instance"), "instances"),
+            (_count(o, "cancel-spot-request"), "spot requests"),
+            (_count(o, "cancel-spot-fleet") + _count(o, "delete-ec2-fleet"), "fleets"),
+            (_count(o, "scale-asg-to-zero"), "ASGs"),
+        )
+        if n
+    ]
+    contained = sum(1 for s in report.regions.values() if s == "contained")
+    failed = sum(1 for s in report.regions.values() if s == "failed")
+    text = ", ".join(f"{n} {label}" for n, label in stopped) or "no rogue capacity"
+    verb = "to stop" if report.dry_run else "stopped"
+    text += f" {verb}" + (f" in {contained} region{'s' * (contained != 1)}" if contained else "")
+    if failed:
+        text += f"; {failed} region{'s' * (failed != 1)} FAILED"
+    return text
+
+
+# --- access keys ---------------------------------------------------------------------------
+def contain_access_key(
+    ctx: ResponseContext,
+    access_key_id: str,
+    *,
+    window: Window,
+    what: str,
+    facts: dict[str, Any] | None = None,
+) -> Report:
+    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the runtime)."""
+    report = ctx.new_report()
+    report.window = window
+    report.facts.update(facts or {})
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg") as background:
+        regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
+        owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        if owner.principal is None:
+            return _unknown_key(ctx, report, access_key_id, what)
+        principal = owner.principal
+        report.principal = principal
+        if owner.last_used:
+            report.facts["keyLastUsed"] = _last_used(owner.last_used)
+
+        steps = plan_key_containment(access_key_id, principal, ctx.policy)
+        report.add(_run(ctx, steps))  # the door closes first, before any region sweep
+        ctx.log("key containment", steps=[(o.step.action, o.status) for o in report.outcomes])
+
+        if ctx.policy.is_protected_principal(principal.name, principal.arn) and principal.type != "Root":
+            report.severity = "critical"
+            report.status = "notified"
+            report.headline = f"{what} key {access_key_id} of PROTECTED principal {principal.name}: nothing changed"
+            report.todo = [
+                f"{principal.name} is in PROTECTED_PRINCIPALS (break-glass): decide by hand whether to deactivate "
+                f"{access_key_id} (aws iam update-access-key --status Inactive).",
+                "Run the sweep-regions runbook (dryRun first) to see rogue capacity launched with this key.",
+            ]
+            return report
+
+        persistence: Future[list[Outcome]] | None = None
+        if principal.type == "IAMUser":
+            persistence = background.submit(_persistence, ctx, report, principal, window)
+        try:
+            regions = regions_future.result()
+        except Exception as exc:  # noqa: BLE001 - still run persistence; the failure is reported
+            report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
+            regions = []
+        results = ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id))
+        report.add_regions(results)
+        if persistence is not None:
+            report.add(persistence.result())
+
+    report.severity = "critical" if principal.type == "Root" else "high"
+    verb = "plan" if report.dry_run else "contained"
+    report.headline = f"{what} key {access_key_id} ({principal.name}) {verb}: {describe_outcome(report)}"
+    report.todo = _key_todo(principal, access_key_id, report)
+    return report
+
+
+def _unknown_key(ctx: ResponseContext, report: Report, access_key_id: str, what: str) -> Report:
+    report.status = "notified"
+    report.headline = f"{what} key {access_key_id} is not in this account: nothing changed"
+    report.add(
+        [Step("deactivate-access-key", access_key_id, GLOBAL,
+              f"key not found in this account {ctx.account or ''} (GetAccessKeyLastUsed: NoSuchEntity)",
+              status="skipped").outcome("skipped")]  # fmt: skip
+    )
+    report.todo = [
+        f"Find which AWS account owns {access_key_id} (aws sts get-access-key-info --access-key-id {access_key_id}) "
+        "and contain it there."
+    ]
+    return report
+
+
+def _last_used(last: dict[str, Any]) -> str:
+    when = last.get("LastUsedDate")
+    return f"{iso(when) if isinstance(when, datetime) else when or 'never'} ({last.get('ServiceName', 'N/A')}, {last.get('Region', 'N/A')})"
+
+
+def _key_todo(principal: Principal, access_key_id: str, report: Report) -> list[str]:
+    todo = []
+    if principal.type == "Root":
+        todo += [
+            f"ROOT KEY: sign in as root and delete access key {access_key_id} now (a role cannot deactivate root keys).",
+            "Enable MFA on the root user and stop using root keys.",
+        ]
+    else:
+        todo += [
+            f"Rotate: create a new key for {principal.name}'s legitimate use, update where it is used, then delete "
+            f"{access_key_id} (it is Inactive, not deleted).",
+            f"Remove the inline policy compromise-responder-quarantine from {principal.name} once it is safe.",
+        ]
+    todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
+    if any(o.step.action == "review-persistence" for o in report.outcomes):
+        todo.append("Review the persistence findings marked review-persistence (policies, trust changes, key pairs).")
+    if report.failed:
+        todo.append("Some steps failed (see FAILED): the platform retries; check the DLQ alarm if it persists.")
+    return todo
+
+
+def _persistence(ctx: ResponseContext, report: Report, principal: Principal, window: Window) -> list[Outcome]:
+    findings, note = gather_findings(ctx, principal, window)
+    if note:
+        report.facts["persistenceSweep"] = note
+    steps = plan_persistence(findings, ctx.policy, principal)
+    if any(s.action == "delete-login-profile" and s.status == "planned" for s in steps) and ctx.incidents and not ctx.dry_run:
+        ctx.incidents.save_findings(ctx.incident_id, [f.to_json() for f in findings])  # record before removing
+    outcomes = _run(ctx, steps)
+    responses = {o.step.target: f"{o.step.action}: {o.status}" for o in outcomes}
+    report.findings.extend(f.to_json(responses.get(f.target)) for f in findings)
+    return outcomes
+
+
+def _run(ctx: ResponseContext, steps: list[Step]) -> list[Outcome]:
+    return planned(steps) if ctx.dry_run else execute(ctx.clients, steps, ctx.settings.home_region)
+
+
+def sweep_persistence(ctx: ResponseContext, principal: Principal, window: Window) -> Report:
+    report = ctx.new_report()
+    report.principal = principal
+    report.window = window
+    report.add(_persistence(ctx, report, principal, window))
+    neutralised = sum(1 for o in report.outcomes if o.status in ("done", "planned"))
+    report.headline = f"Persistence sweep of {principal.name}: {len(report.findings)} found, {neutralised} neutralised"
+    if report.dry_run:
+        report.headline = report.headline.replace("neutralised", "to neutralise")
+    return report
+
+
+def sweep_regions(ctx: ResponseContext, access_key_id: str | None, window: Window) -> Report:
+    """Stop rogue capacity only (no IAM change): by attribution to a key, or by the window rule alone."""
+    report = ctx.new_report()
+    report.window = window
+    if access_key_id:
+        owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        report.principal = owner.principal or Principal("Unknown", "unknown", None, access_key_id)
+    regions = enabled_regions(ctx.clients, ctx.settings)
+    report.add_regions(ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id)))
+    report.headline = f"Region sweep{' for ' + access_key_id if access_key_id else ''}: " + describe_outcome(report)
+    report.status = "planned" if ctx.dry_run else "notified"
+    return report
+
+
+# --- roles and instances -----------------------------------------------------------------
+def revoke_role_sessions(ctx: ResponseContext, role_name: str, reason: str) -> list[Outcome]:
+    if ctx.policy.is_protected_principal(role_name):
+        step = Step("revoke-role-sessions", role_name, GLOBAL, f"{role_name} is a protected principal: not touched",
+                    status="skipped")  # fmt: skip
+    else:
+        step = Step("revoke-role-sessions", role_name, GLOBAL, reason, params={"issuedBefore": iso(ctx.now)})
+    return _run(ctx, [step])
+
+
+def plan_isolation(ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]) -> list[Step]:
+    """Snapshot every volume (evidence first), then swap the groups for the quarantine group."""
+    found = describe_instances(ctx.clients, region, [instance_id])
+    if not found:
+        return [Step("isolate-instance", instance_id, region, "instance not found (or terminated): nothing to isolate",
+                     status="skipped")]  # fmt: skip
+    inst = found[0]
+    if ctx.policy.has_protect_tag(inst.tags):
+        return [Step("isolate-instance", instance_id, region,
+                     f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched", status="skipped")]  # fmt: skip
+    if not inst.vpc_id:
+        return [Step("isolate-instance", instance_id, region, "not in a VPC: cannot isolate with a security group",
+                     status="skipped")]  # fmt: skip
+    original = ";".join(f"{eni}={'+'.join(groups)}" for eni, groups in inst.network_interfaces)
+    snap_tags = {"instanceId": instance_id, "incidentId": ctx.incident_id, **tags}
+    steps = [
+        Step("snapshot-volume", volume, region, f"forensic copy before isolation: {reason}", params=snap_tags)
+        for volume in inst.volumes
+    ]
+    steps.append(
+        Step("isolate-instance", instance_id, region, reason,
+             params={"vpcId": inst.vpc_id, "interfaces": inst.network_interfaces, "originalGroups": original,
+                     "incidentId": ctx.incident_id})  # fmt: skip
+    )
+    return steps
+
+
+def isolate_instance(ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]) -> list[Outcome]:
+    return _run(ctx, plan_isolation(ctx, instance_id, region, reason, tags))
+
+
+def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region: str, why: str) -> Report:
+    """An instance launched by a credential under an open incident is rogue: stop it and what launched it."""
+    report = ctx.new_report()
+    request = SweepRequest(window=None, scope={region: frozenset({instance_id})},
+                           suspects={region: {instance_id: Suspect(why, "ledger", compromised=True)}}, use_lookup=False)  # fmt: skip
+    report.add_regions(ctx.region_sweep().run([region], request))
+    return report
+
+
+# --- launch watcher ----------------------------------------------------------------------
+def contain_launch(ctx: ResponseContext, rec: CallRecord, *, compromised: bool, why: str) -> Report:
+    """Stop exactly what one launch created (cancel first, then terminate), in its region."""
+    report = ctx.new_report()
+    ids = frozenset(rec.resource_ids)
+    suspect = Suspect(why, "launch-event", compromised=compromised)
+    request = SweepRequest(
+        window=None,
+        scope={rec.region: ids},
+        suspects={rec.region: dict.fromkeys(ids, suspect)},
+        termination_protected=ids if rec.termination_protected else frozenset(),
+        use_lookup=False,
+    )
+    report.add_regions(ctx.region_sweep().run([rec.region], request))
+    return report
+
+
+def notify_only(ctx: ResponseContext, headline: str, severity: str, facts: dict[str, Any], todo: list[str]) -> Report:
+    report = ctx.new_report(headline=headline, severity=severity)
+    report.facts.update(facts)
+    report.todo = todo
+    report.status = "notified"
+    return report
+
+
+def declared(flow: str) -> list[cap.Capability]:
+    return [cap.REGISTRY[name] for name in USES[flow]]

@@ -1,0 +1,135 @@
+"""Persistence sweep: what a contained principal created to come back, neutralised without deleting.
+
+Sources, in order: the launch watcher's records (ledger, GSI by creator), else CloudTrail
+``LookupEvents`` in us-east-1 (where IAM, a global service, records its events).
+
+What is done with each finding (``plan_persistence`` - pure):
+  access key created              -> deactivated (Inactive, never deleted)
+  IAM user created                -> deny-all quarantine policy
+  IAM role created                -> deny-all quarantine policy
+  login profile created/changed   -> removed (holds no data; recorded first)
+  policy attached / put, trust policy changed, MFA device, group membership, EC2 key pair
+                                  -> listed for a human to review (changing them could break workloads)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .aws import describe_error
+from .cloudtrail_records import IAM_PERSISTENCE_EVENTS, PERSISTENCE_EVENTS, CallRecord
+from .model import GLOBAL, Principal, Step, Window
+from .policy import RoguePolicy
+from .probes import lookup_calls
+from .timeutil import iso
+
+IAM_EVENTS_REGION = "us-east-1"
+NEUTRALISE = {
+    "access-key": ("deactivate-access-key", "access key created by the contained principal: set Inactive"),
+    "iam-user": ("quarantine-user", "user created by the contained principal: deny-all quarantine policy"),
+    "iam-role": ("quarantine-role", "role created by the contained principal: deny-all quarantine policy"),
+    "login-profile": ("delete-login-profile", "console password set by the contained principal: removed (recorded first)"),
+}
+REVIEW = {
+    "policy": "policy attached/put by the contained principal: review it (not changed automatically)",
+    "trust-policy": "role trust policy changed by the contained principal: review who can assume it",
+    "mfa-device": "MFA device created/enabled by the contained principal: review and deactivate if unknown",
+    "group-membership": "user added to a group by the contained principal: review",
+    "key-pair": "EC2 key pair created/imported by the contained principal: review instances using it",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    target: str
+    creator: str
+    time: datetime | None
+    event_name: str
+    event_id: str
+    region: str
+    source: str
+    details: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self, response: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "target": self.target,
+            "creator": self.creator,
+            "time": iso(self.time),
+            "eventName": self.event_name,
+            "eventId": self.event_id,
+            "region": self.region,
+            "source": self.source,
+        }
+        if self.details:
+            out["details"] = dict(self.details)
+        if response:
+            out["response"] = response
+        return out
+
+
+def findings_from(calls: Sequence[CallRecord], source: str) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for call in sorted(calls, key=lambda c: (c.time is None, c.time)):
+        if call.kind != "persistence":
+            continue
+        for kind, target in call.resources:
+            if (kind, target) in seen:
+                continue
+            seen.add((kind, target))
+            out.append(
+                Finding(kind, target, call.principal_arn or call.principal_name or "?", call.time, call.event_name,
+                        call.event_id, call.region, source, dict(call.details))  # fmt: skip
+            )
+    return out
+
+
+def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained: Principal) -> list[Step]:
+    """One step per finding: neutralise (deactivate/deny/remove) or flag for review. Pure."""
+    steps: list[Step] = []
+    planned: set[tuple[str, str]] = set()
+    for f in findings:
+        owner = f.details.get("userName") or f.details.get("roleName") or f.target
+        when = f"{f.event_name} at {iso(f.time)} by {f.creator}"
+        if f.kind in NEUTRALISE:
+            action, why = NEUTRALISE[f.kind]
+            if (action, f.target) in planned:
+                continue
+            planned.add((action, f.target))
+            if policy.is_protected_principal(owner):
+                steps.append(Step(action, f.target, GLOBAL, f"{owner} is a protected principal: not touched ({when})",
+                                  status="skipped", source=f.source))  # fmt: skip
+                continue
+            if f.kind == "iam-user" and f.target == contained.name:
+                continue  # the contained user itself is quarantined by the key containment
+            params = {"userName": f.details.get("userName", "")} if f.kind == "access-key" else {}
+            steps.append(Step(action, f.target, GLOBAL, f"{why} ({when})", params=params, source=f.source))
+        else:
+            region = GLOBAL if f.event_name in IAM_PERSISTENCE_EVENTS else f.region
+            steps.append(Step("review-persistence", f.target, region, f"{REVIEW.get(f.kind, 'review')} ({when})",
+                              status="skipped", source=f.source, params={"findingKind": f.kind}))  # fmt: skip
+    return steps
+
+
+def gather_findings(ctx: Any, principal: Principal, window: Window) -> tuple[list[Finding], str | None]:
+    """Ledger first (every region the watcher covers), else LookupEvents in us-east-1."""
+    note = None
+    if ctx.ledger is not None and principal.arn:
+        try:
+            found = findings_from(ctx.ledger.calls_by_creator(principal.arn, window), "ledger")
+            if found:
+                return found, None
+        except Exception as exc:  # noqa: BLE001 - fall back to CloudTrail
+            note = f"launch ledger unreadable ({describe_error(exc)})"
+    if principal.type not in ("IAMUser",):
+        return [], note
+    try:
+        calls = lookup_calls(ctx.clients, IAM_EVENTS_REGION, window, user_name=principal.name, event_names=PERSISTENCE_EVENTS)
+        return findings_from(calls, "cloudtrail"), note
+    except Exception as exc:  # noqa: BLE001 - best effort: say it could not look
+        return [], "; ".join(n for n in (note, f"CloudTrail LookupEvents unavailable ({describe_error(exc)})") if n)

@@ -1,0 +1,304 @@
+"""Read-only AWS calls that gather evidence, each declared with the permissions it needs.
+
+A region costs at most one paginated describe per resource kind (instances, spot requests,
+spot fleets, EC2 fleets, Auto Scaling groups) plus one CloudTrail lookup; fleets add one call
+each to list their instances. All of them run concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import capabilities as cap
+from .aws import Clients, error_code
+from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
+from .model import Capacity, Instance, Principal, Window
+from .timeutil import as_utc
+
+ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
+ACTIVE_FLEET_STATES = {"submitted", "active", "modifying"}
+
+DESCRIBE_REGIONS = cap.declare("describe-regions", ("ec2:DescribeRegions",), doc="enabled regions")
+DESCRIBE_INSTANCES = cap.declare("describe-instances", ("ec2:DescribeInstances",))
+DESCRIBE_SPOT_REQUESTS = cap.declare("describe-spot-requests", ("ec2:DescribeSpotInstanceRequests",))
+DESCRIBE_SPOT_FLEETS = cap.declare(
+    "describe-spot-fleets", ("ec2:DescribeSpotFleetRequests", "ec2:DescribeSpotFleetInstances")
+)
+DESCRIBE_EC2_FLEETS = cap.declare("describe-ec2-fleets", ("ec2:DescribeFleets", "ec2:DescribeFleetInstances"))
+DESCRIBE_ASGS = cap.declare("describe-auto-scaling-groups", ("autoscaling:DescribeAutoScalingGroups",))
+LOOKUP_EVENTS = cap.declare("lookup-events", ("cloudtrail:LookupEvents",), doc="attribution fallback")
+KEY_OWNER = cap.declare("key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
+LOOKUP_MAX_PAGES = 20
+
+
+def tags_of(raw: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {str(t.get("Key", t.get("key"))): str(t.get("Value", t.get("value", ""))) for t in raw or []}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if isinstance(value, datetime) else None
+
+
+# --- IAM ----------------------------------------------------------------------------------
+class KeyOwner:
+    """Result of GetAccessKeyLastUsed: the owner and the key's last use."""
+
+    def __init__(self, principal: Principal | None, last_used: Mapping[str, Any] | None) -> None:
+        self.principal = principal
+        self.last_used = dict(last_used or {})
+
+
+def key_owner(clients: Clients, home_region: str, access_key_id: str, account: str | None) -> KeyOwner:
+    """Unknown key -> ``KeyOwner(None)``. The root user's keys report ``UserName: root``."""
+    iam = clients.get("iam", home_region)
+    try:
+        resp = iam.get_access_key_last_used(AccessKeyId=access_key_id)
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return KeyOwner(None, None)
+        raise
+    user = str(resp.get("UserName") or "")
+    last = resp.get("AccessKeyLastUsed") or {}
+    if not user:
+        return KeyOwner(None, last)
+    partition = clients.session.get_partition_for_region(home_region)
+    if user == "root" or user.startswith("<root"):
+        arn = f"arn:{partition}:iam::{account}:root" if account else None
+        return KeyOwner(Principal("Root", "root", arn, access_key_id), last)
+    arn = f"arn:{partition}:iam::{account}:user/{user}" if account else None
+    return KeyOwner(Principal("IAMUser", user, arn, access_key_id), last)
+
+
+# --- EC2 and Auto Scaling -----------------------------------------------------------------
+def describe_instances(clients: Clients, region: str, instance_ids: list[str] | None = None) -> list[Instance]:
+    ec2 = clients.get("ec2", region)
+    kwargs: dict[str, Any] = {"Filters": [{"Name": "instance-state-name", "Values": ACTIVE_INSTANCE_STATES}]}
+    if instance_ids:
+        kwargs["InstanceIds"] = instance_ids
+    else:
+        kwargs["PaginationConfig"] = {"PageSize": 1000}
+    out = []
+    for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
+        for reservation in page.get("Reservations", []):
+            for raw in reservation.get("Instances", []):
+                out.append(_instance(region, raw))
+    return out
+
+
+def _instance(region: str, raw: Mapping[str, Any]) -> Instance:
+    enis = tuple(
+        (str(eni["NetworkInterfaceId"]), tuple(str(g["GroupId"]) for g in eni.get("Groups", [])))
+        for eni in raw.get("NetworkInterfaces", [])
+        if eni.get("NetworkInterfaceId")
+    )
+    return Instance(
+        id=str(raw["InstanceId"]),
+        region=region,
+        type=str(raw.get("InstanceType", "")),
+        state=str((raw.get("State") or {}).get("Name", "")),
+        launch_time=_utc(raw.get("LaunchTime")),
+        tags=tags_of(raw.get("Tags")),
+        vpc_id=raw.get("VpcId"),
+        security_groups=tuple(str(g["GroupId"]) for g in raw.get("SecurityGroups", [])),
+        network_interfaces=enis,
+        volumes=tuple(
+            str(m["Ebs"]["VolumeId"]) for m in raw.get("BlockDeviceMappings", []) if (m.get("Ebs") or {}).get("VolumeId")
+        ),
+    )
+
+
+def describe_spot_requests(clients: Clients, region: str) -> list[Capacity]:
+    ec2 = clients.get("ec2", region)
+    out = []
+    pages = ec2.get_paginator("describe_spot_instance_requests").paginate(
+        Filters=[{"Name": "state", "Values": ["open", "active"]}]
+    )
+    for page in pages:
+        for raw in page.get("SpotInstanceRequests", []):
+            spec = raw.get("LaunchSpecification") or {}
+            out.append(
+                Capacity(
+                    kind="spot-request",
+                    id=str(raw["SpotInstanceRequestId"]),
+                    region=region,
+                    state=str(raw.get("State", "")),
+                    launched_at=_utc(raw.get("CreateTime")),
+                    instance_types=tuple(t for t in [spec.get("InstanceType")] if t),
+                    tags=tags_of(raw.get("Tags")),
+                    instance_ids=tuple(i for i in [raw.get("InstanceId")] if i),
+                )
+            )
+    return out
+
+
+def describe_spot_fleets(clients: Clients, region: str) -> list[Capacity]:
+    ec2 = clients.get("ec2", region)
+    out = []
+    for page in ec2.get_paginator("describe_spot_fleet_requests").paginate():
+        for raw in page.get("SpotFleetRequestConfigs", []):
+            if raw.get("SpotFleetRequestState") not in ACTIVE_FLEET_STATES:
+                continue
+            fleet_id = str(raw["SpotFleetRequestId"])
+            config = raw.get("SpotFleetRequestConfig") or {}
+            members = _fleet_members(
+                lambda token, fid=fleet_id: ec2.describe_spot_fleet_instances(SpotFleetRequestId=fid, **token)
+            )
+            out.append(
+                Capacity(
+                    kind="spot-fleet",
+                    id=fleet_id,
+                    region=region,
+                    state=str(raw.get("SpotFleetRequestState")),
+                    launched_at=_utc(raw.get("CreateTime")),
+                    instance_types=_types_in(config) + tuple(m[2] for m in members if m[2]),
+                    tags=tags_of(raw.get("Tags")),
+                    instance_ids=tuple(m[0] for m in members),
+                    request_ids=tuple(m[1] for m in members if m[1]),
+                )
+            )
+    return out
+
+
+def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
+    ec2 = clients.get("ec2", region)
+    out = []
+    for page in ec2.get_paginator("describe_fleets").paginate():
+        for raw in page.get("Fleets", []):
+            if raw.get("FleetState") not in ACTIVE_FLEET_STATES:
+                continue
+            fleet_id = str(raw["FleetId"])
+            if raw.get("Type") == "instant":
+                members = [
+                    (str(i), "", str(item.get("InstanceType", "")))
+                    for item in raw.get("Instances", [])
+                    for i in item.get("InstanceIds", [])
+                ]
+            else:
+                members = _fleet_members(lambda token, fid=fleet_id: ec2.describe_fleet_instances(FleetId=fid, **token))
+            out.append(
+                Capacity(
+                    kind="ec2-fleet",
+                    id=fleet_id,
+                    region=region,
+                    state=str(raw.get("FleetState")),
+                    launched_at=_utc(raw.get("CreateTime")),
+                    instance_types=_types_in(raw.get("LaunchTemplateConfigs")) + tuple(m[2] for m in members if m[2]),
+                    tags=tags_of(raw.get("Tags")),
+                    instance_ids=tuple(m[0] for m in members),
+                    request_ids=tuple(m[1] for m in members if m[1]),
+                )
+            )
+    return out
+
+
+def _fleet_members(call: Callable[[dict[str, Any]], Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """(instance id, spot request id, type) of a fleet's active instances, following NextToken."""
+    members: list[tuple[str, str, str]] = []
+    token: dict[str, Any] = {}
+    while True:
+        page = call(token)
+        for item in page.get("ActiveInstances", []):
+            members.append(
+                (str(item["InstanceId"]), str(item.get("SpotInstanceRequestId") or ""), str(item.get("InstanceType") or ""))
+            )
+        if not page.get("NextToken"):
+            return members
+        token = {"NextToken": page["NextToken"]}
+
+
+def _types_in(config: Any) -> tuple[str, ...]:
+    found: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, Mapping):
+            for key, value in obj.items():
+                if key == "InstanceType" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(config)
+    return tuple(found)
+
+
+def describe_auto_scaling_groups(clients: Clients, region: str) -> list[Capacity]:
+    asg = clients.get("autoscaling", region)
+    out = []
+    for page in asg.get_paginator("describe_auto_scaling_groups").paginate(PaginationConfig={"PageSize": 100}):
+        for raw in page.get("AutoScalingGroups", []):
+            instances = raw.get("Instances", [])
+            out.append(
+                Capacity(
+                    kind="asg",
+                    id=str(raw["AutoScalingGroupName"]),
+                    region=region,
+                    state="active" if raw.get("MaxSize", 0) or raw.get("DesiredCapacity", 0) else "scaled-to-zero",
+                    launched_at=_utc(raw.get("CreatedTime")),
+                    instance_types=_types_in(raw.get("MixedInstancesPolicy"))
+                    + tuple(str(i["InstanceType"]) for i in instances if i.get("InstanceType")),
+                    tags=tags_of(raw.get("Tags")),
+                    instance_ids=tuple(str(i["InstanceId"]) for i in instances),
+                )
+            )
+    return out
+
+
+REGION_DESCRIBES: tuple[Callable[[Clients, str], list[Any]], ...] = (
+    describe_instances,
+    describe_spot_requests,
+    describe_spot_fleets,
+    describe_ec2_fleets,
+    describe_auto_scaling_groups,
+)
+
+
+def describe_region(clients: Clients, region: str, pool: Executor) -> tuple[list[Instance], list[Capacity]]:
+    """Every resource kind of one region, concurrently; the first failure fails the region."""
+    futures = [pool.submit(fn, clients, region) for fn in REGION_DESCRIBES]
+    results = [f.result() for f in futures]
+    instances: list[Instance] = results[0]
+    capacity: list[Capacity] = [c for group in results[1:] for c in group]
+    return instances, capacity
+
+
+# --- CloudTrail ---------------------------------------------------------------------------
+def lookup_calls(
+    clients: Clients,
+    region: str,
+    window: Window | None,
+    *,
+    access_key_id: str | None = None,
+    user_name: str | None = None,
+    event_names: frozenset[str] = LAUNCH_EVENTS | PERSISTENCE_EVENTS,
+) -> list[CallRecord]:
+    """CloudTrail LookupEvents (90 days of management events) for one key or one user, read leniently."""
+    trail = clients.get("cloudtrail", region)
+    if access_key_id:
+        attribute = {"AttributeKey": "AccessKeyId", "AttributeValue": access_key_id}
+    elif user_name:
+        attribute = {"AttributeKey": "Username", "AttributeValue": user_name}
+    else:
+        raise ValueError("lookup_calls needs an access key id or a user name")
+    kwargs: dict[str, Any] = {"LookupAttributes": [attribute], "PaginationConfig": {"MaxItems": 50 * LOOKUP_MAX_PAGES}}
+    if window is not None:
+        kwargs.update(StartTime=window.start, EndTime=window.end)
+    out = []
+    for page in trail.get_paginator("lookup_events").paginate(**kwargs):
+        for event in page.get("Events", []):
+            if event.get("EventName") not in event_names:
+                continue
+            try:
+                detail = json.loads(event.get("CloudTrailEvent") or "{}")
+            except ValueError:
+                continue
+            out.append(read_record(detail, strict=False))
+    return out

@@ -1,0 +1,244 @@
+"""DynamoDB: the launch ledger (who launched/created what) and the incidents table.
+
+Thin executors: they only move data; what it means is decided elsewhere.
+
+Ledger items (``pk``/``sk``; TTL ``expiresAt``; GSI ``byCreator`` on ``creatorArn``/``sk``):
+  * ``key#<accessKeyId>`` / ``<eventTime>#<eventId>`` - one per recorded call (launch, persistence, attempt)
+  * ``resource#<id>`` / ``launch`` - one per created resource: who launched it
+Incident items:
+  * ``incident#<id>`` / ``incident`` - status (open | planned), credential, principal, report
+  * ``credential#<key>`` or ``principal#<arn>`` / ``incident#<id>`` - pointers to find open incidents
+  * ``incident#<id>`` / ``findings`` - persistence findings, written before anything is removed
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from . import capabilities as cap
+from .aws import Clients
+from .cloudtrail_records import CallRecord
+from .model import Launch, Window
+from .timeutil import iso, parse_time, utcnow
+
+LEDGER_READ = cap.declare("ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution")
+LEDGER_WRITE = cap.declare("ledger-write", ("dynamodb:BatchWriteItem",), cap.LEDGER_TABLE, "launch watcher")
+INCIDENTS_READ = cap.declare("incidents-read", ("dynamodb:Query", "dynamodb:GetItem"), cap.INCIDENTS_TABLE, "open incidents")
+INCIDENTS_WRITE = cap.declare("incidents-write", ("dynamodb:PutItem", "dynamodb:BatchWriteItem"), cap.INCIDENTS_TABLE, "record")
+CREATOR_INDEX = "byCreator"
+LEDGER_TTL_DAYS = 90
+MAX_REPORT_BYTES = 300_000
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def _marshal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v not in (None, "", [], {})}
+
+
+def _unmarshal(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _de.deserialize(v) for k, v in item.items()}
+
+
+class _Table:
+    def __init__(self, clients: Clients, table_name: str, region: str) -> None:
+        self.name = table_name
+        self.client = clients.get("dynamodb", region)
+
+    def write_all(self, items: Sequence[Mapping[str, Any]]) -> None:
+        """BatchWriteItem in chunks of 25, re-sending what DynamoDB left unprocessed."""
+        for start in range(0, len(items), 25):
+            requests = [{"PutRequest": {"Item": _marshal(i)}} for i in items[start : start + 25]]
+            pending: dict[str, Any] = {self.name: requests}
+            for attempt in range(8):
+                resp = self.client.batch_write_item(RequestItems=pending)
+                pending = resp.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending.get(self.name, []))} items unwritten in {self.name}")
+
+    def query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        paginator = self.client.get_paginator("query")
+        for page in paginator.paginate(TableName=self.name, **kwargs):
+            items.extend(_unmarshal(i) for i in page.get("Items", []))
+        return items
+
+
+class Ledger(_Table):
+    """What the launch watcher saw: every launch, persistence call and failed attempt."""
+
+    def record(self, rec: CallRecord) -> int:
+        """Store one call and, for launches, one item per created resource. Returns items written."""
+        expires = int(time.time()) + LEDGER_TTL_DAYS * 86400
+        common = {
+            "kind": rec.kind,
+            "eventId": rec.event_id,
+            "eventName": rec.event_name,
+            "eventSource": rec.event_source,
+            "region": rec.region,
+            "eventTime": iso(rec.time),
+            "accessKeyId": rec.access_key_id,
+            "principalArn": rec.principal_arn,
+            "principalType": rec.identity_type,
+            "principalName": rec.principal_name,
+            "sourceIp": rec.source_ip,
+            "userAgent": rec.user_agent,
+            "errorCode": rec.error_code,
+            "instanceType": rec.instance_type,
+            "terminationProtected": rec.termination_protected,
+            "expiresAt": expires,
+        }
+        call = dict(common)
+        call.update(
+            pk=f"key#{rec.access_key_id or 'none'}",
+            sk=f"{iso(rec.time)}#{rec.event_id}",
+            creatorArn=rec.principal_arn,
+            resources=[{"kind": k, "id": i} for k, i in rec.resources],
+            details=dict(rec.details),
+        )
+        items = [call]
+        if rec.kind == "launch":
+            for kind, rid in rec.resources:
+                items.append(dict(common, pk=f"resource#{rid}", sk="launch", resourceKind=kind))
+        self.write_all(items)
+        return len(items)
+
+    def calls_by_key(self, access_key_id: str, window: Window | None) -> list[CallRecord]:
+        return [_call(i) for i in self.query(**_range("pk", f"key#{access_key_id}", window))]
+
+    def calls_by_creator(self, principal_arn: str, window: Window | None) -> list[CallRecord]:
+        return [_call(i) for i in self.query(IndexName=CREATOR_INDEX, **_range("creatorArn", principal_arn, window))]
+
+    def launchers_of(self, resource_ids: Iterable[str]) -> dict[str, Launch]:
+        """Who launched each of these resources, where the ledger knows (BatchGetItem, 100 a call)."""
+        ids = sorted(set(resource_ids))
+        found: dict[str, Launch] = {}
+        for start in range(0, len(ids), 100):
+            keys = [{"pk": {"S": f"resource#{rid}"}, "sk": {"S": "launch"}} for rid in ids[start : start + 100]]
+            pending: dict[str, Any] = {self.name: {"Keys": keys}}
+            for attempt in range(8):
+                resp = self.client.batch_get_item(RequestItems=pending)
+                for raw in resp.get("Responses", {}).get(self.name, []):
+                    item = _unmarshal(raw)
+                    rid = str(item["pk"]).split("#", 1)[1]
+                    found[rid] = _call(item).to_launch("ledger")
+                pending = resp.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+        return found
+
+
+def _range(key: str, value: str, window: Window | None) -> dict[str, Any]:
+    if window is None:
+        return {
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+        }
+    return {
+        "KeyConditionExpression": "#k = :v AND sk BETWEEN :a AND :b",
+        "ExpressionAttributeNames": {"#k": key},
+        "ExpressionAttributeValues": {
+            ":v": {"S": value},
+            ":a": {"S": iso(window.start) or ""},
+            ":b": {"S": (iso(window.end) or "") + "~"},
+        },
+    }
+
+
+def _call(item: Mapping[str, Any]) -> CallRecord:
+    when: datetime | None
+    try:
+        when = parse_time(item.get("eventTime"))
+    except ValueError:
+        when = None
+    return CallRecord(
+        event_id=str(item.get("eventId", "")),
+        event_name=str(item.get("eventName", "")),
+        event_source=str(item.get("eventSource", "")),
+        region=str(item.get("region", "")),
+        time=when,
+        identity_type=item.get("principalType"),
+        principal_arn=item.get("principalArn"),
+        principal_name=item.get("principalName"),
+        access_key_id=item.get("accessKeyId"),
+        source_ip=item.get("sourceIp"),
+        user_agent=item.get("userAgent"),
+        error_code=item.get("errorCode"),
+        resources=tuple((str(r["kind"]), str(r["id"])) for r in item.get("resources", []) or []),
+        instance_type=item.get("instanceType"),
+        termination_protected=bool(item.get("terminationProtected", False)),
+        details={str(k): str(v) for k, v in (item.get("details") or {}).items()},
+    )
+
+
+class Incidents(_Table):
+    """Incidents: open ones make later launches by the same credential rogue at once."""
+
+    def open_incident(self, access_key_id: str | None = None, principal_arn: str | None = None) -> str | None:
+        for pk in (f"credential#{access_key_id}" if access_key_id else None, f"principal#{principal_arn}" if principal_arn else None):
+            if pk is None:
+                continue
+            for item in self.query(
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": pk}},
+            ):
+                if item.get("status") == "open":
+                    return str(item.get("incidentId"))
+        return None
+
+    def record(
+        self,
+        report: Mapping[str, Any],
+        *,
+        status: str,
+        access_key_id: str | None,
+        principal_arn: str | None,
+    ) -> None:
+        incident_id = str(report["incidentId"])
+        body = json.dumps(report, default=str)
+        if len(body.encode()) > MAX_REPORT_BYTES:
+            body = json.dumps({k: v for k, v in report.items() if k != "actions"} | {"actionsTruncated": True})
+        now = iso(utcnow())
+        items: list[dict[str, Any]] = [
+            {
+                "pk": f"incident#{incident_id}",
+                "sk": "incident",
+                "incidentId": incident_id,
+                "status": status,
+                "trigger": report.get("trigger"),
+                "accessKeyId": access_key_id,
+                "principalArn": principal_arn,
+                "recordedAt": now,
+                "report": body,
+            }
+        ]
+        if status == "open":
+            for pk in (f"credential#{access_key_id}" if access_key_id else None, f"principal#{principal_arn}" if principal_arn else None):
+                if pk:
+                    items.append({"pk": pk, "sk": f"incident#{incident_id}", "incidentId": incident_id, "status": "open", "openedAt": now})
+        self.write_all(items)
+
+    def save_findings(self, incident_id: str, findings: Sequence[Mapping[str, Any]]) -> None:
+        self.write_all(
+            [
+                {
+                    "pk": f"incident#{incident_id}",
+                    "sk": "findings",
+                    "incidentId": incident_id,
+                    "findings": json.dumps(list(findings), default=str),
+                    "recordedAt": iso(utcnow()),
+                }
+            ]
+        )

@@ -1,0 +1,232 @@
+"""RegionSweep: every region in parallel, each isolated from the others' faults.
+
+Per region: describe (all kinds concurrently) + attribute -> plan (pure) -> execute (or not, in
+dry-run). A throttled, disabled or denied region ends ``failed`` with its error and never stops
+the others; the caller raises at the very end so the platform retries (idempotently).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from .actions import execute
+from .aws import Clients, describe_error
+from .cloudtrail_records import LAUNCH_EVENTS, CallRecord
+from .config import Settings
+from .model import Launch, Outcome, RegionEvidence, RegionResult, Suspect, Window, planned
+from .planner import plan_region
+from .policy import RoguePolicy
+from .probes import describe_region, lookup_calls
+from .store import Ledger
+from .timeutil import iso
+
+STOP_ACTIONS = frozenset(
+    {"cancel-spot-fleet", "delete-ec2-fleet", "cancel-spot-request", "scale-asg-to-zero", "terminate-instance",
+     "isolate-instance"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What to look for: launches of one key (attribution), and/or the window rule."""
+
+    window: Window | None
+    access_key_id: str | None = None
+    scope: Mapping[str, frozenset[str]] | None = None  # region -> the only resources to consider
+    suspects: Mapping[str, Mapping[str, Suspect]] = field(default_factory=dict)
+    termination_protected: frozenset[str] = frozenset()
+    use_lookup: bool = True
+
+
+def region_status(outcomes: Sequence[Outcome]) -> str:
+    if any(o.status == "failed" for o in outcomes):
+        return "failed"
+    if any(o.step.action in STOP_ACTIONS and o.status in ("done", "planned") for o in outcomes):
+        return "contained"
+    return "clean"
+
+
+def attribution_suspects(key: str, launches: Iterable[Launch]) -> dict[str, Suspect]:
+    out: dict[str, Suspect] = {}
+    for launch in launches:
+        for rid in launch.resource_ids:
+            out.setdefault(
+                rid,
+                Suspect(
+                    reason=f"launched by {key} ({launch.event_name} at {iso(launch.time)}, source: {launch.source})",
+                    source=launch.source,
+                    compromised=True,
+                ),
+            )
+    return out
+
+
+class RegionSweep:
+    """Find and stop rogue capacity in many regions at once."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        settings: Settings,
+        policy: RoguePolicy,
+        ledger: Ledger | None,
+        *,
+        dry_run: bool,
+        log: Callable[..., Any] | None = None,
+    ) -> None:
+        self.clients = clients
+        self.settings = settings
+        self.policy = policy
+        self.ledger = ledger
+        self.dry_run = dry_run
+        self.log = log or (lambda *a, **k: None)
+
+    def run(
+        self,
+        regions: Sequence[str],
+        request: SweepRequest,
+        on_region: Callable[[RegionResult], None] | None = None,
+    ) -> list[RegionResult]:
+        if not regions:
+            return []
+        ledger_launches, ledger_note = self._ledger_launches(request)
+        workers = max(1, min(len(regions), self.settings.max_workers))
+        results: list[RegionResult] = []
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="region") as outer,
+            ThreadPoolExecutor(max_workers=min(64, 6 * workers), thread_name_prefix="probe") as inner,
+        ):
+            futures = [
+                outer.submit(self.sweep_region, r, request, ledger_launches.get(r, []), ledger_note, inner)
+                for r in regions
+            ]
+            for future in futures:
+                result = future.result()
+                results.append(result)
+                if on_region:
+                    on_region(result)
+        return results
+
+    def _ledger_launches(self, request: SweepRequest) -> tuple[dict[str, list[Launch]], str | None]:
+        if not (request.access_key_id and self.ledger):
+            return {}, None
+        try:
+            calls = self.ledger.calls_by_key(request.access_key_id, None)
+        except Exception as exc:  # noqa: BLE001 - attribution is best effort; rule 2 covers its absence
+            return {}, f"launch ledger unreadable ({describe_error(exc)})"
+        by_region: dict[str, list[Launch]] = defaultdict(list)
+        for call in calls:
+            if call.kind == "launch":
+                by_region[call.region].append(call.to_launch("ledger"))
+        return by_region, None
+
+    def sweep_region(
+        self,
+        region: str,
+        request: SweepRequest,
+        ledger_launches: list[Launch],
+        ledger_note: str | None,
+        pool: ThreadPoolExecutor,
+    ) -> RegionResult:
+        started = time.perf_counter()
+        try:
+            lookup = pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
+            instances, capacity = describe_region(self.clients, region, pool)
+            looked_up, lookup_note = lookup.result() if lookup else (None, None)
+            evidence = self._evidence(region, request, instances, capacity, ledger_launches, looked_up,
+                                      "; ".join(n for n in (ledger_note, lookup_note) if n) or None)  # fmt: skip
+            steps = plan_region(evidence, self.policy, request.window)
+            outcomes = planned(steps) if self.dry_run else execute(self.clients, steps, self.settings.home_region)
+            status = region_status(outcomes)
+            self.log("region swept", region=region, status=status, steps=len(steps), attribution=evidence.attribution_source)
+            return RegionResult(region, status, tuple(outcomes), attribution=evidence.attribution_source,  # type: ignore[arg-type]
+                                seconds=time.perf_counter() - started)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - fault isolation: one region never stops the others
+            self.log("region failed", region=region, error=describe_error(exc))
+            return RegionResult(region, "failed", (), error=describe_error(exc), seconds=time.perf_counter() - started)
+
+    def _lookup(self, region: str, request: SweepRequest) -> tuple[list[CallRecord] | None, str | None]:
+        try:
+            calls = lookup_calls(self.clients, region, request.window, access_key_id=request.access_key_id,
+                                 event_names=LAUNCH_EVENTS)  # fmt: skip
+            return calls, None
+        except Exception as exc:  # noqa: BLE001 - includes emulators that do not implement LookupEvents
+            return None, f"CloudTrail LookupEvents unavailable in {region} ({describe_error(exc)})"
+
+    def _evidence(
+        self,
+        region: str,
+        request: SweepRequest,
+        instances: list[Any],
+        capacity: list[Any],
+        ledger_launches: list[Launch],
+        looked_up: list[CallRecord] | None,
+        note: str | None,
+    ) -> RegionEvidence:
+        launches = list(ledger_launches) + [c.to_launch("cloudtrail") for c in looked_up or [] if c.kind == "launch"]
+        sources = [name for name, used in (("ledger", bool(ledger_launches)), ("cloudtrail", looked_up is not None)) if used]
+        available = bool(sources)
+        suspects: dict[str, Suspect] = {}
+        if request.access_key_id:
+            suspects.update(attribution_suspects(request.access_key_id, launches))
+        for rid, suspect in request.suspects.get(region, {}).items():
+            suspects.setdefault(rid, suspect)
+        protected = set(request.termination_protected)
+        for launch in launches:
+            if launch.termination_protected:
+                protected.update(launch.resource_ids)
+        scope = request.scope.get(region, frozenset()) if request.scope is not None else None
+        launchers = self._launchers(instances, capacity, suspects, request.window, scope)
+        return RegionEvidence(
+            region=region,
+            instances=tuple(instances),
+            capacity=tuple(capacity),
+            attribution_available=available,
+            attribution_source="+".join(sources) if sources else None,
+            attribution_note=note,
+            suspects=suspects,
+            launchers=launchers,
+            termination_protected=frozenset(protected),
+            scope=scope,
+        )
+
+    def _launchers(
+        self,
+        instances: list[Any],
+        capacity: list[Any],
+        suspects: Mapping[str, Suspect],
+        window: Window | None,
+        scope: frozenset[str] | None,
+    ) -> dict[str, Launch]:
+        """Who launched the resources the window rule may judge: needed to honour protected principals."""
+        if self.ledger is None or window is None or not self.policy.protected_principals:
+            return {}
+        ids = [
+            r.id
+            for r in [*instances, *capacity]
+            if r.id not in suspects and window.contains(r.launched_at) and (scope is None or r.id in scope)
+        ]
+        if not ids:
+            return {}
+        try:
+            return self.ledger.launchers_of(ids)
+        except Exception:  # noqa: BLE001 - unknown launcher: the window rule decides as the contract says
+            return {}
+
+
+def enabled_regions(clients: Clients, settings: Settings) -> list[str]:
+    """SWEEP_REGIONS if set; else the account's enabled regions in the home region's partition."""
+    if settings.sweep_regions:
+        return list(settings.sweep_regions)
+    partition_regions = set(clients.partition_regions(settings.home_region))
+    ec2 = clients.get("ec2", settings.home_region)
+    resp = ec2.describe_regions(
+        Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+    )
+    found = sorted(r["RegionName"] for r in resp.get("Regions", []) if r["RegionName"] in partition_regions)
+    return found or sorted(partition_regions)
