@@ -39,7 +39,9 @@ class Actor:
     def key(self) -> str:
         return self.identity.access_key_id
 
-    def _record(self, name: str, source: str, region: str, request: Any, response: Any, at: datetime | None) -> dict[str, Any]:
+    def _record(
+        self, name: str, source: str, region: str, request: Any, response: Any, at: datetime | None
+    ) -> dict[str, Any]:
         detail = cloudtrail_detail(self.identity, name, source, region, request, response, when=at or datetime.now(UTC))
         return self.aws.trail.record(detail)
 
@@ -59,9 +61,13 @@ class Actor:
         ec2 = self.aws.client("ec2", region)
         with clock(at):
             resp = ec2.run_instances(
-                ImageId=self.aws.ami(region), InstanceType=instance_type, MinCount=count, MaxCount=count,
-                DisableApiTermination=termination_protection, TagSpecifications=_tags(tags, "instance"),
-            )  # fmt: skip
+                ImageId=self.aws.ami(region),
+                InstanceType=instance_type,
+                MinCount=count,
+                MaxCount=count,
+                DisableApiTermination=termination_protection,
+                TagSpecifications=_tags(tags, "instance"),
+            )
         ids = [i["InstanceId"] for i in resp["Instances"]]
         if termination_protection:
             self.aws.protection.protected.update(ids)
@@ -95,18 +101,26 @@ class Actor:
         return Launched(region, ids, ids, event)
 
     def request_spot_instances(
-        self, region: str, instance_type: str, count: int = 1, *, price: str = "3.2", at: datetime | None = None,
+        self,
+        region: str,
+        instance_type: str,
+        count: int = 1,
+        *,
+        price: str = "3.2",
+        at: datetime | None = None,
         tags: dict[str, str] | None = None,
-    ) -> Launched:  # fmt: skip
+    ) -> Launched:
         from . import clock
 
         ec2 = self.aws.client("ec2", region)
         with clock(at):
             resp = ec2.request_spot_instances(
-                SpotPrice=price, InstanceCount=count, Type="persistent",
+                SpotPrice=price,
+                InstanceCount=count,
+                Type="persistent",
                 LaunchSpecification={"ImageId": self.aws.ami(region), "InstanceType": instance_type},
                 TagSpecifications=_tags(tags, "spot-instances-request"),
-            )  # fmt: skip
+            )
         ids = [r["SpotInstanceRequestId"] for r in resp["SpotInstanceRequests"]]
         described = ec2.describe_spot_instance_requests(SpotInstanceRequestIds=ids)["SpotInstanceRequests"]
         instances = [r["InstanceId"] for r in described if r.get("InstanceId")]
@@ -135,7 +149,9 @@ class Actor:
         event = self._record("RequestSpotInstances", "ec2.amazonaws.com", region, request, response, at)
         return Launched(region, ids, instances, event)
 
-    def request_spot_fleet(self, region: str, instance_type: str, capacity: int, *, at: datetime | None = None) -> Launched:
+    def request_spot_fleet(
+        self, region: str, instance_type: str, capacity: int, *, at: datetime | None = None
+    ) -> Launched:
         from . import clock
 
         ec2 = self.aws.client("ec2", region)
@@ -158,14 +174,22 @@ class Actor:
                 "launchSpecifications": {"item": [{"imageId": self.aws.ami(region), "instanceType": instance_type}]},
             }
         }
-        response = {"RequestSpotFleetResponse": {"xmlns": EC2_XMLNS, "requestId": str(uuid.uuid4()), "spotFleetRequestId": fleet}}
+        response = {
+            "RequestSpotFleetResponse": {
+                "xmlns": EC2_XMLNS,
+                "requestId": str(uuid.uuid4()),
+                "spotFleetRequestId": fleet,
+            }
+        }
         event = self._record("RequestSpotFleet", "ec2.amazonaws.com", region, request, response, at)
         return Launched(region, [fleet], [m["InstanceId"] for m in members], event)
 
     def _launch_template(self, region: str, instance_type: str) -> str:
         ec2 = self.aws.client("ec2", region)
         name = f"lt-{self.identity.name}-{instance_type.replace('.', '-')}"
-        found = ec2.describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": [name]}])["LaunchTemplates"]
+        found = ec2.describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": [name]}])[
+            "LaunchTemplates"
+        ]
         if found:
             return str(found[0]["LaunchTemplateId"])
         created = ec2.create_launch_template(
@@ -196,24 +220,42 @@ class Actor:
                 },
             }
         }
-        response = {"CreateFleetResponse": {"xmlns": EC2_XMLNS, "requestId": str(uuid.uuid4()), "fleetId": fleet, "errorSet": "", "fleetInstanceSet": ""}}
+        response = {
+            "CreateFleetResponse": {
+                "xmlns": EC2_XMLNS,
+                "requestId": str(uuid.uuid4()),
+                "fleetId": fleet,
+                "errorSet": "",
+                "fleetInstanceSet": "",
+            }
+        }
         event = self._record("CreateFleet", "ec2.amazonaws.com", region, request, response, at)
         return Launched(region, [fleet], members, event)
 
     def create_auto_scaling_group(
-        self, region: str, name: str, instance_type: str, size: int, *, at: datetime | None = None,
+        self,
+        region: str,
+        name: str,
+        instance_type: str,
+        size: int,
+        *,
+        at: datetime | None = None,
         tags: dict[str, str] | None = None,
-    ) -> Launched:  # fmt: skip
+    ) -> Launched:
         from . import clock
 
         template = self._launch_template(region, instance_type)
         asg = self.aws.client("autoscaling", region)
         with clock(at):
             asg.create_auto_scaling_group(
-                AutoScalingGroupName=name, MinSize=size, MaxSize=size, DesiredCapacity=size,
-                LaunchTemplate={"LaunchTemplateId": template, "Version": "1"}, AvailabilityZones=[f"{region}a"],
+                AutoScalingGroupName=name,
+                MinSize=size,
+                MaxSize=size,
+                DesiredCapacity=size,
+                LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+                AvailabilityZones=[f"{region}a"],
                 Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in (tags or {}).items()],
-            )  # fmt: skip
+            )
         group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
         request = {
             "autoScalingGroupName": name,
@@ -232,20 +274,33 @@ class Actor:
 
     def create_user(self, user: str, *, at: datetime | None = None) -> dict[str, Any]:
         created = self.aws.client("iam").create_user(UserName=user)["User"]
-        response = {"user": {"path": "/", "userName": user, "userId": created["UserId"], "arn": created["Arn"],
-                             "createDate": _iam_date(at)}}  # fmt: skip
+        response = {
+            "user": {
+                "path": "/",
+                "userName": user,
+                "userId": created["UserId"],
+                "arn": created["Arn"],
+                "createDate": _iam_date(at),
+            }
+        }
         return self._iam("CreateUser", {"userName": user}, response, at)
 
-    def create_access_key(self, user: str, *, key_id: str | None = None, at: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    def create_access_key(
+        self, user: str, *, key_id: str | None = None, at: datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
         from . import adopt_key_id
 
         generated = self.aws.client("iam").create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
         key = adopt_key_id(self.aws.account, user, generated, key_id, None) if key_id else generated
-        response = {"accessKey": {"userName": user, "accessKeyId": key, "status": "Active", "createDate": _iam_date(at)}}
+        response = {
+            "accessKey": {"userName": user, "accessKeyId": key, "status": "Active", "createDate": _iam_date(at)}
+        }
         return key, self._iam("CreateAccessKey", {"userName": user}, response, at)
 
     def create_login_profile(self, user: str, *, at: datetime | None = None) -> dict[str, Any]:
-        self.aws.client("iam").create_login_profile(UserName=user, Password="Emulated-Passw0rd!", PasswordResetRequired=False)
+        self.aws.client("iam").create_login_profile(
+            UserName=user, Password="Emulated-Passw0rd!", PasswordResetRequired=False
+        )
         response = {"loginProfile": {"userName": user, "createDate": _iam_date(at), "passwordResetRequired": False}}
         return self._iam("CreateLoginProfile", {"userName": user, "passwordResetRequired": False}, response, at)
 
@@ -255,14 +310,27 @@ class Actor:
 
     def create_role(self, role: str, trust: str, *, at: datetime | None = None) -> dict[str, Any]:
         created = self.aws.client("iam").create_role(RoleName=role, AssumeRolePolicyDocument=trust)["Role"]
-        response = {"role": {"path": "/", "roleName": role, "roleId": created["RoleId"], "arn": created["Arn"],
-                             "createDate": _iam_date(at), "assumeRolePolicyDocument": trust}}  # fmt: skip
+        response = {
+            "role": {
+                "path": "/",
+                "roleName": role,
+                "roleId": created["RoleId"],
+                "arn": created["Arn"],
+                "createDate": _iam_date(at),
+                "assumeRolePolicyDocument": trust,
+            }
+        }
         return self._iam("CreateRole", {"roleName": role, "assumeRolePolicyDocument": trust}, response, at)
 
     def create_key_pair(self, region: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
         pair = self.aws.client("ec2", region).create_key_pair(KeyName=name)
-        response = {"requestId": str(uuid.uuid4()), "keyName": name, "keyFingerprint": pair["KeyFingerprint"],
-                    "keyPairId": pair.get("KeyPairId", ""), "keyMaterial": "<sensitiveDataRemoved>"}  # fmt: skip
+        response = {
+            "requestId": str(uuid.uuid4()),
+            "keyName": name,
+            "keyFingerprint": pair["KeyFingerprint"],
+            "keyPairId": pair.get("KeyPairId", ""),
+            "keyMaterial": "<sensitiveDataRemoved>",
+        }
         return self._record("CreateKeyPair", "ec2.amazonaws.com", region, {"keyName": name}, response, at)
 
 

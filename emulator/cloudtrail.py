@@ -133,7 +133,9 @@ class EmulatedCloudTrail:
             return None
         self.lookups.append((call.region, json.dumps(call.params.get("LookupAttributes", []), default=str)))
         if call.region in self.denied_regions:
-            return error("AccessDeniedException", "User is not authorized to perform: cloudtrail:LookupEvents (injected)")
+            return error(
+                "AccessDeniedException", "User is not authorized to perform: cloudtrail:LookupEvents (injected)"
+            )
         attributes = call.params.get("LookupAttributes") or []
         start, end = call.params.get("StartTime"), call.params.get("EndTime")
         events = []

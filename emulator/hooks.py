@@ -6,11 +6,14 @@ and let tests and the benchmark inject latency, throttling and failures.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
 import botocore.handlers
@@ -46,9 +49,14 @@ class Dispatcher:
     """One ``before-call`` handler, ahead of moto's, that runs plugins in a fixed order:
     the first plugin that returns a response answers the call instead of moto."""
 
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
         self.plugins: list[Plugin] = []
-        self._entries = [("before-parameter-build", self._stash), ("before-call", self)]
+        self._entries: list[tuple[str, Callable[..., Any]]] = [
+            ("before-parameter-build", self._stash),
+            ("before-call", self),
+        ]
+        if faults is not None:
+            self._entries.append(("before-send", faults.on_send))
 
     @staticmethod
     def _stash(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -115,8 +123,13 @@ class Latency:
             time.sleep(self.seconds)
 
 
+SERVICE_PREFIX = {"auto-scaling": "autoscaling", "cloudtrail": "cloudtrail", "dynamodb": "dynamodb"}
+_REGION_IN_HOST = re.compile(r"\.((?:[a-z]{2})(?:-gov)?-[a-z]+-\d)\.")
+
+
 class Faults:
-    """Answer chosen calls with an AWS error: by region, operation, and a share of calls."""
+    """Answer chosen calls with an AWS error at the HTTP layer: inside botocore's retry loop, so a
+    retryable error (RequestLimitExceeded) is retried exactly as it would be against AWS."""
 
     def __init__(self) -> None:
         self.rules: list[tuple[Callable[[str, str, str], bool], str, str, int]] = []
@@ -135,13 +148,16 @@ class Faults:
         status: int = 403,
         every: int = 1,
     ) -> None:
+        """Fail matching calls (every ``every``-th one of them) with ``code``."""
         ops = set(operations or ())
         svcs = set(services or ())
 
         def match(service: str, operation: str, where: str) -> bool:
-            return (region is None or where == region) and (not ops or operation in ops) and (not svcs or service in svcs)
+            return (
+                (region is None or where == region) and (not ops or operation in ops) and (not svcs or service in svcs)
+            )
 
-        self.rules.append((match, code, message, status) if every == 1 else (self._sampled(match, every), code, message, status))
+        self.rules.append((match if every == 1 else self._sampled(match, every), code, message, status))
 
     def _sampled(self, match: Callable[[str, str, str], bool], every: int) -> Callable[[str, str, str], bool]:
         def sampled(service: str, operation: str, where: str) -> bool:
@@ -156,12 +172,43 @@ class Faults:
     def clear(self) -> None:
         self.rules.clear()
 
-    def __call__(self, call: Call) -> Any:
+    def on_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        if not self.rules:
+            return None
+        _, service_id, operation = event_name.split(".", 2)
+        service = SERVICE_PREFIX.get(service_id, service_id)
+        found = _REGION_IN_HOST.search(str(request.url))
+        region = found.group(1) if found else "us-east-1"
         for match, code, message, status in self.rules:
-            if match(call.service, call.operation, call.region):
-                self.injected[f"{call.action}:{code}"] += 1
-                return error(code, message, status)
+            if match(service, operation, region):
+                self.injected[f"{service}:{operation}:{code}"] += 1
+                # botocore calls every before-send handler; point this attempt away from AWS so
+                # moto's handler leaves it alone (it only answers amazonaws.com addresses)
+                request.url = "https://fault-injected.invalid/"
+                return _error_response(request.url, service, code, message, status)
         return None
+
+
+def _error_response(url: str, service: str, code: str, message: str, status: int) -> AWSResponse:
+    """The error body each protocol uses, so botocore parses (and retries) it as from AWS."""
+    if service == "ec2":
+        body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>emulated</RequestID></Response>"
+        headers = {"Content-Type": "text/xml"}
+    elif service in ("dynamodb", "cloudtrail"):
+        body = json.dumps({"__type": f"com.amazonaws.emulated#{code}", "message": message})
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "emulated"}
+    else:
+        body = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
+        headers = {"Content-Type": "text/xml"}
+    return AWSResponse(url, status, headers, _Raw(body.encode()))
+
+
+class _Raw(BytesIO):
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        contents = self.read()
+        while contents:
+            yield contents
+            contents = self.read()
 
 
 class TerminationProtection:
@@ -187,4 +234,17 @@ class TerminationProtection:
                     f"The instance '{blocked[0]}' may not be terminated. Modify its 'disableApiTermination' "
                     "instance attribute and try again.",
                 )
+        return None
+
+
+class RootKeys:
+    """moto cannot create the root user's access keys: answer GetAccessKeyLastUsed for these key
+    ids as IAM does for a root key (``UserName: root``)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def __call__(self, call: Call) -> Any:
+        if call.action == "iam:GetAccessKeyLastUsed" and call.params.get("AccessKeyId") in self.keys:
+            return reply(200, {"UserName": "root", "AccessKeyLastUsed": {"ServiceName": "ec2", "Region": "sa-east-1"}})
         return None

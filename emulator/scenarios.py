@@ -82,20 +82,34 @@ def spot_swarm(
         for i in launched.instance_ids:
             scene.labels[i] = label
 
-    legit("web (t3.micro)", team.run_instances("us-east-1", "t3.micro", 2, tags={"Name": "web"}, at=now - timedelta(hours=5)))
-    legit("old GPU box (launched 10 days ago)", team.run_instances("us-east-1", "g4dn.xlarge", tags={"Name": "ml-old"},
-                                                                   at=now - timedelta(days=10)))  # fmt: skip
-    legit("protect-tagged GPU box", team.run_instances("us-east-1", "p3.2xlarge", tags=protect, at=now - timedelta(hours=3)))
-    legit("api (t3.large)", team.run_instances("eu-west-1", "t3.large", tags={"Name": "api"}, at=now - timedelta(hours=30)))
+    legit(
+        "web (t3.micro)",
+        team.run_instances("us-east-1", "t3.micro", 2, tags={"Name": "web"}, at=now - timedelta(hours=5)),
+    )
+    legit(
+        "old GPU box (launched 10 days ago)",
+        team.run_instances("us-east-1", "g4dn.xlarge", tags={"Name": "ml-old"}, at=now - timedelta(days=10)),
+    )
+    legit(
+        "protect-tagged GPU box",
+        team.run_instances("us-east-1", "p3.2xlarge", tags=protect, at=now - timedelta(hours=3)),
+    )
+    legit(
+        "api (t3.large)",
+        team.run_instances("eu-west-1", "t3.large", tags={"Name": "api"}, at=now - timedelta(hours=30)),
+    )
 
     for region in regions:
-        launched = attacker.request_spot_instances(region, "g2.8xlarge", requests_per_region, at=now - timedelta(hours=2))
+        launched = attacker.request_spot_instances(
+            region, "g2.8xlarge", requests_per_region, at=now - timedelta(hours=2)
+        )
         scene.attacker_requests.setdefault(region, []).extend(launched.ids)
         scene.attacker_instances.setdefault(region, []).extend(launched.instance_ids)
         scene.events.append(launched.event)
     if "ap-south-1" in regions:
-        launched = attacker.run_instances("ap-south-1", "p3.16xlarge", 2, termination_protection=True,
-                                          at=now - timedelta(hours=2))  # fmt: skip
+        launched = attacker.run_instances(
+            "ap-south-1", "p3.16xlarge", 2, termination_protection=True, at=now - timedelta(hours=2)
+        )
         scene.attacker_instances["ap-south-1"].extend(launched.instance_ids)
         scene.events.append(launched.event)
     for region, ids in scene.attacker_instances.items():

@@ -12,7 +12,9 @@ from .functions import ResponderFunction
 
 
 class FailureAlarms(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, topic: sns.ITopic, functions: list[ResponderFunction]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, topic: sns.ITopic, functions: list[ResponderFunction]
+    ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
         notify = actions.SnsAction(topic)
@@ -31,7 +33,9 @@ class FailureAlarms(Construct):
                 self,
                 f"{fn.handler.capitalize()}DeadLetters",
                 alarm_description=f"compromise responder {fn.handler}: an event was given up on - run the runbook by hand",
-                metric=fn.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+                metric=fn.dlq.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(1), statistic="Maximum"
+                ),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -17,10 +17,24 @@ ACCOUNT = re.compile(r"^\d{12}$")
 PRINCIPAL = re.compile(r"^(arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+|[\w+=,.@-]{1,64})$")
 # Regions EventBridge forwarders are deployed to by default: the commercial regions enabled by default.
 DEFAULT_REGIONS = (
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-west-1", "eu-west-2",
-    "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
-    "ap-southeast-1", "ap-southeast-2",
-)  # fmt: skip
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+)
 
 
 class ContextError(ValueError):
@@ -108,7 +122,9 @@ def load(ctx: Mapping[str, Any]) -> ResponderConfig:
         raise ContextError(f"context 'responseMode' must be 'enforce' or 'dry-run', not {mode!r}")
     tag = str(ctx.get("protectTagKey", "compromise-responder:protect"))
     if not tag or len(tag) > 128 or tag.lower().startswith("aws:"):
-        raise ContextError(f"context 'protectTagKey' must be a tag key of 1-128 characters not starting with aws:, not {tag!r}")
+        raise ContextError(
+            f"context 'protectTagKey' must be a tag key of 1-128 characters not starting with aws:, not {tag!r}"
+        )
     principals = _list(ctx, "protectedPrincipals")
     bad = [p for p in principals if not PRINCIPAL.match(p)]
     if bad:
@@ -121,7 +137,9 @@ def load(ctx: Mapping[str, Any]) -> ResponderConfig:
             raise ContextError(f"context '{key}' holds values that are not region names: {bad}")
     if home not in regions["forwarderRegions"]:
         regions["forwarderRegions"] = (home, *regions["forwarderRegions"])
-    types = _list(ctx, "suspiciousInstanceTypes", ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal"))
+    types = _list(
+        ctx, "suspiciousInstanceTypes", ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal")
+    )
     if not types or any(not t or fnmatch.translate(t) == "" for t in types):
         raise ContextError("context 'suspiciousInstanceTypes' must be a non-empty list of glob patterns")
     layer = ctx.get("powertoolsLayerVersion", 27)

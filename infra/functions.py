@@ -37,7 +37,10 @@ def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Q
         enforce_ssl=True,
         retention_period=Duration.days(14),
     )
-    acknowledge(queue, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of failed responses; an alarm watches its depth.",
+    acknowledge(
+        queue,
+        "AwsSolutions-SQS3",
+        "This queue is itself the dead-letter queue of failed responses; an alarm watches its depth.",
     )
     return queue
 
@@ -69,7 +72,9 @@ class ResponderFunction(Construct):
         )
         for statement in statements_for(handler, table_arns, topic_arn):
             self.role.add_to_policy(statement)
-        self.logs = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN)
+        self.logs = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
         self.logs.grant_write(self.role)
         self.dlq = encrypted_queue(self, "FailedResponses", key)
         self.function = lambda_.Function(
@@ -91,15 +96,27 @@ class ResponderFunction(Construct):
             retry_attempts=2,
             max_event_age=Duration.hours(6),
         )
-        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", "EC2/Auto Scaling containment acts on instances, requests and fleets the attacker created: their "
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "EC2/Auto Scaling containment acts on instances, requests and fleets the attacker created: their "
             "ids are unknown until the sweep finds them, and these describe/cancel/terminate actions accept no "
             "narrower resource; X-Ray tracing needs '*'.",
         )
         for symbol in ("user", "role"):
-            acknowledge(self.role, f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{symbol}/*]", f"The compromised {symbol} is only known when the incident arrives; only key/policy actions are granted.",
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{symbol}/*]",
+                f"The compromised {symbol} is only known when the incident arrives; only key/policy actions are granted.",
             )
         for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
-            acknowledge(self.role, f"AwsSolutions-IAM5[Action::{action}]",
-                        "CDK's grant to send to the KMS-encrypted dead-letter queue; scoped to that one key.")  # fmt: skip
-        acknowledge(self.function, "AwsSolutions-L1", "Pinned to python3.13 to match AWS's public Powertools layer build (python313-arm64).",
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "CDK's grant to send to the KMS-encrypted dead-letter queue; scoped to that one key.",
+            )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Pinned to python3.13 to match AWS's public Powertools layer build (python313-arm64).",
         )

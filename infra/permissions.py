@@ -50,4 +50,7 @@ def statements_for(handler: str, table_arns: dict[str, str], topic_arn: str) -> 
 
 
 def _sid(symbol: str) -> str:
-    return "".join(part.capitalize() for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").split()) or "All"
+    return (
+        "".join(part.capitalize() for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").split())
+        or "All"
+    )

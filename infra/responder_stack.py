@@ -58,6 +58,12 @@ class ResponderStack(Stack):
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for handler, (pattern, description) in ROUTES.items():
             fn = self.functions[handler]
-            TriggerRule(self, f"{handler.capitalize()}Rule", pattern=pattern, function=fn.function, dlq=fn.dlq,
-                        description=description)  # fmt: skip
+            TriggerRule(
+                self,
+                f"{handler.capitalize()}Rule",
+                pattern=pattern,
+                function=fn.function,
+                dlq=fn.dlq,
+                description=description,
+            )
         FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))

@@ -10,10 +10,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
 
 from .permissions import LAMBDAS  # noqa: F401 - puts lambdas/ on sys.path
-
-from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES  # noqa: E402, I001
 
 HEALTH_PATTERN: dict[str, Any] = {
     "source": ["aws.health"],

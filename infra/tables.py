@@ -5,10 +5,9 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from constructs import Construct
+from responder.schema import TABLES
 
 from .permissions import LAMBDAS  # noqa: F401 - puts lambdas/ on sys.path
-
-from responder.schema import TABLES  # noqa: E402, I001
 
 
 class ResponderTables(Construct):
@@ -22,10 +21,14 @@ class ResponderTables(Construct):
                 self,
                 logical.capitalize(),
                 partition_key=ddb.Attribute(name=spec["partition_key"], type=ddb.AttributeType.STRING),
-                sort_key=ddb.Attribute(name=spec["sort_key"], type=ddb.AttributeType.STRING) if spec["sort_key"] else None,
+                sort_key=ddb.Attribute(name=spec["sort_key"], type=ddb.AttributeType.STRING)
+                if spec["sort_key"]
+                else None,
                 billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
                 encryption=ddb.TableEncryption.AWS_MANAGED,
-                point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+                point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True
+                ),
                 time_to_live_attribute=spec["ttl"],
                 removal_policy=RemovalPolicy.DESTROY if logical == "idempotency" else RemovalPolicy.RETAIN,
             )

@@ -15,8 +15,8 @@ Example step (as the planner makes it and the report prints it)::
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -192,9 +192,7 @@ class DeleteLoginProfile(Action):
 
 
 # --- EC2 / Auto Scaling (regional), in containment order ------------------------------------
-def _batch_result(
-    steps: Sequence[Step], ok: dict[str, str], bad: dict[str, str], verb: str
-) -> list[Outcome]:
+def _batch_result(steps: Sequence[Step], ok: dict[str, str], bad: dict[str, str], verb: str) -> list[Outcome]:
     out = []
     for step in steps:
         if step.target in bad:
@@ -220,11 +218,11 @@ class CancelSpotFleet(Action):
         resp = client.cancel_spot_fleet_requests(
             SpotFleetRequestIds=[s.target for s in steps], TerminateInstances=False
         )
-        ok = {r["SpotFleetRequestId"]: r.get("CurrentSpotFleetRequestState", "") for r in resp.get("SuccessfulFleetRequests", [])}
-        bad = {
-            r["SpotFleetRequestId"]: describe_unsuccessful(r)
-            for r in resp.get("UnsuccessfulFleetRequests", [])
+        ok = {
+            r["SpotFleetRequestId"]: r.get("CurrentSpotFleetRequestState", "")
+            for r in resp.get("SuccessfulFleetRequests", [])
         }
+        bad = {r["SpotFleetRequestId"]: describe_unsuccessful(r) for r in resp.get("UnsuccessfulFleetRequests", [])}
         return _batch_result(steps, ok, bad, "cancelled")
 
 
@@ -369,8 +367,10 @@ class IsolateInstance(Action):
             original = step.params.get("originalGroups") or ""
             client.create_tags(
                 Resources=[step.target],
-                Tags=[{"Key": ORIGINAL_GROUPS_TAG, "Value": original[:256]}]
-                + [{"Key": ISOLATED_TAG, "Value": step.params.get("incidentId", "isolated")[:256]}],
+                Tags=[
+                    {"Key": ORIGINAL_GROUPS_TAG, "Value": original[:256]},
+                    {"Key": ISOLATED_TAG, "Value": step.params.get("incidentId", "isolated")[:256]},
+                ],
             )
             if len(interfaces) > 1:
                 for eni, _groups in interfaces:
@@ -395,7 +395,10 @@ def quarantine_group(client: Any, vpc_id: str, incident_id: str) -> str:
             Description="Compromise responder quarantine: no ingress, no egress",
             VpcId=vpc_id,
             TagSpecifications=[
-                {"ResourceType": "security-group", "Tags": [{"Key": "compromise-responder:incident", "Value": incident_id or "n/a"}]}
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [{"Key": "compromise-responder:incident", "Value": incident_id or "n/a"}],
+                }
             ],
         )
         group = {"GroupId": created["GroupId"], "IpPermissionsEgress": None}
@@ -448,9 +451,7 @@ class ReleaseInstance(Action):
                     client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=list(groups))
             else:
                 client.modify_instance_attribute(InstanceId=step.target, Groups=list(restore[0][1]))
-            client.delete_tags(
-                Resources=[step.target], Tags=[{"Key": ORIGINAL_GROUPS_TAG}, {"Key": ISOLATED_TAG}]
-            )
+            client.delete_tags(Resources=[step.target], Tags=[{"Key": ORIGINAL_GROUPS_TAG}, {"Key": ISOLATED_TAG}])
             return "security groups restored: " + "; ".join(f"{e}={'+'.join(g)}" for e, g in restore)
 
         return _each(steps, call)
@@ -478,14 +479,14 @@ def execute(clients: Clients, steps: Iterable[Step], home_region: str) -> list[O
         action = ACTIONS[step.action]
         groups.setdefault((action.phase, step.action, step.region), []).append(index)
     for phase in sorted({key[0] for key in groups}):
-        batches = []
+        batches: list[tuple[Action, str, list[int]]] = []
         for (p, name, region), indexes in groups.items():
             if p != phase:
                 continue
-            action = ACTIONS[name]()
-            size = max(1, action.batch_size)
+            runner = ACTIONS[name]()
+            size = max(1, runner.batch_size)
             for start in range(0, len(indexes), size):
-                batches.append((action, region, indexes[start : start + size]))
+                batches.append((runner, region, indexes[start : start + size]))
         if len(batches) == 1:
             results = [_run_batch(clients, home_region, steps, *batches[0])]
         else:

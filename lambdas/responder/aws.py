@@ -6,6 +6,7 @@ at module scope so a warm Lambda container reuses them between invocations.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -13,20 +14,23 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
-    connect_timeout=5,
-    read_timeout=20,
-    max_pool_connections=16,
-)
+
+def retry_config() -> Config:
+    """Adaptive retries (client-side rate limiting on throttles); AWS_MAX_ATTEMPTS overrides 8."""
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or 8)},
+        connect_timeout=5,
+        read_timeout=20,
+        max_pool_connections=16,
+    )
 
 
 class Clients:
     """Factory and cache of boto3 clients for one boto3 session."""
 
-    def __init__(self, session: boto3.session.Session | None = None, config: Config = RETRY_CONFIG) -> None:
+    def __init__(self, session: boto3.session.Session | None = None, config: Config | None = None) -> None:
         self._session = session or boto3.session.Session()
-        self._config = config
+        self._config = config or retry_config()
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
 

@@ -206,12 +206,18 @@ def _created(
         items = _items(response.get("instancesSet"))
         res = [("instance", str(i["instanceId"])) for i in items if isinstance(i, Mapping) and i.get("instanceId")]
         _require(res, "responseElements.instancesSet.items", name)
-        instance_type = request.get("instanceType") or next((i.get("instanceType") for i in items if isinstance(i, Mapping)), None)
+        instance_type = request.get("instanceType") or next(
+            (i.get("instanceType") for i in items if isinstance(i, Mapping)), None
+        )
         protected = str(request.get("disableApiTermination", "")).lower() == "true"
     elif name == "RequestSpotInstances":
         _require(response, "responseElements", name)
         items = _items(response.get("spotInstanceRequestSet"))
-        res = [("spot-request", str(i["spotInstanceRequestId"])) for i in items if isinstance(i, Mapping) and i.get("spotInstanceRequestId")]
+        res = [
+            ("spot-request", str(i["spotInstanceRequestId"]))
+            for i in items
+            if isinstance(i, Mapping) and i.get("spotInstanceRequestId")
+        ]
         _require(res, "responseElements.spotInstanceRequestSet.items", name)
         instance_type = (request.get("launchSpecification") or {}).get("instanceType")
     elif name == "RequestSpotFleet":
@@ -254,7 +260,14 @@ def _persistence(
     if name in ("CreateLoginProfile", "UpdateLoginProfile"):
         owner = user or caller
         return [("login-profile", str(_require(owner, "requestParameters.userName", name)))], {"userName": owner}
-    if name in ("AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy", "PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"):
+    if name in (
+        "AttachUserPolicy",
+        "AttachRolePolicy",
+        "AttachGroupPolicy",
+        "PutUserPolicy",
+        "PutRolePolicy",
+        "PutGroupPolicy",
+    ):
         holder_kind = "user" if "User" in name else ("role" if "Role" in name else "group")
         holder = str(request.get(f"{holder_kind}Name") or "")
         policy = str(request.get("policyArn") or request.get("policyName") or "")

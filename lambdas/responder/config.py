@@ -75,9 +75,7 @@ class Settings:
             protect_tag_key=(env.get("PROTECT_TAG_KEY") or DEFAULT_PROTECT_TAG_KEY).strip(),
             protected_principals=_split(env.get("PROTECTED_PRINCIPALS")),
             allowed_regions=allowed,
-            suspicious_instance_types=_split(
-                env.get("SUSPICIOUS_INSTANCE_TYPES") or DEFAULT_SUSPICIOUS_INSTANCE_TYPES
-            ),
+            suspicious_instance_types=_split(env.get("SUSPICIOUS_INSTANCE_TYPES") or DEFAULT_SUSPICIOUS_INSTANCE_TYPES),
             lookback_hours=_number(env, "INCIDENT_LOOKBACK_HOURS", 72.0, minimum=0.0),
             guardduty_min_severity=_number(env, "GUARDDUTY_MIN_SEVERITY", 7.0, minimum=0.0),
             incidents_table=env.get("INCIDENTS_TABLE") or None,

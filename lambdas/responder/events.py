@@ -71,7 +71,9 @@ class Envelope(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow")
 
     version: str = Field(description="EventBridge envelope version", examples=["0"])
-    id: str = Field(min_length=1, description="Envelope id: the idempotency key", examples=["7bf73129-1428-4cd3-a780-95db273d1602"])
+    id: str = Field(
+        min_length=1, description="Envelope id: the idempotency key", examples=["7bf73129-1428-4cd3-a780-95db273d1602"]
+    )
     detail_type: str = Field(alias="detail-type", examples=["AWS Health Event"])
     source: str = Field(examples=["aws.health"])
     account: str = Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])

@@ -26,12 +26,30 @@ from .timeutil import iso
 # --- capability sets per flow ------------------------------------------------------------
 _RECORD = ("notify", "incidents-write")
 _SWEEP = (
-    "describe-regions", "describe-instances", "describe-spot-requests", "describe-spot-fleets", "describe-ec2-fleets",
-    "describe-auto-scaling-groups", "lookup-events", "ledger-read", "cancel-spot-fleet", "delete-ec2-fleet",
-    "cancel-spot-request", "scale-asg-to-zero", "disable-termination-protection", "terminate-instance",
-)  # fmt: skip
-_PERSISTENCE = ("ledger-read", "lookup-events", "deactivate-access-key", "quarantine-user", "quarantine-role",
-                "delete-login-profile", "incidents-write")  # fmt: skip
+    "describe-regions",
+    "describe-instances",
+    "describe-spot-requests",
+    "describe-spot-fleets",
+    "describe-ec2-fleets",
+    "describe-auto-scaling-groups",
+    "lookup-events",
+    "ledger-read",
+    "cancel-spot-fleet",
+    "delete-ec2-fleet",
+    "cancel-spot-request",
+    "scale-asg-to-zero",
+    "disable-termination-protection",
+    "terminate-instance",
+)
+_PERSISTENCE = (
+    "ledger-read",
+    "lookup-events",
+    "deactivate-access-key",
+    "quarantine-user",
+    "quarantine-role",
+    "delete-login-profile",
+    "incidents-write",
+)
 _ISOLATE = ("describe-instances", "isolate-instance", "snapshot-volume")
 USES: dict[str, tuple[str, ...]] = {
     "contain-access-key": ("key-owner", "deactivate-access-key", "quarantine-user", *_SWEEP, *_PERSISTENCE, *_RECORD),
@@ -134,9 +152,15 @@ def _unknown_key(ctx: ResponseContext, report: Report, access_key_id: str, what:
     report.status = "notified"
     report.headline = f"{what} key {access_key_id} is not in this account: nothing changed"
     report.add(
-        [Step("deactivate-access-key", access_key_id, GLOBAL,
-              f"key not found in this account {ctx.account or ''} (GetAccessKeyLastUsed: NoSuchEntity)",
-              status="skipped").outcome("skipped")]  # fmt: skip
+        [
+            Step(
+                "deactivate-access-key",
+                access_key_id,
+                GLOBAL,
+                f"key not found in this account {ctx.account or ''} (GetAccessKeyLastUsed: NoSuchEntity)",
+                status="skipped",
+            ).outcome("skipped")
+        ]
     )
     report.todo = [
         f"Find which AWS account owns {access_key_id} (aws sts get-access-key-info --access-key-id {access_key_id}) "
@@ -176,7 +200,11 @@ def _persistence(ctx: ResponseContext, report: Report, principal: Principal, win
     if note:
         report.facts["persistenceSweep"] = note
     steps = plan_persistence(findings, ctx.policy, principal)
-    if any(s.action == "delete-login-profile" and s.status == "planned" for s in steps) and ctx.incidents and not ctx.dry_run:
+    if (
+        any(s.action == "delete-login-profile" and s.status == "planned" for s in steps)
+        and ctx.incidents
+        and not ctx.dry_run
+    ):
         ctx.incidents.save_findings(ctx.incident_id, [f.to_json() for f in findings])  # record before removing
     outcomes = _run(ctx, steps)
     responses = {o.step.target: f"{o.step.action}: {o.status}" for o in outcomes}
@@ -217,26 +245,54 @@ def sweep_regions(ctx: ResponseContext, access_key_id: str | None, window: Windo
 # --- roles and instances -----------------------------------------------------------------
 def revoke_role_sessions(ctx: ResponseContext, role_name: str, reason: str) -> list[Outcome]:
     if ctx.policy.is_protected_principal(role_name):
-        step = Step("revoke-role-sessions", role_name, GLOBAL, f"{role_name} is a protected principal: not touched",
-                    status="skipped")  # fmt: skip
+        step = Step(
+            "revoke-role-sessions",
+            role_name,
+            GLOBAL,
+            f"{role_name} is a protected principal: not touched",
+            status="skipped",
+        )
     else:
         step = Step("revoke-role-sessions", role_name, GLOBAL, reason, params={"issuedBefore": iso(ctx.now)})
     return _run(ctx, [step])
 
 
-def plan_isolation(ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]) -> list[Step]:
+def plan_isolation(
+    ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]
+) -> list[Step]:
     """Snapshot every volume (evidence first), then swap the groups for the quarantine group."""
     found = describe_instances(ctx.clients, region, [instance_id])
     if not found:
-        return [Step("isolate-instance", instance_id, region, "instance not found (or terminated): nothing to isolate",
-                     status="skipped")]  # fmt: skip
+        return [
+            Step(
+                "isolate-instance",
+                instance_id,
+                region,
+                "instance not found (or terminated): nothing to isolate",
+                status="skipped",
+            )
+        ]
     inst = found[0]
     if ctx.policy.has_protect_tag(inst.tags):
-        return [Step("isolate-instance", instance_id, region,
-                     f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched", status="skipped")]  # fmt: skip
+        return [
+            Step(
+                "isolate-instance",
+                instance_id,
+                region,
+                f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched",
+                status="skipped",
+            )
+        ]
     if not inst.vpc_id:
-        return [Step("isolate-instance", instance_id, region, "not in a VPC: cannot isolate with a security group",
-                     status="skipped")]  # fmt: skip
+        return [
+            Step(
+                "isolate-instance",
+                instance_id,
+                region,
+                "not in a VPC: cannot isolate with a security group",
+                status="skipped",
+            )
+        ]
     original = ";".join(f"{eni}={'+'.join(groups)}" for eni, groups in inst.network_interfaces)
     snap_tags = {"instanceId": instance_id, "incidentId": ctx.incident_id, **tags}
     steps = [
@@ -244,22 +300,37 @@ def plan_isolation(ctx: ResponseContext, instance_id: str, region: str, reason: 
         for volume in inst.volumes
     ]
     steps.append(
-        Step("isolate-instance", instance_id, region, reason,
-             params={"vpcId": inst.vpc_id, "interfaces": inst.network_interfaces, "originalGroups": original,
-                     "incidentId": ctx.incident_id})  # fmt: skip
+        Step(
+            "isolate-instance",
+            instance_id,
+            region,
+            reason,
+            params={
+                "vpcId": inst.vpc_id,
+                "interfaces": inst.network_interfaces,
+                "originalGroups": original,
+                "incidentId": ctx.incident_id,
+            },
+        )
     )
     return steps
 
 
-def isolate_instance(ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]) -> list[Outcome]:
+def isolate_instance(
+    ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]
+) -> list[Outcome]:
     return _run(ctx, plan_isolation(ctx, instance_id, region, reason, tags))
 
 
 def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region: str, why: str) -> Report:
     """An instance launched by a credential under an open incident is rogue: stop it and what launched it."""
     report = ctx.new_report()
-    request = SweepRequest(window=None, scope={region: frozenset({instance_id})},
-                           suspects={region: {instance_id: Suspect(why, "ledger", compromised=True)}}, use_lookup=False)  # fmt: skip
+    request = SweepRequest(
+        window=None,
+        scope={region: frozenset({instance_id})},
+        suspects={region: {instance_id: Suspect(why, "ledger", compromised=True)}},
+        use_lookup=False,
+    )
     report.add_regions(ctx.region_sweep().run([region], request))
     return report
 

@@ -45,7 +45,7 @@ class Window:
     def contains(self, when: datetime | None) -> bool:
         return when is not None and self.start <= when <= self.end
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
         return {"start": iso(self.start), "end": iso(self.end)}
 
 

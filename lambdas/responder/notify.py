@@ -62,19 +62,23 @@ def summary(report: dict[str, Any]) -> str:
             lines.append(f"  {key}: {value}")
     principal = report.get("principal")
     if principal:
-        lines.append(f"  principal: {principal.get('type')} {principal.get('name')}"
-                     + (f", key {principal['accessKeyId']}" if principal.get("accessKeyId") else ""))  # fmt: skip
+        lines.append(
+            f"  principal: {principal.get('type')} {principal.get('name')}"
+            + (f", key {principal['accessKeyId']}" if principal.get("accessKeyId") else "")
+        )
     if report.get("window"):
         lines.append(f"  incident window: {report['window']['start']} .. {report['window']['end']}")
 
     actions = report.get("actions", [])
     lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE"]
     counts = Counter((a["action"], "done" if dry and a["status"] == "planned" else a["status"]) for a in actions)
-    did = [f"  - {n} {VERBS[k]}" for k, n in sorted(counts.items()) if k in VERBS]
+    did = [f"  - {label}: {counts[key]}" for key, label in VERBS.items() if counts[key]]
     lines += did or ["  - nothing needed changing"]
     for a in actions:
         if a["region"] == "global" and a["status"] in ("done", "planned", "failed"):
-            lines.append(f"    {a['action']} {a['target']}: {a['status']}" + (f" ({a['detail']})" if a.get("detail") else ""))
+            lines.append(
+                f"    {a['action']} {a['target']}: {a['status']}" + (f" ({a['detail']})" if a.get("detail") else "")
+            )
     cost = report.get("estimatedHourlyCostStopped", 0)
     if cost:
         verb = "that would be stopped" if dry else "stopped"
@@ -89,10 +93,18 @@ def summary(report: dict[str, Any]) -> str:
             + ", ".join(f"{len(by_status.get(s, []))} {s}" for s in ("contained", "clean", "failed"))
             + (f" (contained: {', '.join(by_status['contained'])})" if by_status.get("contained") else "")
         )
-        per_region = Counter(a["region"] for a in actions if a["status"] in ("done", "planned") and a["region"] != "global")
+        per_region = Counter(
+            a["region"] for a in actions if a["status"] in ("done", "planned") and a["region"] != "global"
+        )
         for region in by_status.get("contained", []):
-            kinds = Counter(a["action"] for a in actions if a["region"] == region and a["status"] in ("done", "planned"))
-            lines.append(f"    {region}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f" ({per_region[region]} steps)")
+            kinds = Counter(
+                a["action"] for a in actions if a["region"] == region and a["status"] in ("done", "planned")
+            )
+            lines.append(
+                f"    {region}: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+                + f" ({per_region[region]} steps)"
+            )
 
     failures = report.get("failures") or []
     if failures:

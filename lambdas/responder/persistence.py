@@ -31,7 +31,10 @@ NEUTRALISE = {
     "access-key": ("deactivate-access-key", "access key created by the contained principal: set Inactive"),
     "iam-user": ("quarantine-user", "user created by the contained principal: deny-all quarantine policy"),
     "iam-role": ("quarantine-role", "role created by the contained principal: deny-all quarantine policy"),
-    "login-profile": ("delete-login-profile", "console password set by the contained principal: removed (recorded first)"),
+    "login-profile": (
+        "delete-login-profile",
+        "console password set by the contained principal: removed (recorded first)",
+    ),
 }
 REVIEW = {
     "policy": "policy attached/put by the contained principal: review it (not changed automatically)",
@@ -83,8 +86,17 @@ def findings_from(calls: Sequence[CallRecord], source: str) -> list[Finding]:
                 continue
             seen.add((kind, target))
             out.append(
-                Finding(kind, target, call.principal_arn or call.principal_name or "?", call.time, call.event_name,
-                        call.event_id, call.region, source, dict(call.details))  # fmt: skip
+                Finding(
+                    kind,
+                    target,
+                    call.principal_arn or call.principal_name or "?",
+                    call.time,
+                    call.event_name,
+                    call.event_id,
+                    call.region,
+                    source,
+                    dict(call.details),
+                )
             )
     return out
 
@@ -102,8 +114,16 @@ def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained
                 continue
             planned.add((action, f.target))
             if policy.is_protected_principal(owner):
-                steps.append(Step(action, f.target, GLOBAL, f"{owner} is a protected principal: not touched ({when})",
-                                  status="skipped", source=f.source))  # fmt: skip
+                steps.append(
+                    Step(
+                        action,
+                        f.target,
+                        GLOBAL,
+                        f"{owner} is a protected principal: not touched ({when})",
+                        status="skipped",
+                        source=f.source,
+                    )
+                )
                 continue
             if f.kind == "iam-user" and f.target == contained.name:
                 continue  # the contained user itself is quarantined by the key containment
@@ -111,8 +131,17 @@ def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained
             steps.append(Step(action, f.target, GLOBAL, f"{why} ({when})", params=params, source=f.source))
         else:
             region = GLOBAL if f.event_name in IAM_PERSISTENCE_EVENTS else f.region
-            steps.append(Step("review-persistence", f.target, region, f"{REVIEW.get(f.kind, 'review')} ({when})",
-                              status="skipped", source=f.source, params={"findingKind": f.kind}))  # fmt: skip
+            steps.append(
+                Step(
+                    "review-persistence",
+                    f.target,
+                    region,
+                    f"{REVIEW.get(f.kind, 'review')} ({when})",
+                    status="skipped",
+                    source=f.source,
+                    params={"findingKind": f.kind},
+                )
+            )
     return steps
 
 
@@ -129,7 +158,9 @@ def gather_findings(ctx: Any, principal: Principal, window: Window) -> tuple[lis
     if principal.type not in ("IAMUser",):
         return [], note
     try:
-        calls = lookup_calls(ctx.clients, IAM_EVENTS_REGION, window, user_name=principal.name, event_names=PERSISTENCE_EVENTS)
+        calls = lookup_calls(
+            ctx.clients, IAM_EVENTS_REGION, window, user_name=principal.name, event_names=PERSISTENCE_EVENTS
+        )
         return findings_from(calls, "cloudtrail"), note
     except Exception as exc:  # noqa: BLE001 - best effort: say it could not look
         return [], "; ".join(n for n in (note, f"CloudTrail LookupEvents unavailable ({describe_error(exc)})") if n)

@@ -33,7 +33,12 @@ STEP_ORDER = {
     "disable-termination-protection": 14,
     "terminate-instance": 15,
 }
-KIND_LABEL = {"spot-fleet": "spot fleet", "ec2-fleet": "EC2 fleet", "spot-request": "spot request", "asg": "Auto Scaling group"}
+KIND_LABEL = {
+    "spot-fleet": "spot fleet",
+    "ec2-fleet": "EC2 fleet",
+    "spot-request": "spot request",
+    "asg": "Auto Scaling group",
+}
 
 
 def ownership(evidence: RegionEvidence) -> dict[str, str]:
@@ -143,8 +148,13 @@ def _verdict_of(
         return policy.judge(res, evidence, None)
     label = f"{KIND_LABEL.get(root.kind, root.kind) if isinstance(root, Capacity) else 'instance'} {root_id}"
     if parent.rogue:
-        return Verdict(True, f"launched by rogue {label}: {parent.reason}", source=parent.source,
-                       overrode_protect=parent.overrode_protect, examined=True)  # fmt: skip
+        return Verdict(
+            True,
+            f"launched by rogue {label}: {parent.reason}",
+            source=parent.source,
+            overrode_protect=parent.overrode_protect,
+            examined=True,
+        )
     return Verdict(False, f"belongs to {label}, left alone: {parent.reason}", examined=parent.examined)
 
 
@@ -155,8 +165,9 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
         if verdict.rogue:
             if res.kind == "asg" and res.state == "scaled-to-zero":
                 return []
-            return [Step(action, res.id, region, verdict.reason, source=verdict.source,
-                         params={"resourceKind": res.kind})]  # fmt: skip
+            return [
+                Step(action, res.id, region, verdict.reason, source=verdict.source, params={"resourceKind": res.kind})
+            ]
         if verdict.examined:
             return [Step(action, res.id, region, verdict.reason, status="skipped", params={"resourceKind": res.kind})]
         return []
@@ -165,12 +176,25 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
         steps = []
         if res.id in evidence.termination_protected:
             steps.append(
-                Step("disable-termination-protection", res.id, region, "termination protection is on: " + verdict.reason,
-                     source=verdict.source, params=params)  # fmt: skip
+                Step(
+                    "disable-termination-protection",
+                    res.id,
+                    region,
+                    "termination protection is on: " + verdict.reason,
+                    source=verdict.source,
+                    params=params,
+                )
             )
         steps.append(
-            Step("terminate-instance", res.id, region, verdict.reason, source=verdict.source, params=params,
-                 hourly_cost=hourly_price(res.type))  # fmt: skip
+            Step(
+                "terminate-instance",
+                res.id,
+                region,
+                verdict.reason,
+                source=verdict.source,
+                params=params,
+                hourly_cost=hourly_price(res.type),
+            )
         )
         return steps
     if verdict.examined:
@@ -182,19 +206,35 @@ def plan_key_containment(access_key_id: str, owner: Principal, policy: RoguePoli
     """Close the door first: deactivate the key, then deny everything to its user."""
     if owner.type == "Root":
         return [
-            Step("deactivate-access-key", access_key_id, GLOBAL,
-                 "root user's key: a role cannot deactivate it - the account owner must delete it now (CRITICAL)",
-                 status="skipped"),
-        ]  # fmt: skip
+            Step(
+                "deactivate-access-key",
+                access_key_id,
+                GLOBAL,
+                "root user's key: a role cannot deactivate it - the account owner must delete it now (CRITICAL)",
+                status="skipped",
+            ),
+        ]
     if policy.is_protected_principal(owner.name, owner.arn):
         why = f"owner {owner.name} is a protected principal (PROTECTED_PRINCIPALS): not touched, a human decides"
         return [
-            Step("deactivate-access-key", access_key_id, GLOBAL, why, status="skipped", params={"userName": owner.name}),
+            Step(
+                "deactivate-access-key", access_key_id, GLOBAL, why, status="skipped", params={"userName": owner.name}
+            ),
             Step("quarantine-user", owner.name, GLOBAL, why, status="skipped"),
         ]
     return [
-        Step("deactivate-access-key", access_key_id, GLOBAL,
-             f"exposed/abused access key of {owner.name}: set Inactive (not deleted)", params={"userName": owner.name}),
-        Step("quarantine-user", owner.name, GLOBAL,
-             "deny-all inline policy stops any other credential of the user", params={"policyName": "compromise-responder-quarantine"}),
-    ]  # fmt: skip
+        Step(
+            "deactivate-access-key",
+            access_key_id,
+            GLOBAL,
+            f"exposed/abused access key of {owner.name}: set Inactive (not deleted)",
+            params={"userName": owner.name},
+        ),
+        Step(
+            "quarantine-user",
+            owner.name,
+            GLOBAL,
+            "deny-all inline policy stops any other credential of the user",
+            params={"policyName": "compromise-responder-quarantine"},
+        ),
+    ]

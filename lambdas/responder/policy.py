@@ -71,15 +71,10 @@ class RoguePolicy:
         return str(tags.get(self.protect_tag_key, "")).strip().lower() == "true"
 
     def is_protected_principal(self, *arns_or_names: str | None) -> bool:
-        for value in arns_or_names:
-            if value and principal_names(value) & self.protected_principals:
-                return True
-        return False
+        return any(value and principal_names(value) & self.protected_principals for value in arns_or_names)
 
     def is_suspicious(self, instance_types: Iterable[str]) -> bool:
-        return any(
-            fnmatch.fnmatchcase(t, pattern) for t in instance_types if t for pattern in self.suspicious_types
-        )
+        return any(fnmatch.fnmatchcase(t, pattern) for t in instance_types if t for pattern in self.suspicious_types)
 
     def region_outside_allowed(self, region: str) -> bool:
         return bool(self.allowed_regions) and region not in self.allowed_regions

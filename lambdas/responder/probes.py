@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -108,7 +109,9 @@ def _instance(region: str, raw: Mapping[str, Any]) -> Instance:
         security_groups=tuple(str(g["GroupId"]) for g in raw.get("SecurityGroups", [])),
         network_interfaces=enis,
         volumes=tuple(
-            str(m["Ebs"]["VolumeId"]) for m in raw.get("BlockDeviceMappings", []) if (m.get("Ebs") or {}).get("VolumeId")
+            str(m["Ebs"]["VolumeId"])
+            for m in raw.get("BlockDeviceMappings", [])
+            if (m.get("Ebs") or {}).get("VolumeId")
         ),
     )
 
@@ -146,9 +149,7 @@ def describe_spot_fleets(clients: Clients, region: str) -> list[Capacity]:
                 continue
             fleet_id = str(raw["SpotFleetRequestId"])
             config = raw.get("SpotFleetRequestConfig") or {}
-            members = _fleet_members(
-                lambda token, fid=fleet_id: ec2.describe_spot_fleet_instances(SpotFleetRequestId=fid, **token)
-            )
+            members = _fleet_members(partial(_spot_fleet_page, ec2, fleet_id))
             out.append(
                 Capacity(
                     kind="spot-fleet",
@@ -180,7 +181,7 @@ def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
                     for i in item.get("InstanceIds", [])
                 ]
             else:
-                members = _fleet_members(lambda token, fid=fleet_id: ec2.describe_fleet_instances(FleetId=fid, **token))
+                members = _fleet_members(partial(_ec2_fleet_page, ec2, fleet_id))
             out.append(
                 Capacity(
                     kind="ec2-fleet",
@@ -197,6 +198,14 @@ def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
     return out
 
 
+def _spot_fleet_page(ec2: Any, fleet_id: str, token: dict[str, Any]) -> Mapping[str, Any]:
+    return ec2.describe_spot_fleet_instances(SpotFleetRequestId=fleet_id, **token)  # type: ignore[no-any-return]
+
+
+def _ec2_fleet_page(ec2: Any, fleet_id: str, token: dict[str, Any]) -> Mapping[str, Any]:
+    return ec2.describe_fleet_instances(FleetId=fleet_id, **token)  # type: ignore[no-any-return]
+
+
 def _fleet_members(call: Callable[[dict[str, Any]], Mapping[str, Any]]) -> list[tuple[str, str, str]]:
     """(instance id, spot request id, type) of a fleet's active instances, following NextToken."""
     members: list[tuple[str, str, str]] = []
@@ -205,7 +214,11 @@ def _fleet_members(call: Callable[[dict[str, Any]], Mapping[str, Any]]) -> list[
         page = call(token)
         for item in page.get("ActiveInstances", []):
             members.append(
-                (str(item["InstanceId"]), str(item.get("SpotInstanceRequestId") or ""), str(item.get("InstanceType") or ""))
+                (
+                    str(item["InstanceId"]),
+                    str(item.get("SpotInstanceRequestId") or ""),
+                    str(item.get("InstanceType") or ""),
+                )
             )
         if not page.get("NextToken"):
             return members

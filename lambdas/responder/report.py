@@ -52,8 +52,10 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return bool(self.errors) or any(s == "failed" for s in self.regions.values()) or any(
-            o.status == "failed" for o in self.outcomes
+        return (
+            bool(self.errors)
+            or any(s == "failed" for s in self.regions.values())
+            or any(o.status == "failed" for o in self.outcomes)
         )
 
     def failures(self) -> list[str]:
@@ -68,7 +70,11 @@ class Report:
     def hourly_cost_stopped(self) -> float:
         counted = ("done", "planned") if self.dry_run else ("done",)
         return round(
-            sum(o.step.hourly_cost for o in self.outcomes if o.step.action == "terminate-instance" and o.status in counted),
+            sum(
+                o.step.hourly_cost
+                for o in self.outcomes
+                if o.step.action == "terminate-instance" and o.status in counted
+            ),
             2,
         )
 

@@ -10,6 +10,7 @@ A handler module is a few lines::
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -97,11 +98,13 @@ def entrypoint(
                     return finish(ctx, _respond_or_report_failure(respond, parsed, ctx))
 
                 if idempotent and envelope_id and settings.idempotency_table:
-                    return _once(settings, event, context, run)
+                    return _once(settings, clients, event, context, run)
                 return run()
             finally:
                 logger.remove_keys(["incident_id", "trigger", "mode"])
-                metrics.flush_metrics()
+                with warnings.catch_warnings():  # a duplicate delivery publishes no metric: that is fine
+                    warnings.simplefilter("ignore", UserWarning)
+                    metrics.flush_metrics()
 
         return tracer.capture_lambda_handler(handler)  # type: ignore[no-any-return]
 
@@ -116,14 +119,15 @@ def _respond_or_report_failure(
         return respond(parsed, ctx)
     except Exception as exc:
         logger.exception("response failed")
-        report = ctx.new_report(headline=f"Responder FAILED handling a {ctx.trigger} event: {describe_error(exc)}",
-                                severity="critical")  # fmt: skip
+        report = ctx.new_report(
+            headline=f"Responder FAILED handling a {ctx.trigger} event: {describe_error(exc)}", severity="critical"
+        )
         report.errors.append(describe_error(exc))
         report.status = "failed"
         report.todo = ["The platform retries the event; if the DLQ alarm fires, run the matching runbook by hand."]
         try:
             publish(ctx.clients, ctx.settings.notify_topic_arn, report.to_json())
-        except Exception:  # noqa: BLE001 - the original error matters more
+        except Exception:
             logger.exception("could not notify the failure")
         raise
 
@@ -153,18 +157,29 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     counts = report.counts()
     metrics.add_metric(name="Responses", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InstancesTerminated", unit=MetricUnit.Count, value=counts[("terminate-instance", "done")])
-    metrics.add_metric(name="RegionsFailed", unit=MetricUnit.Count, value=sum(1 for s in report.regions.values() if s == "failed"))
-    logger.info("response finished", extra={"headline": report.headline, "regions": data["regions"],
-                                            "failures": data["failures"], "seconds": data["durationSeconds"]})  # fmt: skip
+    metrics.add_metric(
+        name="RegionsFailed", unit=MetricUnit.Count, value=sum(1 for s in report.regions.values() if s == "failed")
+    )
+    logger.info(
+        "response finished",
+        extra={
+            "headline": report.headline,
+            "regions": data["regions"],
+            "failures": data["failures"],
+            "seconds": data["durationSeconds"],
+        },
+    )
     if report.failed or problems:
         raise IncompleteResponse(f"incident {report.incident_id}: " + "; ".join(report.failures() + problems))
     return data
 
 
-_PERSISTENCE_LAYERS: dict[str, Any] = {}
+_PERSISTENCE_LAYERS: dict[tuple[str, int], Any] = {}
 
 
-def _once(settings: Settings, event: dict[str, Any], context: Any, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _once(
+    settings: Settings, clients: Clients, event: dict[str, Any], context: Any, run: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
     """Powertools idempotency keyed on the envelope id: a redelivery returns the first report and
     notifies nobody. If the idempotency table itself fails, containment still runs (once)."""
     from aws_lambda_powertools.utilities.idempotency import (
@@ -175,9 +190,12 @@ def _once(settings: Settings, event: dict[str, Any], context: Any, run: Callable
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
     table = str(settings.idempotency_table)
-    layer = _PERSISTENCE_LAYERS.get(table)
+    client = clients.get("dynamodb", settings.home_region)
+    layer = _PERSISTENCE_LAYERS.get((table, id(client)))
     if layer is None:
-        layer = _PERSISTENCE_LAYERS[table] = DynamoDBPersistenceLayer(table_name=table)
+        layer = _PERSISTENCE_LAYERS[(table, id(client))] = DynamoDBPersistenceLayer(
+            table_name=table, boto3_client=client
+        )
     config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_SECONDS)
     if context is not None and callable(getattr(context, "get_remaining_time_in_millis", None)):
         config.register_lambda_context(context)

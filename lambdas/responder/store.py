@@ -29,8 +29,12 @@ from .timeutil import iso, parse_time, utcnow
 
 LEDGER_READ = cap.declare("ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution")
 LEDGER_WRITE = cap.declare("ledger-write", ("dynamodb:BatchWriteItem",), cap.LEDGER_TABLE, "launch watcher")
-INCIDENTS_READ = cap.declare("incidents-read", ("dynamodb:Query", "dynamodb:GetItem"), cap.INCIDENTS_TABLE, "open incidents")
-INCIDENTS_WRITE = cap.declare("incidents-write", ("dynamodb:PutItem", "dynamodb:BatchWriteItem"), cap.INCIDENTS_TABLE, "record")
+INCIDENTS_READ = cap.declare(
+    "incidents-read", ("dynamodb:Query", "dynamodb:GetItem"), cap.INCIDENTS_TABLE, "open incidents"
+)
+INCIDENTS_WRITE = cap.declare(
+    "incidents-write", ("dynamodb:PutItem", "dynamodb:BatchWriteItem"), cap.INCIDENTS_TABLE, "record"
+)
 CREATOR_INDEX = "byCreator"
 LEDGER_TTL_DAYS = 90
 MAX_REPORT_BYTES = 300_000
@@ -80,7 +84,7 @@ class Ledger(_Table):
     def record(self, rec: CallRecord) -> int:
         """Store one call and, for launches, one item per created resource. Returns items written."""
         expires = int(time.time()) + LEDGER_TTL_DAYS * 86400
-        common = {
+        common: dict[str, Any] = {
             "kind": rec.kind,
             "eventId": rec.event_id,
             "eventName": rec.event_name,
@@ -98,7 +102,7 @@ class Ledger(_Table):
             "terminationProtected": rec.termination_protected,
             "expiresAt": expires,
         }
-        call = dict(common)
+        call: dict[str, Any] = dict(common)
         call.update(
             pk=f"key#{rec.access_key_id or 'none'}",
             sk=f"{iso(rec.time)}#{rec.event_id}",
@@ -187,7 +191,10 @@ class Incidents(_Table):
     """Incidents: open ones make later launches by the same credential rogue at once."""
 
     def open_incident(self, access_key_id: str | None = None, principal_arn: str | None = None) -> str | None:
-        for pk in (f"credential#{access_key_id}" if access_key_id else None, f"principal#{principal_arn}" if principal_arn else None):
+        for pk in (
+            f"credential#{access_key_id}" if access_key_id else None,
+            f"principal#{principal_arn}" if principal_arn else None,
+        ):
             if pk is None:
                 continue
             for item in self.query(
@@ -225,9 +232,20 @@ class Incidents(_Table):
             }
         ]
         if status == "open":
-            for pk in (f"credential#{access_key_id}" if access_key_id else None, f"principal#{principal_arn}" if principal_arn else None):
+            for pk in (
+                f"credential#{access_key_id}" if access_key_id else None,
+                f"principal#{principal_arn}" if principal_arn else None,
+            ):
                 if pk:
-                    items.append({"pk": pk, "sk": f"incident#{incident_id}", "incidentId": incident_id, "status": "open", "openedAt": now})
+                    items.append(
+                        {
+                            "pk": pk,
+                            "sk": f"incident#{incident_id}",
+                            "incidentId": incident_id,
+                            "status": "open",
+                            "openedAt": now,
+                        }
+                    )
         self.write_all(items)
 
     def save_findings(self, incident_id: str, findings: Sequence[Mapping[str, Any]]) -> None:

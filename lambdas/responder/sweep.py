@@ -18,7 +18,7 @@ from .actions import execute
 from .aws import Clients, describe_error
 from .cloudtrail_records import LAUNCH_EVENTS, CallRecord
 from .config import Settings
-from .model import Launch, Outcome, RegionEvidence, RegionResult, Suspect, Window, planned
+from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Suspect, Window, planned
 from .planner import plan_region
 from .policy import RoguePolicy
 from .probes import describe_region, lookup_calls
@@ -26,9 +26,15 @@ from .store import Ledger
 from .timeutil import iso
 
 STOP_ACTIONS = frozenset(
-    {"cancel-spot-fleet", "delete-ec2-fleet", "cancel-spot-request", "scale-asg-to-zero", "terminate-instance",
-     "isolate-instance"}
-)  # fmt: skip
+    {
+        "cancel-spot-fleet",
+        "delete-ec2-fleet",
+        "cancel-spot-request",
+        "scale-asg-to-zero",
+        "terminate-instance",
+        "isolate-instance",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ class SweepRequest:
     use_lookup: bool = True
 
 
-def region_status(outcomes: Sequence[Outcome]) -> str:
+def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
     if any(o.status == "failed" for o in outcomes):
         return "failed"
     if any(o.step.action in STOP_ACTIONS and o.status in ("done", "planned") for o in outcomes):
@@ -135,25 +141,42 @@ class RegionSweep:
     ) -> RegionResult:
         started = time.perf_counter()
         try:
-            lookup = pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
+            lookup = (
+                pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
+            )
             instances, capacity = describe_region(self.clients, region, pool)
             looked_up, lookup_note = lookup.result() if lookup else (None, None)
-            evidence = self._evidence(region, request, instances, capacity, ledger_launches, looked_up,
-                                      "; ".join(n for n in (ledger_note, lookup_note) if n) or None)  # fmt: skip
+            evidence = self._evidence(
+                region,
+                request,
+                instances,
+                capacity,
+                ledger_launches,
+                looked_up,
+                "; ".join(n for n in (ledger_note, lookup_note) if n) or None,
+            )
             steps = plan_region(evidence, self.policy, request.window)
             outcomes = planned(steps) if self.dry_run else execute(self.clients, steps, self.settings.home_region)
             status = region_status(outcomes)
-            self.log("region swept", region=region, status=status, steps=len(steps), attribution=evidence.attribution_source)
-            return RegionResult(region, status, tuple(outcomes), attribution=evidence.attribution_source,  # type: ignore[arg-type]
-                                seconds=time.perf_counter() - started)  # fmt: skip
+            self.log(
+                "region swept", region=region, status=status, steps=len(steps), attribution=evidence.attribution_source
+            )
+            return RegionResult(
+                region,
+                status,
+                tuple(outcomes),
+                attribution=evidence.attribution_source,
+                seconds=time.perf_counter() - started,
+            )
         except Exception as exc:  # noqa: BLE001 - fault isolation: one region never stops the others
             self.log("region failed", region=region, error=describe_error(exc))
             return RegionResult(region, "failed", (), error=describe_error(exc), seconds=time.perf_counter() - started)
 
     def _lookup(self, region: str, request: SweepRequest) -> tuple[list[CallRecord] | None, str | None]:
         try:
-            calls = lookup_calls(self.clients, region, request.window, access_key_id=request.access_key_id,
-                                 event_names=LAUNCH_EVENTS)  # fmt: skip
+            calls = lookup_calls(
+                self.clients, region, request.window, access_key_id=request.access_key_id, event_names=LAUNCH_EVENTS
+            )
             return calls, None
         except Exception as exc:  # noqa: BLE001 - includes emulators that do not implement LookupEvents
             return None, f"CloudTrail LookupEvents unavailable in {region} ({describe_error(exc)})"
@@ -169,7 +192,9 @@ class RegionSweep:
         note: str | None,
     ) -> RegionEvidence:
         launches = list(ledger_launches) + [c.to_launch("cloudtrail") for c in looked_up or [] if c.kind == "launch"]
-        sources = [name for name, used in (("ledger", bool(ledger_launches)), ("cloudtrail", looked_up is not None)) if used]
+        sources = [
+            name for name, used in (("ledger", bool(ledger_launches)), ("cloudtrail", looked_up is not None)) if used
+        ]
         available = bool(sources)
         suspects: dict[str, Suspect] = {}
         if request.access_key_id:
@@ -225,8 +250,6 @@ def enabled_regions(clients: Clients, settings: Settings) -> list[str]:
         return list(settings.sweep_regions)
     partition_regions = set(clients.partition_regions(settings.home_region))
     ec2 = clients.get("ec2", settings.home_region)
-    resp = ec2.describe_regions(
-        Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
-    )
+    resp = ec2.describe_regions(Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}])
     found = sorted(r["RegionName"] for r in resp.get("Regions", []) if r["RegionName"] in partition_regions)
     return found or sorted(partition_regions)

@@ -1,0 +1,1 @@
+"""`make demo`: a real incident replayed against emulated AWS, with a readable report."""

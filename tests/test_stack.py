@@ -1,0 +1,282 @@
+"""The synthesized stack, from one real `npx cdk synth` per session (cdk-nag runs inside it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from responder import catalog
+from responder.schema import TABLES
+
+from emulator import EmulatedAws
+from emulator.scenarios import load_event
+from infra.config import ContextError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_VARIABLES = {
+    "NOTIFY_TOPIC_ARN",
+    "RESPONSE_MODE",
+    "PROTECT_TAG_KEY",
+    "PROTECTED_PRINCIPALS",
+    "ALLOWED_REGIONS",
+    "SUSPICIOUS_INSTANCE_TYPES",
+    "INCIDENT_LOOKBACK_HOURS",
+    "GUARDDUTY_MIN_SEVERITY",
+}
+HANDLERS = {
+    "health": "handlers.health.handler",
+    "guardduty": "handlers.guardduty.handler",
+    "cloudtrail": "handlers.cloudtrail.handler",
+    "runbook": "handlers.runbook.handler",
+}
+INFRA_ACTIONS = {  # granted by CDK for logs, tracing and the dead-letter queue, not by the flows
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "sqs:SendMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+}
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`npx cdk synth` with the pinned CLI: catches CLI/library schema mismatches too."""
+    out = tmp_path_factory.mktemp("cdk.out")
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
+    env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    done = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"cdk synth failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def template(assembly: Path) -> dict[str, Any]:
+    return json.loads((assembly / "CompromiseResponder.template.json").read_text())
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def function_of(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    for logical, fn in resources(template, "AWS::Lambda::Function").items():
+        if fn["Properties"]["Handler"] == HANDLERS[handler]:
+            return logical, fn
+    raise AssertionError(f"no function for {handler}")
+
+
+def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(assembly):
+    report = json.loads((assembly / "validation-report.json").read_text())
+    failures = [v for plugin in report.get("pluginReports", []) for v in plugin.get("violations", [])]
+    assert failures == []
+    metadata = json.loads((assembly / "CompromiseResponder.metadata.json").read_text())
+    acknowledged = {
+        rule: reason
+        for entries in metadata.values()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry["data"].items()
+    }
+    assert any("AwsSolutions-IAM5" in rule for rule in acknowledged)
+    assert all(len(reason) >= 20 for reason in acknowledged.values()), acknowledged
+
+
+def test_cfn_lint_is_clean(assembly):
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(ROOT / ".cfnlintrc.yaml"),
+            str(assembly / "CompromiseResponder.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("handler", list(HANDLERS))
+def test_every_function_has_every_variable_it_reads(template, handler):
+    _, fn = function_of(template, handler)
+    props = fn["Properties"]
+    variables = props["Environment"]["Variables"]
+    assert set(variables) >= CONTRACT_VARIABLES
+    assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
+    for symbol in catalog.tables_for(handler):
+        logical = symbol.split(":", 1)[1]
+        ref = variables[TABLES[logical]["env"]]
+        assert ref["Ref"] in resources(template, "AWS::DynamoDB::Table")
+    assert props["Runtime"] == "python3.13" and props["Architectures"] == ["arm64"]
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert any("AWSLambdaPowertoolsPythonV3-python313-arm64" in json.dumps(layer) for layer in props["Layers"])
+
+
+def _policy_actions(template: dict[str, Any], role_logical: str) -> set[str]:
+    actions: set[str] = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                found = statement["Action"]
+                actions |= {found} if isinstance(found, str) else set(found)
+    return actions
+
+
+@pytest.mark.parametrize("handler", list(HANDLERS))
+def test_function_iam_actions_are_exactly_the_declared_ones(template, handler):
+    _, fn = function_of(template, handler)
+    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted = _policy_actions(template, role) - INFRA_ACTIONS
+    declared = {p for perms in catalog.permissions_for(handler).values() for p in perms}
+    assert granted == declared
+    assert not [
+        p
+        for p in granted
+        if p.endswith("*")
+        or (
+            p.startswith(("iam:Delete", "ec2:Delete"))
+            and p not in ("iam:DeleteLoginProfile", "ec2:DeleteFleets", "ec2:DeleteTags")
+        )
+    ]
+
+
+def test_no_function_may_delete_data(template):
+    everything = json.dumps(resources(template, "AWS::IAM::Policy"))
+    for forbidden in (
+        "ec2:DeleteVolume",
+        "ec2:DeleteSnapshot",
+        "s3:Delete",
+        "iam:DeleteUser",
+        "iam:DeleteAccessKey",
+        "rds:Delete",
+        "dynamodb:DeleteTable",
+    ):
+        assert forbidden not in everything
+
+
+def test_failures_reach_a_dead_letter_queue_and_an_alarm(template):
+    configs = resources(template, "AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == len(HANDLERS)
+    for config in configs.values():
+        props = config["Properties"]
+        assert props["MaximumRetryAttempts"] == 2
+        assert "OnFailure" in props["DestinationConfig"]
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    topic = next(iter(resources(template, "AWS::SNS::Topic")))
+    assert {a["Properties"]["MetricName"] for a in alarms} == {"Errors", "ApproximateNumberOfMessagesVisible"}
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms)
+
+
+def test_tables_keep_history(template):
+    tables = resources(template, "AWS::DynamoDB::Table").values()
+    assert len(tables) == len(TABLES)
+    for table in tables:
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_topic_is_encrypted_and_only_the_stack_publishes(template):
+    [topic] = resources(template, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    [subscription] = resources(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Endpoint"] == "security-oncall@example.com"
+    [policy] = resources(template, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    [deny] = [s for s in statements if s["Effect"] == "Deny" and "aws:PrincipalArn" in json.dumps(s)]
+    assert deny["Action"] == "sns:Publish"
+    assert deny["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}
+    assert len(deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == len(HANDLERS)
+
+
+def rule_routes(template: dict[str, Any], target_handler: str) -> list[dict[str, Any]]:
+    logical, _ = function_of(template, target_handler)
+    patterns = []
+    for rule in resources(template, "AWS::Events::Rule").values():
+        targets = rule["Properties"]["Targets"]
+        if any(t["Arn"] == {"Fn::GetAtt": [logical, "Arn"]} for t in targets):
+            patterns.append(rule["Properties"]["EventPattern"])
+    return patterns
+
+
+def delivered(patterns: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[str]:
+    """Route events through moto's EventBridge with the template's patterns; return the ids that arrive."""
+    with EmulatedAws(regions=("us-east-1",)) as aws:
+        bus = aws.client("events")
+        sqs = aws.client("sqs")
+        url = sqs.create_queue(QueueName="routed")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for n, pattern in enumerate(patterns):
+            bus.put_rule(Name=f"rule-{n}", EventPattern=json.dumps(pattern))
+            bus.put_targets(Rule=f"rule-{n}", Targets=[{"Id": "q", "Arn": arn}])
+        for event in events:
+            bus.put_events(
+                Entries=[
+                    {
+                        "Source": event["source"],
+                        "DetailType": event["detail-type"],
+                        "Detail": json.dumps(event["detail"]),
+                        "Resources": event.get("resources", []),
+                    }
+                ]
+            )
+        arrived = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return arrived
+            for m in messages:
+                body = json.loads(m["Body"])
+                arrived.append(
+                    body["detail"].get("eventArn") or body["detail"].get("id") or body["detail"].get("eventID")
+                )
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_health_rule_routes_real_notices_and_nothing_else(template):
+    patterns = rule_routes(template, "health")
+    assert patterns
+    exposed = load_event("health-credentials-exposed.json")
+    variant = load_event("health-credentials-exposed-metadata-variant.json")
+    other = load_event("health-credentials-exposed.json")
+    other["detail"].update(eventTypeCode="AWS_EC2_OPERATIONAL_ISSUE", service="EC2", eventArn="arn:other")
+    guardduty = load_event("guardduty-iamuser-malicious-ip-caller.json")
+    arrived = delivered(patterns, [exposed, variant, other, guardduty])
+    assert sorted(arrived) == sorted([exposed["detail"]["eventArn"], variant["detail"]["eventArn"]])
+
+
+def test_context_is_validated_and_names_the_bad_key():
+    good = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert load(good).allowed_regions == ("us-east-1", "eu-west-1")
+    for key, value in (
+        ("notifyEmails", ["not-an-email"]),
+        ("responseMode", "yolo"),
+        ("allowedRegions", ["mars-1"]),
+        ("incidentLookbackHours", "soon"),
+        ("protectedPrincipals", ["has spaces"]),
+        ("guarddutyMinSeverity", 11),
+        ("createTrail", "maybe"),
+    ):
+        with pytest.raises(ContextError, match=f"'{key}'"):
+            load({**good, key: value})
