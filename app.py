@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""CDK app: the compromise responder in the home region (`cdk deploy`), checked by cdk-nag."""
+"""CDK app: the responder stack in the home region, a forwarder in every other region; cdk-nag checks all."""
 
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import load
+from infra.forwarder import ForwarderStack
 from infra.responder_stack import ResponderStack
 
 app = App()
@@ -16,5 +17,14 @@ ResponderStack(
     env=Environment(account=config.account, region=config.home_region),
     description="Contains AWS credential compromises: deactivate keys, stop rogue capacity, notify (no data deleted)",
 )
+for region in config.forwarder_regions:
+    if region != config.home_region:
+        ForwarderStack(
+            app,
+            f"CompromiseResponderForwarder-{region}",
+            home_region=config.home_region,
+            env=Environment(account=config.account, region=region),
+            description=f"Forwards {region}'s launch calls and GuardDuty findings to the compromise responder",
+        )
 Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

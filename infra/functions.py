@@ -11,8 +11,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from . import LAMBDAS
 from .nag import acknowledge
-from .permissions import LAMBDAS, statements_for
+from .permissions import statements_for
 
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS's account that publishes the public Powertools layers
 RUNTIME = lambda_.Runtime.PYTHON_3_13

@@ -6,19 +6,11 @@ by symbolic resource; this module resolves the symbols to the stack's ARNs.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
-
-LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
-if str(LAMBDAS) not in sys.path:
-    sys.path.insert(0, str(LAMBDAS))
-
-from responder import capabilities as cap  # noqa: E402
-from responder import catalog  # noqa: E402
-from responder.schema import TABLES  # noqa: E402
+from responder import capabilities as cap
+from responder import catalog
+from responder.schema import TABLES
 
 
 def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> list[str]:

@@ -12,13 +12,18 @@ from .config import ResponderConfig
 from .functions import ResponderFunction, powertools_layer
 from .notifications import TeamTopic
 from .permissions import catalog
-from .rules import HEALTH_PATTERN, TriggerRule
+from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
+from .trail import ManagementTrail
 
 # handler -> (timeout, memory). Sweeps of every region get the full Lambda limit (see bench/).
 FUNCTION_SIZES = {"health": (900, 1024), "guardduty": (900, 1024), "cloudtrail": (300, 512), "runbook": (900, 1024)}
-ROUTES: dict[str, tuple[dict[str, Any], str]] = {
-    "health": (HEALTH_PATTERN, "AWS Health credential-risk notices -> contain the key"),
+# rule name -> (pattern, handler, description). Other regions' events arrive via the forwarders.
+ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
+    "HealthRule": (HEALTH_PATTERN, "health", "AWS Health credential-risk notices -> contain the key"),
+    "GuardDutyRule": (GUARDDUTY_PATTERN, "guardduty", "GuardDuty findings (all regions) -> the fitting containment"),
+    "LaunchRule": (REGIONAL_CLOUDTRAIL_PATTERN, "cloudtrail", "EC2/Auto Scaling launch calls (all regions) -> ledger"),
+    "IamRule": (IAM_CLOUDTRAIL_PATTERN, "cloudtrail", "IAM persistence calls -> ledger"),
 }
 
 
@@ -56,14 +61,9 @@ class ResponderStack(Stack):
                 memory_mb=memory,
             )
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
-        for handler, (pattern, description) in ROUTES.items():
+        for name, (pattern, handler, description) in ROUTES.items():
             fn = self.functions[handler]
-            TriggerRule(
-                self,
-                f"{handler.capitalize()}Rule",
-                pattern=pattern,
-                function=fn.function,
-                dlq=fn.dlq,
-                description=description,
-            )
+            TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description)
+        if config.create_trail:
+            ManagementTrail(self, "ManagementTrail")
         FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))

@@ -10,15 +10,28 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from responder.cloudtrail_records import EC2_PERSISTENCE_EVENTS, IAM_PERSISTENCE_EVENTS, LAUNCH_EVENTS
 from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
-
-from .permissions import LAMBDAS  # noqa: F401 - puts lambdas/ on sys.path
 
 HEALTH_PATTERN: dict[str, Any] = {
     "source": ["aws.health"],
     "detail-type": sorted(HEALTH_DETAIL_TYPES),
     "detail": {"service": ["RISK"], "eventTypeCode": sorted(HEALTH_CREDENTIAL_CODES)},
 }
+
+REGIONAL_CALLS = sorted(LAUNCH_EVENTS | EC2_PERSISTENCE_EVENTS)
+# Launch APIs and EC2 key pairs happen in every region; IAM is global and its events arrive in us-east-1.
+REGIONAL_CLOUDTRAIL_PATTERN: dict[str, Any] = {
+    "source": ["aws.ec2", "aws.autoscaling"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {"eventSource": ["ec2.amazonaws.com", "autoscaling.amazonaws.com"], "eventName": REGIONAL_CALLS},
+}
+IAM_CLOUDTRAIL_PATTERN: dict[str, Any] = {
+    "source": ["aws.iam"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {"eventSource": ["iam.amazonaws.com"], "eventName": sorted(IAM_PERSISTENCE_EVENTS)},
+}
+GUARDDUTY_PATTERN: dict[str, Any] = {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]}
 
 
 def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:

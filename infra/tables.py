@@ -7,8 +7,6 @@ from aws_cdk import aws_dynamodb as ddb
 from constructs import Construct
 from responder.schema import TABLES
 
-from .permissions import LAMBDAS  # noqa: F401 - puts lambdas/ on sys.path
-
 
 class ResponderTables(Construct):
     """incidents (kept), ledger (TTL 90 days), idempotency (TTL): point-in-time recovery on all."""

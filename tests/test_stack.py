@@ -108,7 +108,7 @@ def test_cfn_lint_is_clean(assembly):
             str(Path(sys.executable).parent / "cfn-lint"),
             "--config-file",
             str(ROOT / ".cfnlintrc.yaml"),
-            str(assembly / "CompromiseResponder.template.json"),
+            *sorted(str(p) for p in assembly.glob("*.template.json")),
         ],
         capture_output=True,
         text=True,
@@ -280,3 +280,69 @@ def test_context_is_validated_and_names_the_bad_key():
     ):
         with pytest.raises(ContextError, match=f"'{key}'"):
             load({**good, key: value})
+
+
+def _stack_templates(assembly: Path) -> dict[str, dict[str, Any]]:
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    return {
+        name: json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+
+
+def test_one_asset_less_forwarder_per_region(assembly):
+    config = load(json.loads((ROOT / "cdk.json").read_text())["context"])
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    templates = _stack_templates(assembly)
+    forwarders = {name for name in templates if name.startswith("CompromiseResponderForwarder-")}
+    assert forwarders == {
+        f"CompromiseResponderForwarder-{r}" for r in config.forwarder_regions if r != config.home_region
+    }
+    for name in forwarders:
+        kinds = {r["Type"] for r in templates[name]["Resources"].values()} - {"AWS::CDK::Metadata"}
+        assert kinds == {"AWS::Events::Rule", "AWS::IAM::Role", "AWS::IAM::Policy"}, kinds
+        assert not manifest["artifacts"][name].get("dependencies"), "a forwarder must need no asset (no bootstrap)"
+        region = name.rsplit("-", 3)[-3:]
+        assert manifest["artifacts"][name]["environment"].endswith("-".join(region))
+        [policy] = [r for r in templates[name]["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+        [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Action"] == "events:PutEvents"
+        assert ":events:us-east-1:" in json.dumps(statement["Resource"])
+
+
+def _tagged(name: str, tag: str, **detail: Any) -> dict[str, Any]:
+    event = load_event(name)
+    event["detail"]["eventID"] = tag
+    event["detail"].update(detail)
+    return event
+
+
+def test_cloudtrail_rules_route_launch_and_persistence_calls_only(template, assembly):
+    calls = [
+        _tagged("cloudtrail-runinstances.json", "run"),
+        _tagged("cloudtrail-requestspotinstances.json", "spot"),
+        _tagged("cloudtrail-runinstances-denied.json", "denied"),
+        _tagged("cloudtrail-createaccesskey.json", "key"),
+    ]
+    ignored = [
+        _tagged("cloudtrail-runinstances.json", "describe", eventName="DescribeInstances", readOnly=True),
+        _tagged("cloudtrail-runinstances.json", "s3", eventSource="s3.amazonaws.com", eventName="RunInstances"),
+    ]
+    ignored[1]["source"] = "aws.s3"
+    assert sorted(delivered(rule_routes(template, "cloudtrail"), calls + ignored)) == ["denied", "key", "run", "spot"]
+
+    forwarder = _stack_templates(assembly)["CompromiseResponderForwarder-ap-south-1"]
+    patterns = [
+        r["Properties"]["EventPattern"] for r in forwarder["Resources"].values() if r["Type"] == "AWS::Events::Rule"
+    ]
+    finding = load_event("guardduty-ec2-bitcoin-dns.json")
+    arrived = delivered(patterns, [*calls, *ignored, finding])
+    assert sorted(arrived) == sorted(["denied", "run", "spot", finding["detail"]["id"]])  # IAM is global: home only
+
+
+def test_trail_logs_every_region_with_validation(template):
+    [trail] = resources(template, "AWS::CloudTrail::Trail").values()
+    props = trail["Properties"]
+    assert props["IsMultiRegionTrail"] and props["EnableLogFileValidation"] and props["IsLogging"]
+    assert props["IncludeGlobalServiceEvents"]

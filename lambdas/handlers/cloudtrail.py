@@ -1,1 +1,16 @@
-"""placeholder until its issue lands."""
+"""CloudTrail launch / IAM persistence API calls (every region, forwarded to the home bus) -> ledger,
+and instant containment of a launch that is clearly abuse."""
+
+from __future__ import annotations
+
+from responder.cloudtrail_records import CallRecord, parse_call_event
+from responder.context import ResponseContext
+from responder.flows import watch_call
+from responder.report import Report
+from responder.runtime import entrypoint
+
+
+@entrypoint("cloudtrail", parse_call_event)
+def handler(call: CallRecord, ctx: ResponseContext) -> Report:
+    """Record every watched call; contain a launch outside ALLOWED_REGIONS or by a credential under an open incident."""
+    return watch_call(ctx, call)

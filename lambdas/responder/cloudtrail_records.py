@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .events import BadInput
+from .events import BadInput, parse_cloudtrail
 from .model import Launch
 from .timeutil import parse_time
 
@@ -290,3 +290,10 @@ def _persistence(
         key_name = str(_require(request.get("keyName"), "requestParameters.keyName", name))
         return [("key-pair", key_name)], {"keyName": key_name}
     return [], {}  # pragma: no cover - every PERSISTENCE_EVENTS name is handled above
+
+
+def parse_call_event(event: Any) -> CallRecord:
+    """The EventBridge "AWS API Call via CloudTrail" envelope -> CallRecord, strictly: any problem is a
+    ``BadInput`` naming the field, raised before anything is recorded or changed."""
+    parse_cloudtrail(event)
+    return read_record(event["detail"], strict=True)

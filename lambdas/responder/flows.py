@@ -13,7 +13,7 @@ from typing import Any
 from . import capabilities as cap
 from .actions import execute
 from .aws import describe_error
-from .cloudtrail_records import CallRecord
+from .cloudtrail_records import WATCHED_EVENTS, CallRecord
 from .context import ResponseContext
 from .model import GLOBAL, Outcome, Principal, Step, Suspect, Window, planned
 from .persistence import gather_findings, plan_persistence
@@ -25,15 +25,14 @@ from .timeutil import iso
 
 # --- capability sets per flow ------------------------------------------------------------
 _RECORD = ("notify", "incidents-write")
-_SWEEP = (
-    "describe-regions",
+_DESCRIBE = (
     "describe-instances",
     "describe-spot-requests",
     "describe-spot-fleets",
     "describe-ec2-fleets",
     "describe-auto-scaling-groups",
-    "lookup-events",
-    "ledger-read",
+)
+_STOP = (
     "cancel-spot-fleet",
     "delete-ec2-fleet",
     "cancel-spot-request",
@@ -41,6 +40,7 @@ _SWEEP = (
     "disable-termination-protection",
     "terminate-instance",
 )
+_SWEEP = ("describe-regions", *_DESCRIBE, "lookup-events", "ledger-read", *_STOP)
 _PERSISTENCE = (
     "ledger-read",
     "lookup-events",
@@ -58,7 +58,7 @@ USES: dict[str, tuple[str, ...]] = {
     "revoke-role-sessions": ("revoke-role-sessions", *_ISOLATE, *_RECORD),
     "isolate-instance": (*_ISOLATE, "ledger-read", "incidents-read", *_SWEEP, *_RECORD),
     "release-instance": ("describe-instances", "release-instance", *_RECORD),
-    "contain-launch": ("ledger-write", "incidents-read", *_SWEEP, *_RECORD),
+    "contain-launch": ("ledger-write", "incidents-read", *_DESCRIBE, *_STOP, *_RECORD),
     "notify-only": _RECORD,
 }
 
@@ -336,20 +336,77 @@ def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region
 
 
 # --- launch watcher ----------------------------------------------------------------------
-def contain_launch(ctx: ResponseContext, rec: CallRecord, *, compromised: bool, why: str) -> Report:
-    """Stop exactly what one launch created (cancel first, then terminate), in its region."""
+def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
+    """Contract "CloudTrail launch events": record every watched call; contain a launch outside a
+    non-empty ALLOWED_REGIONS or by a credential under an open incident; notify a suspicious type."""
     report = ctx.new_report()
+    report.status = "recorded"  # nothing changed and nobody notified, unless decided below
+    who = rec.principal_arn or rec.principal_name or "unknown principal"
+    report.facts.update(
+        call=f"{rec.event_name} in {rec.region} at {iso(rec.time)}",
+        by=f"{who} with key {rec.access_key_id}",
+        sourceIp=rec.source_ip,
+        userAgent=rec.user_agent,
+        resources=", ".join(rec.resource_ids) or None,
+        instanceType=rec.instance_type,
+        errorCode=rec.error_code,
+    )
+    if rec.event_name not in WATCHED_EVENTS:
+        report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
+        return report
+    if ctx.ledger is not None:
+        ctx.ledger.record(rec)
+    report.headline = f"recorded {rec.event_name} ({rec.kind}) by {who} in {rec.region}"
+    if rec.kind != "launch":
+        return report  # failed attempts and persistence calls are only recorded
+
+    report.principal = Principal(
+        rec.identity_type or "Unknown", rec.principal_name or "unknown", rec.principal_arn, rec.access_key_id
+    )
+    incident = ctx.incidents.open_incident(rec.access_key_id, rec.principal_arn) if ctx.incidents else None
+    protected = ctx.policy.is_protected_principal(rec.principal_arn, rec.principal_name)
+    outside = ctx.policy.region_outside_allowed(rec.region)
+    suspicious = bool(rec.instance_type) and ctx.policy.is_suspicious([rec.instance_type or ""])
+    if incident:
+        why = f"launched by {rec.access_key_id} ({who}), a credential under open incident {incident}"
+        _contain_launch(ctx, report, rec, why, compromised=True)
+        report.severity = "critical"
+    elif outside and not protected:
+        why = f"launched in {rec.region}, outside ALLOWED_REGIONS, by {who}"
+        _contain_launch(ctx, report, rec, why, compromised=False)
+    elif outside or suspicious:
+        report.status = "notified"
+        report.severity = "medium"
+        what = f"{rec.instance_type} " if rec.instance_type else ""
+        where = "outside ALLOWED_REGIONS" if outside else "allowed region"
+        report.headline = f"{what}launch left running: {rec.principal_name or who} in {rec.region} ({where})"
+        report.todo = [
+            f"{who} is a protected principal: confirm the launch is intended."
+            if protected
+            else f"Confirm with {who} that the {rec.instance_type} launch is intended (suspicious type, allowed region)."
+        ]
+    return report
+
+
+def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: str, *, compromised: bool) -> None:
+    """Stop exactly what one launch created (cancel first, then terminate), in its region."""
     ids = frozenset(rec.resource_ids)
-    suspect = Suspect(why, "launch-event", compromised=compromised)
     request = SweepRequest(
         window=None,
         scope={rec.region: ids},
-        suspects={rec.region: dict.fromkeys(ids, suspect)},
+        suspects={rec.region: dict.fromkeys(ids, Suspect(why, "launch-event", compromised=compromised))},
         termination_protected=ids if rec.termination_protected else frozenset(),
         use_lookup=False,
     )
     report.add_regions(ctx.region_sweep().run([rec.region], request))
-    return report
+    report.status = "planned" if ctx.dry_run else "contained"
+    report.headline = (
+        f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}: "
+        + describe_outcome(report)
+    )
+    report.todo = [
+        f"Find out why {rec.access_key_id} launched in {rec.region}; if it is compromised, run contain-access-key.",
+    ]
 
 
 def notify_only(ctx: ResponseContext, headline: str, severity: str, facts: dict[str, Any], todo: list[str]) -> Report:

@@ -21,6 +21,7 @@ from . import capabilities as cap
 from .aws import Clients, default_clients, describe_error
 from .config import Settings
 from .context import ResponseContext, incident_id_for
+from .events import BadInput
 from .notify import publish
 from .report import Report
 from .timeutil import parse_time, utcnow
@@ -117,6 +118,8 @@ def _respond_or_report_failure(
     """An unexpected error still reaches the team before the platform retries."""
     try:
         return respond(parsed, ctx)
+    except BadInput:
+        raise  # a malformed event is the sender's problem: nothing was changed, nobody is paged
     except Exception as exc:
         logger.exception("response failed")
         report = ctx.new_report(

@@ -1,0 +1,181 @@
+"""The benchmark's incident: K regions x N rogue instances of every launcher kind, plus the team's capacity.
+
+Every attacked region gets the same mix, launched two hours ago with the leaked key (so CloudTrail
+``LookupEvents`` attributes it): persistent spot requests (40 %), one spot fleet (20 %), one Auto
+Scaling group (20 %) and plain ``RunInstances`` instances (the rest; two of them termination-protected
+in ap-south-1, as in the 2014 incident). The team runs legitimate instances and an Auto Scaling group in
+its allowed regions; a few regions hold nothing at all (the "nothing to do" regions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from emulator import EmulatedAws, Launched
+from emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+
+REGIONS: tuple[str, ...] = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+)
+CLEAN_REGIONS: tuple[str, ...] = ("ca-central-1", "eu-west-3", "ap-northeast-3")
+ATTACKED_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in CLEAN_REGIONS)
+ALLOWED_REGIONS = "us-east-1,eu-west-1"
+PROTECTED_REGION = "ap-south-1"
+PROTECTED_PER_REGION = 2
+ATTACKER_USER = "ci-deployer"
+
+
+@dataclass(frozen=True)
+class Size:
+    """How many rogue instances each attacked region holds (the clean regions always hold none)."""
+
+    name: str
+    per_region: tuple[int, ...]
+
+    @classmethod
+    def each(cls, n: int) -> Size:
+        return cls(f"{len(REGIONS)} regions x {n}", tuple(n for _ in ATTACKED_REGIONS))
+
+    @classmethod
+    def total(cls, n: int) -> Size:
+        base, extra = divmod(n, len(ATTACKED_REGIONS))
+        counts = tuple(base + (1 if i < extra else 0) for i in range(len(ATTACKED_REGIONS)))
+        return cls(f"{n:,} over {len(REGIONS)} regions", counts)
+
+    @property
+    def rogue(self) -> int:
+        return sum(self.per_region)
+
+    def in_region(self, region: str) -> int:
+        return self.per_region[ATTACKED_REGIONS.index(region)] if region in ATTACKED_REGIONS else 0
+
+
+@dataclass(frozen=True)
+class Mix:
+    """One region's rogue instances split by launcher kind."""
+
+    spot: int
+    fleet: int
+    asg: int
+    plain: int
+
+    @classmethod
+    def of(cls, n: int) -> Mix:
+        spot, fleet, asg = round(0.4 * n), round(0.2 * n), round(0.2 * n)
+        return cls(spot, fleet, asg, n - spot - fleet - asg)
+
+
+@dataclass
+class Scene:
+    """What the scenario made: the ids the containment check needs."""
+
+    size: Size
+    notice_start: datetime
+    attacker_instances: dict[str, list[str]] = field(default_factory=dict)
+    attacker_requests: dict[str, list[str]] = field(default_factory=dict)
+    attacker_asgs: dict[str, list[str]] = field(default_factory=dict)
+    legit_instances: dict[str, list[str]] = field(default_factory=dict)
+    legit_asgs: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def health_event(self) -> dict[str, Any]:
+        return health_event(self.notice_start, key=LEAKED_KEY)
+
+    def add_rogue(self, launched: Launched, kind: str) -> None:
+        self.attacker_instances.setdefault(launched.region, []).extend(launched.instance_ids)
+        if kind == "spot":
+            self.attacker_requests.setdefault(launched.region, []).extend(launched.ids)
+        elif kind == "asg":
+            self.attacker_asgs.setdefault(launched.region, []).extend(launched.ids)
+
+
+def build(aws: EmulatedAws, size: Size, now: datetime | None = None) -> Scene:
+    """Create the team's capacity and the attacker's (with no injected latency: set-up is not measured)."""
+    now = now or datetime.now(UTC)
+    scene = Scene(size=size, notice_start=now - timedelta(hours=1))
+    _team(aws, scene, now)
+    attacker = aws.create_user(ATTACKER_USER, key_id=LEAKED_KEY, last_used=("ec2", "sa-east-1"))
+    for region in ATTACKED_REGIONS:
+        _rogue_region(attacker, scene, region, Mix.of(size.in_region(region)), now - timedelta(hours=2))
+    return scene
+
+
+def _team(aws: EmulatedAws, scene: Scene, now: datetime) -> None:
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    launches = [
+        team.run_instances("us-east-1", "t3.micro", 2, tags={"Name": "web"}, at=now - timedelta(hours=5)),
+        team.run_instances("us-east-1", "g4dn.xlarge", tags={"Name": "ml-old"}, at=now - timedelta(days=10)),
+        team.run_instances(
+            "us-east-1",
+            "p3.2xlarge",
+            tags={"compromise-responder:protect": "true", "Name": "ml-training"},
+            at=now - timedelta(hours=3),
+        ),
+        team.run_instances("eu-west-1", "t3.large", tags={"Name": "api"}, at=now - timedelta(hours=30)),
+    ]
+    asg = team.create_auto_scaling_group("us-east-1", "team-web", "t3.micro", 2, at=now - timedelta(hours=30))
+    scene.legit_asgs["team-web"] = ("us-east-1", 2)
+    for launched in [*launches, asg]:
+        scene.legit_instances.setdefault(launched.region, []).extend(launched.instance_ids)
+
+
+def _rogue_region(attacker: Any, scene: Scene, region: str, mix: Mix, at: datetime) -> None:
+    if mix.spot:
+        scene.add_rogue(attacker.request_spot_instances(region, "g2.8xlarge", mix.spot, at=at), "spot")
+    if mix.fleet:
+        scene.add_rogue(attacker.request_spot_fleet(region, "g4dn.xlarge", mix.fleet, at=at), "fleet")
+    if mix.asg:
+        launched = attacker.create_auto_scaling_group(region, f"gpu-burst-{region}", "g4dn.12xlarge", mix.asg, at=at)
+        scene.add_rogue(launched, "asg")
+    protected = min(PROTECTED_PER_REGION, mix.plain) if region == PROTECTED_REGION else 0
+    if protected:
+        launched = attacker.run_instances(region, "p3.16xlarge", protected, termination_protection=True, at=at)
+        scene.add_rogue(launched, "plain")
+    if mix.plain - protected:
+        scene.add_rogue(attacker.run_instances(region, "p3.2xlarge", mix.plain - protected, at=at), "plain")
+
+
+def verify(aws: EmulatedAws, scene: Scene) -> dict[str, bool]:
+    """AWS state after a response: the attacker's capacity gone, the team's untouched."""
+    states: dict[str, str] = {}
+    for region in REGIONS:
+        states.update(aws.instance_states(region))
+    attacker = [i for ids in scene.attacker_instances.values() for i in ids]
+    legit = [i for ids in scene.legit_instances.values() for i in ids]
+    open_requests = [
+        r for region, ids in scene.attacker_requests.items() for r in set(ids) & set(aws.spot_request_states(region))
+    ]
+    return {
+        "key inactive": aws.key_status(ATTACKER_USER) == {LEAKED_KEY: "Inactive"},
+        "attacker instances terminated": all(states.get(i) in ("shutting-down", "terminated") for i in attacker),
+        "attacker spot requests gone": not open_requests,
+        "attacker ASGs at zero": all(
+            _asg_capacity(aws, region, name) == 0 for region, names in scene.attacker_asgs.items() for name in names
+        ),
+        "team instances running": all(states.get(i) == "running" for i in legit),
+        "team ASG untouched": all(
+            _asg_capacity(aws, region, name) == size for name, (region, size) in scene.legit_asgs.items()
+        ),
+    }
+
+
+def _asg_capacity(aws: EmulatedAws, region: str, name: str) -> int:
+    groups = aws.client("autoscaling", region).describe_auto_scaling_groups(AutoScalingGroupNames=[name])
+    return int(groups["AutoScalingGroups"][0]["DesiredCapacity"])
