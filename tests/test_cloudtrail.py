@@ -86,7 +86,7 @@ def test_protected_principal_and_protect_tag_are_honoured(aws, invoke):
     assert states[by_admin.instance_ids[0]] == states[tagged.instance_ids[0]] == "running"
     assert [a["status"] for a in report["actions"]] == ["skipped"]
     assert "protect tag" in report["actions"][0]["reason"]
-    first, second = aws.notifications()
+    first, _second = aws.notifications()
     assert "break-glass-admin" in first.subject and "left running" in first.subject
 
 
@@ -170,9 +170,9 @@ def test_spot_fleet_ec2_fleet_and_asg_launches_are_stopped(aws, invoke):
     states = aws.instance_states("eu-north-1")
     for launched in (fleet, ec2_fleet):
         assert {states[i] for i in launched.instance_ids} == {"terminated"}
-    assert [a["action"] for a in reports[0]["actions"]][0] == "cancel-spot-fleet"
-    assert [a["action"] for a in reports[1]["actions"]][0] == "delete-ec2-fleet"
-    assert [a["action"] for a in reports[2]["actions"]][0] == "scale-asg-to-zero"
+    assert next(a["action"] for a in reports[0]["actions"]) == "cancel-spot-fleet"
+    assert next(a["action"] for a in reports[1]["actions"]) == "delete-ec2-fleet"
+    assert next(a["action"] for a in reports[2]["actions"]) == "scale-asg-to-zero"
 
 
 @pytest.mark.parametrize(
