@@ -152,26 +152,26 @@ def _rogue_region(attacker: Any, scene: Scene, region: str, mix: Mix, at: dateti
         scene.add_rogue(attacker.run_instances(region, "p3.2xlarge", mix.plain - protected, at=at), "plain")
 
 
-def verify(aws: EmulatedAws, scene: Scene) -> dict[str, bool]:
-    """AWS state after a response: the attacker's capacity gone, the team's untouched."""
+def verify(aws: EmulatedAws, scene: Scene, regions: tuple[str, ...] = REGIONS) -> dict[str, bool]:
+    """AWS state after a response in the swept ``regions``: the attacker's capacity gone, the team's untouched."""
     states: dict[str, str] = {}
-    for region in REGIONS:
+    for region in regions:
         states.update(aws.instance_states(region))
-    attacker = [i for ids in scene.attacker_instances.values() for i in ids]
-    legit = [i for ids in scene.legit_instances.values() for i in ids]
+    attacker = [i for r in regions for i in scene.attacker_instances.get(r, [])]
+    legit = [i for r in regions for i in scene.legit_instances.get(r, [])]
     open_requests = [
-        r for region, ids in scene.attacker_requests.items() for r in set(ids) & set(aws.spot_request_states(region))
+        sir for r in regions for sir in set(scene.attacker_requests.get(r, [])) & set(aws.spot_request_states(r))
     ]
     return {
         "key inactive": aws.key_status(ATTACKER_USER) == {LEAKED_KEY: "Inactive"},
         "attacker instances terminated": all(states.get(i) in ("shutting-down", "terminated") for i in attacker),
         "attacker spot requests gone": not open_requests,
         "attacker ASGs at zero": all(
-            _asg_capacity(aws, region, name) == 0 for region, names in scene.attacker_asgs.items() for name in names
+            _asg_capacity(aws, r, name) == 0 for r in regions for name in scene.attacker_asgs.get(r, [])
         ),
         "team instances running": all(states.get(i) == "running" for i in legit),
         "team ASG untouched": all(
-            _asg_capacity(aws, region, name) == size for name, (region, size) in scene.legit_asgs.items()
+            _asg_capacity(aws, r, name) == size for name, (r, size) in scene.legit_asgs.items() if r in regions
         ),
     }
 

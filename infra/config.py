@@ -55,6 +55,7 @@ class ResponderConfig:
     guardduty_min_severity: float
     forwarder_regions: tuple[str, ...]
     create_trail: bool
+    create_test_event_registry: bool
     powertools_layer_version: int
     sweep_regions: tuple[str, ...]
 
@@ -158,6 +159,7 @@ def load(ctx: Mapping[str, Any]) -> ResponderConfig:
         guardduty_min_severity=_float(ctx, "guarddutyMinSeverity", 7, 0, 10),
         forwarder_regions=regions["forwarderRegions"],
         create_trail=_bool(ctx, "createTrail", True),
+        create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
         powertools_layer_version=layer,
         sweep_regions=regions["sweepRegions"],
     )

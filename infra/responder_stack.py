@@ -14,6 +14,7 @@ from .notifications import TeamTopic
 from .permissions import catalog
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
+from .test_events import ShareableTestEvents
 from .trail import ManagementTrail
 
 # handler -> (timeout, memory). Sweeps of every region get the full Lambda limit (see bench/).
@@ -66,4 +67,10 @@ class ResponderStack(Stack):
             TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description)
         if config.create_trail:
             ManagementTrail(self, "ManagementTrail")
+        ShareableTestEvents(
+            self,
+            "TestEvents",
+            functions={handler: fn.function for handler, fn in self.functions.items()},
+            create_registry=config.create_test_event_registry,
+        )
         FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))

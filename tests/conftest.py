@@ -47,3 +47,13 @@ def invoke(aws: EmulatedAws, context: LambdaContext) -> Invoke:
             assert not undeclared, f"{handler} called AWS actions its IAM policy lacks: {sorted(undeclared)}"
 
     return run
+
+
+def security_groups(ec2, instance_id: str) -> set[str]:
+    """The instance's groups as AWS reports them. moto gap: it reports an interface's groups as the union of
+    the interface's and the instance attribute's, so a single-interface instance is read at instance level."""
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    interfaces = described["NetworkInterfaces"]
+    if len(interfaces) == 1:
+        return {g["GroupId"] for g in described["SecurityGroups"]}
+    return {g["GroupId"] for eni in interfaces for g in eni["Groups"]}

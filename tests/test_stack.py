@@ -346,3 +346,29 @@ def test_trail_logs_every_region_with_validation(template):
     props = trail["Properties"]
     assert props["IsMultiRegionTrail"] and props["EnableLogFileValidation"] and props["IsLogging"]
     assert props["IncludeGlobalServiceEvents"]
+
+
+def test_each_function_has_its_shareable_test_events(template):
+    schemas = resources(template, "AWS::EventSchemas::Schema").values()
+    assert len(schemas) == len(HANDLERS)
+    events_dir = ROOT / "events"
+    for handler in HANDLERS:
+        logical, _ = function_of(template, handler)
+        [schema] = [s for s in schemas if {"Ref": logical} in s["Properties"]["SchemaName"]["Fn::Join"][1]]
+        props = schema["Properties"]
+        assert props["RegistryName"] == "lambda-testevent-schemas" and props["Type"] == "OpenApi3"
+        assert props["SchemaName"]["Fn::Join"][1] == ["_", {"Ref": logical}, "-schema"]
+        examples = json.loads(props["Content"])["components"]["examples"]
+        shipped = {p.stem for p in events_dir.glob(f"{handler}-*.json")}
+        assert set(examples) == shipped and shipped
+        for name, example in examples.items():
+            assert example["value"] == json.loads((events_dir / f"{name}.json").read_text())
+    [registry] = resources(template, "AWS::EventSchemas::Registry").values()
+    assert registry["Properties"]["RegistryName"] == "lambda-testevent-schemas"
+
+
+def test_guardduty_rule_routes_findings(template):
+    findings = [load_event(n) for n in ("guardduty-ec2-bitcoin-dns.json", "guardduty-iamuser-malicious-ip-caller.json")]
+    health = load_event("health-credentials-exposed.json")
+    arrived = delivered(rule_routes(template, "guardduty"), [*findings, health])
+    assert sorted(arrived) == sorted(f["detail"]["id"] for f in findings)

@@ -1,1 +1,15 @@
-"""placeholder until its issue lands."""
+"""GuardDuty finding -> the containment that fits it (responder.findings.FINDING_RESPONSES)."""
+
+from __future__ import annotations
+
+from responder.context import ResponseContext
+from responder.events import GuardDutyEvent, parse_guardduty
+from responder.findings import respond_to_finding
+from responder.report import Report
+from responder.runtime import entrypoint
+
+
+@entrypoint("guardduty", parse_guardduty)
+def handler(event: GuardDutyEvent, ctx: ResponseContext) -> Report:
+    """Window for credential findings: [service.eventFirstSeen - INCIDENT_LOOKBACK_HOURS, now]."""
+    return respond_to_finding(ctx, event.detail, event.region)

@@ -1,1 +1,15 @@
-"""placeholder until its issue lands."""
+"""Manual invocation (Lambda console test event, `aws lambda invoke`, the `responder` CLI)."""
+
+from __future__ import annotations
+
+from responder.context import ResponseContext
+from responder.events import RunbookBase, parse_runbook
+from responder.report import Report
+from responder.runbooks import run_runbook
+from responder.runtime import entrypoint
+
+
+@entrypoint("runbook", parse_runbook, dry_run=lambda command: command.dryRun, idempotent=False)
+def handler(command: RunbookBase, ctx: ResponseContext) -> Report:
+    """``{"runbook": "contain-access-key", "accessKeyId": "AKIA...", "dryRun": true}`` - see events/runbook-*.json."""
+    return run_runbook(ctx, command)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -30,8 +30,10 @@ from .model import GLOBAL, Outcome, Step
 QUARANTINE_POLICY_NAME = "compromise-responder-quarantine"
 REVOKE_SESSIONS_POLICY_NAME = "compromise-responder-revoke-older-sessions"
 QUARANTINE_GROUP_NAME = "compromise-responder-quarantine"
-ORIGINAL_GROUPS_TAG = "compromise-responder:original-security-groups"
+ORIGINAL_GROUPS_TAG = "compromise-responder:original-security-groups"  # -1, -2 ... when longer than a tag
 ISOLATED_TAG = "compromise-responder:isolated"
+FINDING_TAG = "compromise-responder:finding"
+TAG_VALUE_MAX = 256
 DENY_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Sid": "CompromiseResponderQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}],
@@ -364,22 +366,46 @@ class IsolateInstance(Action):
         def call(step: Step) -> str:
             group = quarantine_group(client, step.params["vpcId"], step.params.get("incidentId", ""))
             interfaces: Sequence[tuple[str, Sequence[str]]] = step.params.get("interfaces") or ()
-            original = step.params.get("originalGroups") or ""
-            client.create_tags(
-                Resources=[step.target],
-                Tags=[
-                    {"Key": ORIGINAL_GROUPS_TAG, "Value": original[:256]},
-                    {"Key": ISOLATED_TAG, "Value": step.params.get("incidentId", "isolated")[:256]},
-                ],
-            )
-            if len(interfaces) > 1:
-                for eni, _groups in interfaces:
-                    client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=[group])
-            else:
-                client.modify_instance_attribute(InstanceId=step.target, Groups=[group])
+            tags = [
+                *original_groups_tags(interfaces),
+                {"Key": ISOLATED_TAG, "Value": str(step.params.get("incidentId") or "isolated")[:TAG_VALUE_MAX]},
+            ]
+            if step.params.get("findingId"):
+                tags.append({"Key": FINDING_TAG, "Value": str(step.params["findingId"])[:TAG_VALUE_MAX]})
+            client.create_tags(Resources=[step.target], Tags=tags)  # the way back is recorded first
+            set_groups(client, step.target, [(eni, [group]) for eni, _ in interfaces] or [("", [group])])
             return f"security groups replaced by {group}"
 
         return _each(steps, call)
+
+
+def set_groups(client: Any, instance_id: str, groups: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """One interface: the instance attribute (AWS refuses it for several); several: each interface."""
+    if len(groups) == 1:
+        client.modify_instance_attribute(InstanceId=instance_id, Groups=list(groups[0][1]))
+        return
+    for eni, group_ids in groups:
+        client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=list(group_ids))
+
+
+def original_groups_tags(interfaces: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, str]]:
+    """``eni=sg+sg;eni=sg`` split over as many tags as it takes (a tag value holds 256 characters)."""
+    value = ";".join(f"{eni}={'+'.join(groups)}" for eni, groups in interfaces)
+    chunks = [value[i : i + TAG_VALUE_MAX] for i in range(0, len(value), TAG_VALUE_MAX)] or [""]
+    return [{"Key": f"{ORIGINAL_GROUPS_TAG}-{n}", "Value": chunk} for n, chunk in enumerate(chunks, 1)]
+
+
+def original_groups_from(tags: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The inverse of ``original_groups_tags``."""
+    parts = sorted(
+        ((int(k.rsplit("-", 1)[1]), v) for k, v in tags.items() if k.startswith(f"{ORIGINAL_GROUPS_TAG}-")),
+    )
+    value = "".join(v for _, v in parts)
+    out = []
+    for item in filter(None, value.split(";")):
+        eni, _, groups = item.partition("=")
+        out.append((eni, tuple(filter(None, groups.split("+")))))
+    return out
 
 
 def quarantine_group(client: Any, vpc_id: str, incident_id: str) -> str:
@@ -436,7 +462,7 @@ class SnapshotVolume(Action):
 
 @register
 class ReleaseInstance(Action):
-    """Undo an isolation: put back the security groups recorded in the instance's tag."""
+    """Undo an isolation: put back the security groups recorded in the instance's tags."""
 
     name = "release-instance"
     service = "ec2"
@@ -446,12 +472,9 @@ class ReleaseInstance(Action):
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
         def call(step: Step) -> str:
             restore: Sequence[tuple[str, Sequence[str]]] = step.params["restore"]
-            if len(restore) > 1:
-                for eni, groups in restore:
-                    client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=list(groups))
-            else:
-                client.modify_instance_attribute(InstanceId=step.target, Groups=list(restore[0][1]))
-            client.delete_tags(Resources=[step.target], Tags=[{"Key": ORIGINAL_GROUPS_TAG}, {"Key": ISOLATED_TAG}])
+            set_groups(client, step.target, restore)
+            keys = [{"Key": k} for k in step.params.get("tagKeys", ())]
+            client.delete_tags(Resources=[step.target], Tags=keys)
             return "security groups restored: " + "; ".join(f"{e}={'+'.join(g)}" for e, g in restore)
 
         return _each(steps, call)

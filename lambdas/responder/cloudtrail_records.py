@@ -107,6 +107,15 @@ class CallRecord:
         )
 
 
+def creator_arn(arn: str | None) -> str | None:
+    """A session's role ARN (``sts::A:assumed-role/R/S`` -> ``iam::A:role/R``): one creator per role."""
+    if arn and ":assumed-role/" in arn:
+        head, rest = arn.split(":assumed-role/", 1)
+        partition, account = head.split(":")[1], head.split(":")[4]
+        return f"arn:{partition}:iam::{account}:role/{rest.split('/', 1)[0]}"
+    return arn
+
+
 def principal_name(identity: Mapping[str, Any]) -> str | None:
     """The user name, the role name of an assumed-role session, or ``root``."""
     kind = identity.get("type")

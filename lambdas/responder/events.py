@@ -353,7 +353,7 @@ def parse_runbook(event: Any) -> RunbookBase:
     name = event.get("runbook")
     if name is None:
         raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
-    if name not in RUNBOOKS:
+    if not isinstance(name, str) or name not in RUNBOOKS:
         raise BadInput(f"runbook event: field 'runbook': unknown runbook {name!r} (one of {sorted(RUNBOOKS)})")
     model = _validate(RUNBOOKS[name], event, f"runbook {name}")
     if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from . import capabilities as cap
-from .actions import execute
+from .actions import FINDING_TAG, ISOLATED_TAG, ORIGINAL_GROUPS_TAG, execute, original_groups_from
 from .aws import describe_error
 from .cloudtrail_records import WATCHED_EVENTS, CallRecord
 from .context import ResponseContext
-from .model import GLOBAL, Outcome, Principal, Step, Suspect, Window, planned
+from .model import GLOBAL, Instance, Outcome, Principal, Step, Suspect, Window, planned
 from .persistence import gather_findings, plan_persistence
 from .planner import plan_key_containment
 from .probes import describe_instances, key_owner
@@ -56,7 +56,7 @@ USES: dict[str, tuple[str, ...]] = {
     "sweep-regions": ("key-owner", *_SWEEP, *_RECORD),
     "sweep-persistence": ("key-owner", *_PERSISTENCE, *_RECORD),
     "revoke-role-sessions": ("revoke-role-sessions", *_ISOLATE, *_RECORD),
-    "isolate-instance": (*_ISOLATE, "ledger-read", "incidents-read", *_SWEEP, *_RECORD),
+    "isolate-instance": (*_ISOLATE, "ledger-read", "incidents-read", *_DESCRIBE, *_STOP, *_RECORD),
     "release-instance": ("describe-instances", "release-instance", *_RECORD),
     "contain-launch": ("ledger-write", "incidents-read", *_DESCRIBE, *_STOP, *_RECORD),
     "notify-only": _RECORD,
@@ -262,41 +262,26 @@ def plan_isolation(
 ) -> list[Step]:
     """Snapshot every volume (evidence first), then swap the groups for the quarantine group."""
     found = describe_instances(ctx.clients, region, [instance_id])
-    if not found:
-        return [
-            Step(
-                "isolate-instance",
-                instance_id,
-                region,
-                "instance not found (or terminated): nothing to isolate",
-                status="skipped",
-            )
-        ]
-    inst = found[0]
+    return plan_isolation_of(found[0] if found else None, instance_id, region, reason, tags, ctx)
+
+
+def plan_isolation_of(
+    inst: Instance | None, instance_id: str, region: str, reason: str, tags: dict[str, str], ctx: ResponseContext
+) -> list[Step]:
+    def skipped(why: str) -> list[Step]:
+        return [Step("isolate-instance", instance_id, region, why, status="skipped")]
+
+    if inst is None:
+        return skipped("instance not found (or terminated): nothing to isolate")
     if ctx.policy.has_protect_tag(inst.tags):
-        return [
-            Step(
-                "isolate-instance",
-                instance_id,
-                region,
-                f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched",
-                status="skipped",
-            )
-        ]
+        return skipped(f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched")
+    if ISOLATED_TAG in inst.tags:
+        return skipped(f"already isolated (incident {inst.tags[ISOLATED_TAG]})")
     if not inst.vpc_id:
-        return [
-            Step(
-                "isolate-instance",
-                instance_id,
-                region,
-                "not in a VPC: cannot isolate with a security group",
-                status="skipped",
-            )
-        ]
-    original = ";".join(f"{eni}={'+'.join(groups)}" for eni, groups in inst.network_interfaces)
-    snap_tags = {"instanceId": instance_id, "incidentId": ctx.incident_id, **tags}
+        return skipped("not in a VPC: cannot isolate with a security group")
+    snapshot_tags = {"instanceId": instance_id, "incidentId": ctx.incident_id, **tags}
     steps = [
-        Step("snapshot-volume", volume, region, f"forensic copy before isolation: {reason}", params=snap_tags)
+        Step("snapshot-volume", volume, region, f"forensic copy before isolation: {reason}", params=snapshot_tags)
         for volume in inst.volumes
     ]
     steps.append(
@@ -308,8 +293,8 @@ def plan_isolation(
             params={
                 "vpcId": inst.vpc_id,
                 "interfaces": inst.network_interfaces,
-                "originalGroups": original,
                 "incidentId": ctx.incident_id,
+                "findingId": tags.get("findingId", ""),
             },
         )
     )
@@ -320,6 +305,30 @@ def isolate_instance(
     ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]
 ) -> list[Outcome]:
     return _run(ctx, plan_isolation(ctx, instance_id, region, reason, tags))
+
+
+def release_instance(ctx: ResponseContext, instance_id: str, region: str) -> Report:
+    """Undo an isolation: restore the security groups recorded when it was isolated."""
+    report = ctx.new_report(severity="info")
+    found = describe_instances(ctx.clients, region, [instance_id])
+    inst = found[0] if found else None
+    restore = original_groups_from(inst.tags) if inst else []
+    if inst is None or ISOLATED_TAG not in inst.tags or not restore:
+        why = "instance not found" if inst is None else "not isolated by the responder (no recorded security groups)"
+        step = Step("release-instance", instance_id, region, why, status="skipped")
+    else:
+        keys = [k for k in inst.tags if k.startswith((ORIGINAL_GROUPS_TAG, ISOLATED_TAG, FINDING_TAG))]
+        step = Step(
+            "release-instance",
+            instance_id,
+            region,
+            "restore the security groups recorded at isolation",
+            params={"restore": restore, "tagKeys": keys},
+        )
+    report.add(_run(ctx, [step]))
+    report.headline = f"Release of {instance_id}: " + report.outcomes[0].status
+    report.status = "notified"
+    return report
 
 
 def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region: str, why: str) -> Report:

@@ -85,10 +85,15 @@ def describe_instances(clients: Clients, region: str, instance_ids: list[str] | 
     else:
         kwargs["PaginationConfig"] = {"PageSize": 1000}
     out = []
-    for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
-        for reservation in page.get("Reservations", []):
-            for raw in reservation.get("Instances", []):
-                out.append(_instance(region, raw))
+    try:
+        for page in ec2.get_paginator("describe_instances").paginate(**kwargs):
+            for reservation in page.get("Reservations", []):
+                for raw in reservation.get("Instances", []):
+                    out.append(_instance(region, raw))
+    except ClientError as exc:
+        if instance_ids and error_code(exc).startswith("InvalidInstanceID"):
+            return []  # asked about instances that are gone (or never were): nothing to act on
+        raise
     return out
 
 

@@ -23,7 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from . import capabilities as cap
 from .aws import Clients
-from .cloudtrail_records import CallRecord
+from .cloudtrail_records import CallRecord, creator_arn
 from .model import Launch, Window
 from .timeutil import iso, parse_time, utcnow
 
@@ -106,7 +106,7 @@ class Ledger(_Table):
         call.update(
             pk=f"key#{rec.access_key_id or 'none'}",
             sk=f"{iso(rec.time)}#{rec.event_id}",
-            creatorArn=rec.principal_arn,
+            creatorArn=creator_arn(rec.principal_arn),
             resources=[{"kind": k, "id": i} for k, i in rec.resources],
             details=dict(rec.details),
         )

@@ -1,0 +1,303 @@
+"""One run = a fresh emulated account, the scenario, one measured response, then the AWS state checked."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from responder.aws import retry_config
+
+from emulator import EmulatedAws, LambdaContext
+from emulator.scenarios import LEAKED_KEY
+
+from . import sequential
+from .instrument import (
+    KEY_ACTION,
+    STOP_ACTIONS,
+    SWEEP_SERVICES,
+    CpuMeter,
+    CpuTotals,
+    LogCatcher,
+    RssSampler,
+    Timeline,
+)
+from .scenario import ALLOWED_REGIONS, CLEAN_REGIONS, REGIONS, Scene, Size, build, verify
+
+Engine = Literal["responder", "sequential"]
+THROTTLE: dict[str, Any] = {
+    "services": ["ec2"],
+    "code": "RequestLimitExceeded",
+    "status": 503,
+    "message": "Request limit exceeded.",
+    "every": 5,
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    label: str
+    size: Size
+    latency: float
+    engine: Engine = "responder"
+    sweep: tuple[str, ...] = REGIONS
+    throttle: bool = False
+    sample_memory: bool = False
+    invocations: int = 1  # > 1: re-invoke a handler that raised, as Lambda retries an async event (twice)
+    target_latency: float = 0.1  # the latency an estimate is made for, when ``latency`` is lower
+
+
+@dataclass
+class RunResult:
+    label: str
+    size: str
+    engine: Engine
+    regions: int
+    rogue: int
+    latency: float
+    wall_s: float
+    cpu_s: float
+    emulator_cpu_s: float
+    client_cpu_s: float
+    clients_created: int
+    parsing_cpu_s: float
+    key_inactive_s: float | None
+    contained_s: float | None
+    calls: int
+    calls_by_operation: dict[str, int]
+    calls_by_region: dict[str, dict[str, int]]
+    region_done_s: dict[str, float]
+    milestones_s: dict[str, float]
+    critical_calls: int
+    estimate_s: float | None
+    faults_injected: int
+    error: str | None
+    invocations: int = 1
+    logged: list[str] = field(default_factory=list)
+    rss_before_mb: float | None = None
+    rss_peak_mb: float | None = None
+    process_maxrss_mb: float | None = None
+    verified: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def contained(self) -> bool:
+        return bool(self.verified) and all(self.verified.values())
+
+    @property
+    def slowest_region(self) -> str | None:
+        """The region with the most sweep calls (ties: the one that finished last)."""
+        busy = {
+            r: sum(n for op, n in ops.items() if op.split(":", 1)[0] in SWEEP_SERVICES)
+            for r, ops in self.calls_by_region.items()
+            if r in REGIONS
+        }
+        if not busy:
+            return None
+        return max(busy, key=lambda r: (busy[r], self.region_done_s.get(r, 0.0)))
+
+    def clean_region_calls(self) -> dict[str, dict[str, int]]:
+        return {r: ops for r, ops in self.calls_by_region.items() if r in CLEAN_REGIONS}
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"contained": self.contained, "slowestRegion": self.slowest_region}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+@dataclass
+class Measured:
+    wall: float
+    cpu: float
+    totals: CpuTotals
+    calls: Counter[tuple[str, str]]
+    timeline: Timeline
+    started: float
+    memory: RssSampler | None
+    injected: int
+    error: str | None
+    invocations: int
+    logged: list[str]
+
+
+def warm_up(meter: CpuMeter) -> None:
+    """One unmeasured response: later runs then measure a container's invocation, not Python's first imports
+    of the modules the handler loads lazily (their cost is in the cold-import figures)."""
+    run(RunSpec("warm-up", Size.each(0), 0.0, sweep=REGIONS[:1]), meter)
+
+
+def production_max_attempts() -> str:
+    """The stack sets no AWS_MAX_ATTEMPTS, so the engine's default applies (the emulator's 3 is for fast tests)."""
+    saved = os.environ.pop("AWS_MAX_ATTEMPTS", None)
+    try:
+        return str(retry_config().retries["max_attempts"])
+    finally:
+        if saved is not None:
+            os.environ["AWS_MAX_ATTEMPTS"] = saved
+
+
+def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
+    env = {"ALLOWED_REGIONS": ALLOWED_REGIONS, "AWS_MAX_ATTEMPTS": production_max_attempts()}
+    with EmulatedAws(regions=REGIONS, env=env, latency=0.0) as aws:
+        scene = build(aws, spec.size)
+        aws.set_env(SWEEP_REGIONS=",".join(spec.sweep))
+        timeline = Timeline()
+        timeline.install(aws)
+        if spec.throttle:
+            aws.faults.fail(**THROTTLE)
+        aws.latency.seconds = spec.latency
+        measured = _measure(_responder(spec, scene), aws, timeline, meter, spec.sample_memory)
+        aws.latency.seconds = 0.0
+        aws.faults.clear()
+        verified = verify(aws, scene, spec.sweep)
+    return _result(spec, measured, verified)
+
+
+def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
+    """The response to measure; it returns how many invocations it took."""
+    if spec.engine == "sequential":
+
+        def baseline() -> int:
+            sequential.contain(LEAKED_KEY, scene.notice_start, spec.sweep)
+            return 1
+
+        return baseline
+    from handlers import health
+
+    event = scene.health_event()
+
+    def respond() -> int:
+        for invocation in range(1, spec.invocations + 1):
+            try:
+                health.handler(event, LambdaContext())
+                return invocation
+            except Exception:
+                if invocation == spec.invocations:
+                    raise
+        return spec.invocations
+
+    return respond
+
+
+def _measure(
+    respond: Callable[[], int], aws: EmulatedAws, timeline: Timeline, meter: CpuMeter, sample_memory: bool
+) -> Measured:
+    gc.collect()  # the previous runs' garbage is not this run's work
+    aws.recorder.reset()
+    timeline.reset()
+    meter.reset()
+    injected = sum(aws.faults.injected.values())
+    memory = RssSampler() if sample_memory else None
+    if memory:
+        memory.start()
+    error, invocations = None, 1
+    with LogCatcher().catching() as logged:
+        cpu, started = time.process_time(), time.perf_counter()
+        try:
+            invocations = respond()
+        except Exception as exc:  # noqa: BLE001 - a failed response is a result to report, not a crash
+            error = f"{type(exc).__name__}: {exc}"
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    timeline.stop()
+    if memory:
+        memory.stop()
+    return Measured(
+        wall=wall,
+        cpu=cpu,
+        totals=meter.reset(),
+        calls=Counter(aws.recorder.calls),
+        timeline=timeline,
+        started=started,
+        memory=memory,
+        injected=sum(aws.faults.injected.values()) - injected,
+        error=error,
+        invocations=invocations,
+        logged=list(logged),
+    )
+
+
+def _result(spec: RunSpec, m: Measured, verified: dict[str, bool]) -> RunResult:
+    by_region: dict[str, dict[str, int]] = {}
+    by_operation: Counter[str] = Counter()
+    for (action, region), n in m.calls.items():
+        by_operation[action] += n
+        ops = by_region.setdefault(region, {})
+        ops[action] = ops.get(action, 0) + n
+    key_at = m.timeline.first(KEY_ACTION)
+    contained_at = m.timeline.last(STOP_ACTIONS)
+    # one call after another: every call of the sequential baseline is on its critical path
+    critical = sum(m.calls.values()) if spec.engine == "sequential" else critical_calls(m.calls)
+    return RunResult(
+        label=spec.label,
+        size=spec.size.name,
+        engine=spec.engine,
+        regions=len(spec.sweep),
+        rogue=sum(spec.size.in_region(r) for r in spec.sweep),
+        latency=spec.latency,
+        wall_s=m.wall,
+        cpu_s=m.cpu,
+        emulator_cpu_s=m.totals.emulator,
+        client_cpu_s=m.totals.client_creation,
+        clients_created=m.totals.clients_created,
+        parsing_cpu_s=m.totals.parsing,
+        key_inactive_s=None if key_at is None else key_at - m.started,
+        contained_s=None if contained_at is None else contained_at - m.started,
+        calls=sum(m.calls.values()),
+        calls_by_operation=dict(by_operation.most_common()),
+        calls_by_region={r: by_region[r] for r in sorted(by_region)},
+        region_done_s=_region_done(m.timeline, m.started),
+        milestones_s=milestones(m.timeline, m.started),
+        critical_calls=critical,
+        estimate_s=m.wall + critical * spec.target_latency if spec.latency < spec.target_latency else None,
+        faults_injected=m.injected,
+        error=m.error,
+        invocations=m.invocations,
+        logged=sorted(set(m.logged)),
+        rss_before_mb=m.memory.before_mb if m.memory else None,
+        rss_peak_mb=m.memory.peak_mb if m.memory else None,
+        verified=verified,
+    )
+
+
+def critical_calls(calls: Counter[tuple[str, str]]) -> int:
+    """Upper bound of the calls made one after another: every identity/record call (IAM, SNS, DynamoDB,
+    STS) counted as if sequential, plus every sweep call (EC2, Auto Scaling, CloudTrail) of the busiest region."""
+    sweep: Counter[str] = Counter()
+    other = 0
+    for (action, region), n in calls.items():
+        if action.split(":", 1)[0] in SWEEP_SERVICES:
+            sweep[region] += n
+        else:
+            other += n
+    return other + max(sweep.values(), default=0)
+
+
+def milestones(timeline: Timeline, started: float) -> dict[str, float]:
+    """Seconds from invocation to each phase boundary the timeline shows."""
+    regional = [e for e in timeline.events if e.action.split(":", 1)[0] in ("ec2", "autoscaling")]
+    describes = [e.at for e in regional if e.action.split(":", 1)[1].startswith("Describe")]
+    stops = [e.at for e in timeline.events if e.action in STOP_ACTIONS]
+    points = {
+        "first AWS call": min((e.at for e in timeline.events), default=None),
+        "key Inactive": timeline.first(KEY_ACTION),
+        "first EC2/ASG call (sweep starts)": min((e.at for e in regional), default=None),
+        "last EC2/ASG describe": max(describes, default=None),
+        "first stop call": min(stops, default=None),
+        "last stop call (contained)": max(stops, default=None),
+        "last AWS call": max((e.at for e in timeline.events), default=None),
+    }
+    return {name: at - started for name, at in points.items() if at is not None}
+
+
+def _region_done(timeline: Timeline, started: float) -> dict[str, float]:
+    """Per region: seconds from invocation to its last sweep call."""
+    done: dict[str, float] = {}
+    for event in timeline.events:
+        if event.action.split(":", 1)[0] in SWEEP_SERVICES:
+            done[event.region] = max(done.get(event.region, 0.0), event.at - started)
+    return {r: done[r] for r in sorted(done)}

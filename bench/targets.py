@@ -1,0 +1,210 @@
+"""The issue's targets, each checked against the measured runs (or marked n/a when a run was skipped)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .coldstart import ColdImport
+from .runs import RunResult
+
+LATENCY = 0.1
+LAMBDA_LIMIT_S = 15 * 60
+LAMBDA_MEMORY_MB = 256
+DESCRIBES = frozenset(
+    {
+        "ec2:DescribeInstances",
+        "ec2:DescribeSpotInstanceRequests",
+        "ec2:DescribeSpotFleetRequests",
+        "ec2:DescribeFleets",
+        "autoscaling:DescribeAutoScalingGroups",
+    }
+)
+ATTRIBUTION = frozenset({"cloudtrail:LookupEvents"})
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: str
+    limit: str
+    ratio: float | None  # measured / limit (or limit / measured for "at least" targets): <= 1 passes
+    passed: bool | None  # None: not measured in this run
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratio_target(name: str, measured: float | None, limit: float, unit: str, note: str = "") -> Target:
+    if measured is None:
+        return Target(name, "n/a", f"<= {limit:g} {unit}", None, None, note)
+    return Target(name, f"{measured:.2f} {unit}", f"<= {limit:g} {unit}", measured / limit, measured <= limit, note)
+
+
+def evaluate(runs: dict[str, RunResult], imports: list[ColdImport]) -> list[Target]:
+    head = runs.get("17x10")
+    return [
+        key_inactive(head),
+        end_to_end(head),
+        versus_critical_path(head, runs.get("17x10 critical path")),
+        versus_sequential(head, runs.get("17x10 sequential")),
+        clean_regions(list(runs.values())),
+        per_instance(runs.get("17x0"), runs.get("17x100") or runs.get("1000/17")),
+        lambda_time(runs.get("1000/17")),
+        lambda_memory(runs.get("1000/17"), imports),
+        *cold_imports(imports),
+        throttled(runs.get("17x10 throttled")),
+    ]
+
+
+def key_inactive(head: RunResult | None) -> Target:
+    seconds = head.key_inactive_s if head else None
+    return _ratio_target(
+        "key Inactive after invocation", seconds, 3 * LATENCY, "s", "3 call latencies; 17x10 run at 100 ms"
+    )
+
+
+def end_to_end(head: RunResult | None) -> Target:
+    return _ratio_target(
+        "17x10 end to end at 100 ms", head.wall_s if head else None, 25 * LATENCY, "s", "25 call latencies"
+    )
+
+
+def versus_critical_path(head: RunResult | None, critical: RunResult | None) -> Target:
+    if not (head and critical and head.contained_s and critical.contained_s):
+        return Target("containment vs critical path", "n/a", "<= 1.3x", None, None)
+    ratio = head.contained_s / critical.contained_s
+    return Target(
+        "containment vs critical path",
+        f"{head.contained_s:.2f} s / {critical.contained_s:.2f} s = {ratio:.2f}x",
+        "<= 1.3x",
+        ratio / 1.3,
+        ratio <= 1.3,
+        f"critical path: {critical.regions} region swept alone ({critical.slowest_region})",
+    )
+
+
+def versus_sequential(head: RunResult | None, baseline: RunResult | None) -> Target:
+    if not (head and baseline and head.contained_s):
+        return Target("speed-up vs sequential", "n/a", ">= 8x", None, None)
+    seconds = baseline.estimate_s if baseline.estimate_s is not None else baseline.wall_s
+    speedup = seconds / head.contained_s
+    how = "computed: wall at 0 ms + calls x 100 ms" if baseline.estimate_s is not None else "measured at 100 ms"
+    return Target(
+        "speed-up vs sequential",
+        f"{seconds:.1f} s / {head.contained_s:.2f} s = {speedup:.1f}x",
+        ">= 8x",
+        8 / speedup,
+        speedup >= 8,
+        f"sequential {how}",
+    )
+
+
+def clean_regions(runs: list[RunResult]) -> Target:
+    worst: dict[str, int] = {}
+    for run in runs:
+        if run.engine != "responder" or run.faults_injected:
+            continue
+        for ops in run.clean_region_calls().values():
+            if sum(ops.values()) > sum(worst.values()):
+                worst = ops
+    if not worst:
+        return Target("calls in a region with nothing to do", "n/a", "1 describe per kind", None, None)
+    describes = sum(n for op, n in worst.items() if op in DESCRIBES)
+    lookups = sum(n for op, n in worst.items() if op in ATTRIBUTION)
+    other = {op: n for op, n in worst.items() if op not in DESCRIBES | ATTRIBUTION}
+    ok = all(worst.get(op, 0) <= 1 for op in DESCRIBES) and lookups <= 1 and not other
+    measured = f"{sum(worst.values())} = {describes} describes + {lookups} LookupEvents" + (
+        f" + {sum(other.values())} other" if other else ""
+    )
+    return Target(
+        "calls in a region with nothing to do",
+        measured,
+        "<= 5 describes (1 per kind) + 1 lookup, no per-item",
+        sum(worst.values()) / (len(DESCRIBES) + 1),
+        ok,
+        "worst clean region over all runs; LookupEvents = the CloudTrail attribution",
+    )
+
+
+def per_instance(empty: RunResult | None, big: RunResult | None) -> Target:
+    if not (empty and big and big.rogue):
+        return Target("calls per rogue instance (amortised)", "n/a", "<= 0.1", None, None)
+    per = (big.calls - empty.calls) / big.rogue
+    return Target(
+        "calls per rogue instance (amortised)",
+        f"{per:.3f} ({big.calls} - {empty.calls} calls) / {big.rogue:,}",
+        "<= 0.1",
+        per / 0.1,
+        per <= 0.1,
+        f"{big.label} vs 17x0",
+    )
+
+
+def lambda_time(big: RunResult | None) -> Target:
+    if big is None:
+        return Target("1,000 instances: time at 100 ms", "n/a", f"<= {LAMBDA_LIMIT_S} s", None, None)
+    seconds = big.estimate_s if big.estimate_s is not None else big.wall_s
+    how = "estimate: wall at 0 ms + critical-path calls x 100 ms" if big.estimate_s is not None else "measured"
+    return Target(
+        "1,000 instances: time at 100 ms",
+        f"{seconds:.1f} s",
+        f"<= {LAMBDA_LIMIT_S} s (Lambda limit)",
+        seconds / LAMBDA_LIMIT_S,
+        seconds <= LAMBDA_LIMIT_S,
+        how,
+    )
+
+
+def memory_estimate_mb(big: RunResult | None, imports: list[ColdImport]) -> float | None:
+    """Lambda memory = the handler's cold-import RSS + what the containment run added at its peak."""
+    base = next((c.maxrss_mb for c in imports if c.module == "handlers.health"), None)
+    if big is None or big.rss_peak_mb is None or big.rss_before_mb is None or base is None:
+        return None
+    return base + big.rss_peak_mb - big.rss_before_mb
+
+
+def lambda_memory(big: RunResult | None, imports: list[ColdImport]) -> Target:
+    mb = memory_estimate_mb(big, imports)
+    note = ""
+    if big is not None and big.rss_peak_mb is not None and big.rss_before_mb is not None:
+        note = (
+            f"import RSS + {big.rss_peak_mb - big.rss_before_mb:.0f} MB grown during the run; whole bench process "
+            f"incl. moto and the scenario: {big.process_maxrss_mb or 0:.0f} MB"
+        )
+    return _ratio_target("1,000 instances: peak memory", mb, LAMBDA_MEMORY_MB, "MB", note)
+
+
+def cold_imports(imports: list[ColdImport]) -> list[Target]:
+    return [
+        _ratio_target(
+            f"cold import {c.module}",
+            c.seconds,
+            1.0,
+            "s",
+            ("placeholder module; " if c.placeholder else "") + f"interpreter + import {c.process_s:.2f} s",
+        )
+        for c in imports
+    ]
+
+
+def throttled(run: RunResult | None) -> Target:
+    if run is None:
+        return Target("contained under EC2 throttling", "n/a", "all checks pass", None, None)
+    failed = [name for name, ok in run.verified.items() if not ok]
+    outcome = "all checks pass" if not failed else "FAILED: " + ", ".join(failed)
+    invocations = f"{run.invocations} invocation{'s' * (run.invocations != 1)}"
+    note = "every 5th EC2 call answered RequestLimitExceeded (503); botocore retries them"
+    if run.error:
+        note += f"; last invocation raised {run.error[:100]}"
+    elif run.invocations > 1:
+        note += "; earlier invocations raised (IncompleteResponse), the platform's retry finished the job"
+    return Target(
+        "contained under EC2 throttling",
+        f"{run.faults_injected} throttles; {outcome} after {invocations}",
+        "all checks pass",
+        None,
+        run.contained,
+        note,
+    )

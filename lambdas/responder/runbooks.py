@@ -1,0 +1,74 @@
+"""Manual runbooks (contract: "Runbook events"): the same engine, invoked by an on-call engineer."""
+
+from __future__ import annotations
+
+from .context import ResponseContext
+from .events import (
+    ContainAccessKey,
+    IsolateInstance,
+    ReleaseInstance,
+    RevokeRoleSessions,
+    RunbookBase,
+    SweepPersistence,
+    SweepRegions,
+)
+from .flows import (
+    contain_access_key,
+    isolate_instance,
+    release_instance,
+    revoke_role_sessions,
+    sweep_persistence,
+    sweep_regions,
+)
+from .model import Principal
+from .probes import key_owner
+from .report import Report
+
+
+def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
+    """Window for sweeps: [now - sinceHours, now], sinceHours defaulting to INCIDENT_LOOKBACK_HOURS."""
+    facts = {"runbook": type(command).__name__, "reason": command.reason}
+    if isinstance(command, ContainAccessKey):
+        window = ctx.window(ctx.now, command.sinceHours)
+        return contain_access_key(ctx, command.accessKeyId, window=window, what="Runbook: key", facts=facts)
+    if isinstance(command, SweepRegions):
+        report = sweep_regions(ctx, command.accessKeyId, ctx.window(ctx.now, command.sinceHours))
+    elif isinstance(command, SweepPersistence):
+        report = sweep_persistence(ctx, _principal(ctx, command), ctx.window(ctx.now, command.sinceHours))
+    elif isinstance(command, RevokeRoleSessions):
+        report = ctx.new_report()
+        report.principal = Principal("Role", command.roleName, _role_arn(ctx, command.roleName))
+        report.add(revoke_role_sessions(ctx, command.roleName, command.reason or "revoke-role-sessions runbook"))
+        report.headline = f"Runbook: sessions of role {command.roleName} issued before now: {report.outcomes[0].status}"
+        report.status = "planned" if ctx.dry_run else "notified"
+    elif isinstance(command, IsolateInstance):
+        report = ctx.new_report()
+        reason = command.reason or "isolate-instance runbook"
+        report.add(isolate_instance(ctx, command.instanceId, command.region, reason, {}))
+        isolated = [o for o in report.outcomes if o.step.action == "isolate-instance"]
+        report.headline = f"Runbook: isolation of {command.instanceId} ({command.region}): {isolated[0].status}"
+        report.status = "planned" if ctx.dry_run else "notified"
+    elif isinstance(command, ReleaseInstance):
+        report = release_instance(ctx, command.instanceId, command.region)
+    else:  # pragma: no cover - parse_runbook only returns the models above
+        raise ValueError(f"runbook event: field 'runbook': no runner for {type(command).__name__}")
+    report.facts.update(facts)
+    return report
+
+
+def _role_arn(ctx: ResponseContext, role: str) -> str | None:
+    return f"arn:aws:iam::{ctx.account}:role/{role}" if ctx.account else None
+
+
+def _principal(ctx: ResponseContext, command: SweepPersistence) -> Principal:
+    if command.accessKeyId:
+        owner = key_owner(ctx.clients, ctx.settings.home_region, command.accessKeyId, ctx.account).principal
+        if owner is None:
+            raise ValueError(
+                f"runbook sweep-persistence: field 'accessKeyId': {command.accessKeyId} is not in this account"
+            )
+        return owner
+    if command.roleName:
+        return Principal("Role", command.roleName, _role_arn(ctx, command.roleName))
+    name = command.userName or ""
+    return Principal("IAMUser", name, f"arn:aws:iam::{ctx.account}:user/{name}" if ctx.account else None)
