@@ -11,7 +11,7 @@ from typing import Any
 
 from .aws import Clients
 from .config import Settings
-from .model import Window
+from .model import RegionResult, Window
 from .policy import RoguePolicy
 from .report import Report
 from .store import Incidents, Ledger
@@ -39,6 +39,7 @@ class ResponseContext:
     account: str | None = None
     now: datetime = field(default_factory=utcnow)
     log: Callable[..., None] = _no_log
+    progress: Callable[[RegionResult], None] | None = None  # called as each region finishes (CLI)
 
     @cached_property
     def policy(self) -> RoguePolicy:

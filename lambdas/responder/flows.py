@@ -136,7 +136,9 @@ def contain_access_key(
         except Exception as exc:  # noqa: BLE001 - still run persistence; the failure is reported
             report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
             regions = []
-        results = ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id))
+        results = ctx.region_sweep().run(
+            regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress
+        )
         report.add_regions(results)
         if persistence is not None:
             report.add(persistence.result())
@@ -236,7 +238,9 @@ def sweep_regions(ctx: ResponseContext, access_key_id: str | None, window: Windo
         owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
         report.principal = owner.principal or Principal("Unknown", "unknown", None, access_key_id)
     regions = enabled_regions(ctx.clients, ctx.settings)
-    report.add_regions(ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id)))
+    report.add_regions(
+        ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress)
+    )
     report.headline = f"Region sweep{' for ' + access_key_id if access_key_id else ''}: " + describe_outcome(report)
     report.status = "planned" if ctx.dry_run else "notified"
     return report
