@@ -98,8 +98,10 @@ class EmulatedAws:
         account: str = ACCOUNT,
         env: dict[str, str] | None = None,
         latency: float = 0.0,
+        iam_managed_policies: bool = False,
     ) -> None:
         self.regions = regions
+        self.iam_managed_policies = iam_managed_policies
         self.account = account
         self.extra_env = dict(env or {})
         self.trail = EmulatedCloudTrail()
@@ -121,7 +123,8 @@ class EmulatedAws:
     # --- lifecycle -------------------------------------------------------------------
     def __enter__(self) -> EmulatedAws:
         self._set_env(BASE_ENV)
-        self._mock = mock_aws()
+        # AWS managed policies (AdministratorAccess ...) cost ~1 s to load: only scenarios that attach them ask
+        self._mock = mock_aws(config={"iam": {"load_aws_managed_policies": self.iam_managed_policies}})
         self._mock.start()
         self.dispatcher.install()
         reset_default_clients()

@@ -116,3 +116,44 @@ def spot_swarm(
         for i in ids:
             scene.labels[i] = f"attacker ({region})"
     return scene
+
+
+BACKDOOR_KEY = "AKIAI44QH8DHBEXAMPLE"
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@dataclass
+class Backdoors:
+    """Incident 2 (Code Spaces): the attacker, holding a leaked key, builds ways back in."""
+
+    notice_start: datetime
+    attacker: Actor
+    admins: list[str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def health_event(self, event_id: str | None = None) -> dict[str, Any]:
+        return health_event(self.notice_start, event_id=event_id)
+
+
+def code_spaces(aws: EmulatedAws, *, now: datetime | None = None) -> Backdoors:
+    """Two real admins (console passwords, AdministratorAccess); the compromised ci-deployer creates a
+    backdoor user with a key, a console password and AdministratorAccess, a role, and a key pair."""
+    now = now or datetime.now(UTC)
+    iam = aws.client("iam")
+    admins = ["alice-admin", "bob-admin"]
+    for admin in admins:
+        iam.create_user(UserName=admin)
+        iam.create_login_profile(UserName=admin, Password="Team-Passw0rd!", PasswordResetRequired=False)
+        iam.attach_user_policy(UserName=admin, PolicyArn=ADMIN_POLICY)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("iam", "us-east-1"))
+    scene = Backdoors(notice_start=now - timedelta(minutes=30), attacker=attacker, admins=admins)
+    at = now - timedelta(hours=1)
+    scene.events.append(attacker.create_user("support-sync", at=at))
+    _, key_event = attacker.create_access_key("support-sync", key_id=BACKDOOR_KEY, at=at)
+    scene.events.append(key_event)
+    scene.events.append(attacker.create_login_profile("support-sync", at=at))
+    scene.events.append(attacker.attach_user_policy("support-sync", ADMIN_POLICY, at=at))
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"sts:AssumeRole"}]}'
+    scene.events.append(attacker.create_role("ops-automation", trust, at=at))
+    scene.events.append(attacker.create_key_pair("eu-west-1", "recovery", at=at))
+    return scene
