@@ -277,3 +277,18 @@ def test_report_is_json_serialisable_and_names_every_region(aws, invoke):
     assert json.loads(json.dumps(report)) == report
     assert set(report["regions"]) == set(aws.regions)
     assert all(a["reason"] for a in report["actions"])
+
+
+def test_every_enabled_region_of_the_partition_is_swept(aws, invoke):
+    """No SWEEP_REGIONS: the enabled regions come from DescribeRegions, limited to the home partition
+    (moto lists China and GovCloud too)."""
+    aws.set_env(SWEEP_REGIONS="", **ALLOWED)
+    scene = spot_swarm(aws, regions=("ap-southeast-2",))
+
+    report = invoke("health", scene.health_event())
+
+    assert "ec2:DescribeRegions" in aws.recorder.actions()
+    assert len(report["regions"]) >= 17 and report["regions"]["ap-southeast-2"] == "contained"
+    assert not [r for r in report["regions"] if r.startswith(("cn-", "us-gov-"))]
+    states = aws.instance_states("ap-southeast-2")
+    assert {states[i] for i in scene.attacker_instances["ap-southeast-2"]} == {"terminated"}

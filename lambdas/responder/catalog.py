@@ -23,14 +23,15 @@ HANDLER_FLOWS: dict[str, tuple[str, ...]] = {
         "release-instance",
     ),
 }
-ALWAYS = ("idempotency", "caller-identity")
+IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 
 
 def capabilities_for(handler: str) -> list[capabilities.Capability]:
     names: dict[str, None] = {}
     for flow in HANDLER_FLOWS[handler]:
         names.update(dict.fromkeys(flows.USES[flow]))
-    names.update(dict.fromkeys(ALWAYS))
+    if handler in IDEMPOTENT:
+        names["idempotency"] = None
     return [capabilities.REGISTRY[n] for n in names]
 
 

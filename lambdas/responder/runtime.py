@@ -30,7 +30,6 @@ SERVICE = "compromise-responder"
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="CompromiseResponder", service=SERVICE)
 tracer = Tracer(service=SERVICE)
-CALLER_IDENTITY = cap.declare("caller-identity", ("sts:GetCallerIdentity",), doc="the account, for runbooks")
 IDEMPOTENCY = cap.declare(
     "idempotency",
     ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
@@ -56,7 +55,7 @@ def _account(event: Any, context: Any, clients: Clients, region: str) -> str | N
     arn = getattr(context, "invoked_function_arn", "") or ""
     if arn.count(":") >= 4 and arn.split(":")[4].isdigit():
         return arn.split(":")[4]
-    try:
+    try:  # outside Lambda only; GetCallerIdentity needs no IAM permission
         return str(clients.get("sts", region).get_caller_identity()["Account"])
     except Exception:  # noqa: BLE001 - principal ARNs stay unknown; names still match
         return None
