@@ -68,7 +68,7 @@ OptionalTimestamp = Annotated[datetime | None, BeforeValidator(_time)]
 class Envelope(BaseModel):
     """The EventBridge envelope every automatic trigger arrives in."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True)
 
     version: str = Field(description="EventBridge envelope version", examples=["0"])
     id: str = Field(
@@ -84,18 +84,18 @@ class Envelope(BaseModel):
 
 # --- AWS Health ---------------------------------------------------------------------------
 class HealthDescription(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     language: str | None = Field(None, examples=["en_US"])
     latestDescription: str = Field("", description="Free text; may name the key id")
 
 
 class HealthEntity(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     entityValue: str = Field(description="Key id, or the user ARN in some notices", examples=["AKIAIOSFODNN7EXAMPLE"])
 
 
 class HealthDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     eventArn: str = Field(description="Health event ARN")
     service: str = Field(description="Always RISK for credential notices", examples=["RISK"])
     eventTypeCode: str = Field(examples=["AWS_RISK_CREDENTIALS_EXPOSED"])
@@ -164,7 +164,7 @@ def parse_health(event: Any) -> HealthEvent:
 
 # --- GuardDuty ----------------------------------------------------------------------------
 class AccessKeyDetails(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     accessKeyId: str | None = Field(None, examples=["AKIAIOSFODNN7EXAMPLE"])
     principalId: str | None = None
     userName: str | None = Field(None, description="IAM user name, or role name for AssumedRole")
@@ -172,21 +172,21 @@ class AccessKeyDetails(BaseModel):
 
 
 class InstanceDetails(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     instanceId: str | None = Field(None, examples=["i-0fedcba9876543210"])
     instanceType: str | None = None
     iamInstanceProfile: dict[str, Any] | None = None
 
 
 class FindingResource(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     resourceType: str = Field(examples=["AccessKey", "Instance"])
     accessKeyDetails: AccessKeyDetails | None = None
     instanceDetails: InstanceDetails | None = None
 
 
 class FindingService(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     additionalInfo: dict[str, Any] | None = None
     archived: bool = False
     eventFirstSeen: OptionalTimestamp = None
@@ -196,7 +196,7 @@ class FindingService(BaseModel):
 
 
 class FindingDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str = Field(min_length=1)
     type: str = Field(examples=["UnauthorizedAccess:IAMUser/MaliciousIPCaller"])
     severity: float = Field(ge=0, le=10)
@@ -230,19 +230,19 @@ def parse_guardduty(event: Any) -> GuardDutyEvent:
 
 # --- CloudTrail via EventBridge -----------------------------------------------------------
 class SessionIssuer(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     type: str | None = None
     arn: str | None = None
     userName: str | None = None
 
 
 class SessionContext(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     sessionIssuer: SessionIssuer | None = None
 
 
 class UserIdentity(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     type: str = Field(examples=["IAMUser", "AssumedRole", "Root"])
     principalId: str | None = None
     arn: str | None = Field(None, examples=["arn:aws:iam::123456789012:user/ci-deployer"])
@@ -254,7 +254,7 @@ class UserIdentity(BaseModel):
 
 
 class CloudTrailDetail(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     eventVersion: str | None = None
     userIdentity: UserIdentity
     eventTime: Timestamp
@@ -291,7 +291,7 @@ UserNameField = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", examples=["c
 
 
 class RunbookBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     dryRun: bool = Field(False, description="Return the plan and change nothing, whatever RESPONSE_MODE says")
     reason: str | None = Field(None, max_length=500, description="Why the on-call engineer runs it")
 
