@@ -52,7 +52,8 @@ def test_plan_shows_the_cancels_and_terminations_and_changes_nothing(aws):
     scene = spot_swarm(aws, regions=("sa-east-1",), requests_per_region=2)
     before = aws.snapshot()
 
-    result = cli("plan", json.dumps({"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY}))
+    runbook = json.dumps({"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY})
+    result = cli("plan", runbook, "--regions", "us-east-1,eu-west-1,sa-east-1")  # where the scene is: faster
 
     assert result.exit_code == 0, result.output
     assert aws.snapshot() == before

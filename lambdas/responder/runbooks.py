@@ -30,7 +30,7 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
     facts = {"runbook": type(command).__name__, "reason": command.reason}
     if isinstance(command, ContainAccessKey):
         window = ctx.window(ctx.now, command.sinceHours)
-        return contain_access_key(ctx, command.accessKeyId, window=window, what="Runbook: key", facts=facts)
+        return contain_access_key(ctx, command.accessKeyId, window=window, what="Runbook:", facts=facts)
     if isinstance(command, SweepRegions):
         report = sweep_regions(ctx, command.accessKeyId, ctx.window(ctx.now, command.sinceHours))
     elif isinstance(command, SweepPersistence):

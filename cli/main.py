@@ -1,0 +1,517 @@
+"""``responder``: plan, run and replay the compromise responder from a terminal.
+
+Exit codes, everywhere: 0 contained or clean, 1 partial failure (a region or step failed, the
+function errored), 2 bad input (the message names the field). The engine and the handlers are
+imported lazily so ``--help`` and ``events`` stay instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from . import ROOT, render
+
+if TYPE_CHECKING:
+    from responder.config import Settings
+    from responder.events import RunbookBase
+
+EVENTS_DIR = ROOT / "events"
+HANDLERS = ("health", "guardduty", "cloudtrail", "runbook")
+PLACEHOLDER_TOPIC = "arn:aws:sns:us-east-1:000000000000:responder-cli-plan-publishes-nothing"
+FUNCTION_ENV = "RESPONDER_RUNBOOK_FUNCTION"
+OK, PARTIAL, BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="responder",
+    help="Contain an AWS credential compromise: plan, run and replay the responder's runbooks and events.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+class CliInputError(ValueError):
+    """A problem with what was typed (file, JSON, option); the message names it. Exit code 2."""
+
+
+# --- plumbing ------------------------------------------------------------------------------
+def consoles() -> tuple[Console, Console]:
+    """Made per command, so tests' redirected streams and COLUMNS/NO_COLOR are honoured."""
+    return Console(highlight=False), Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def exit_codes(err: Console) -> Iterator[None]:
+    """Map what the engine raises to the documented exit codes, with a readable message."""
+    from responder.aws import AWS_ERRORS, describe_error
+    from responder.runtime import IncompleteResponse
+
+    try:
+        yield
+    except IncompleteResponse as exc:  # notified and recorded, but a region or step failed
+        render.incomplete(err, str(exc))
+        raise typer.Exit(PARTIAL) from None
+    except ValueError as exc:  # BadInput, ConfigError, CliInputError, JSON errors: nothing changed
+        err.print(f"bad input: {exc}", markup=False, style="bold red")
+        raise typer.Exit(BAD_INPUT) from None
+    except AWS_ERRORS as exc:
+        err.print(f"AWS error: {describe_error(exc)}", markup=False, style="bold red")
+        raise typer.Exit(PARTIAL) from None
+
+
+def exit_for(report: dict[str, Any]) -> None:
+    """0 when nothing failed (contained or clean), 1 when the report lists failures."""
+    raise typer.Exit(PARTIAL if report.get("failures") else OK)
+
+
+def load_json(source: str, what: str) -> Any:
+    """A path to a JSON file, ``-`` for stdin, or inline JSON: whichever was typed."""
+    path = Path(source)
+    if source == "-":
+        text, origin = sys.stdin.read(), "stdin"
+    elif source.lstrip().startswith(("{", "[")):
+        text, origin = source, "inline JSON"
+    else:
+        if not path.is_file() and (EVENTS_DIR / source).is_file():
+            path = EVENTS_DIR / source  # a sample's bare name, as `responder events` lists it
+        try:
+            text, origin = path.read_text(), str(path)
+        except OSError as exc:
+            raise CliInputError(
+                f"{what}: cannot read {source!r} ({exc.strerror or exc}); give a file or inline JSON"
+            ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliInputError(
+            f"{what}: {origin} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+
+
+def region_list(value: str | None, option: str) -> tuple[str, ...] | None:
+    """A comma-separated option, validated like the environment variable it stands for."""
+    if value is None:
+        return None
+    from responder.config import REGION_PATTERN
+
+    regions = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [r for r in regions if not REGION_PATTERN.match(r)]
+    if bad:
+        raise CliInputError(f"option '{option}': not region names: {bad}")
+    return regions
+
+
+def load_runbook(source: str) -> tuple[dict[str, Any], RunbookBase]:
+    """Parse before anything touches AWS: a bad runbook exits 2 with the field named."""
+    from responder.events import parse_runbook
+
+    event = load_json(source, "RUNBOOK")
+    return event, parse_runbook(event)
+
+
+@dataclass
+class CliContext:
+    """A Lambda context for in-process runs: no function ARN, so the account comes from STS."""
+
+    function_name: str = "responder-cli"
+    memory_limit_in_mb: int = 0
+    invoked_function_arn: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+@contextmanager
+def handler_output(verbose: bool) -> Iterator[None]:
+    """In-process handlers log JSON and print EMF metrics to stdout; keep stdout for the report."""
+    logger = logging.getLogger("compromise-responder")
+    saved_level = logger.level
+    saved_streams = [
+        (h, h.stream)
+        for h in logger.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    saved_env = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    for handler, _ in saved_streams:
+        handler.setStream(sys.stderr)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    try:
+        yield
+    finally:
+        logger.setLevel(saved_level)
+        for handler, stream in saved_streams:
+            handler.setStream(stream)
+        if saved_env is None:
+            os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+        else:
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = saved_env
+
+
+def handler_function(name: str) -> Callable[[Any, Any], dict[str, Any]]:
+    """Imported on demand: the handlers pull in Powertools and the whole engine."""
+    module = importlib.import_module(f"handlers.{name}")
+    return module.handler  # type: ignore[no-any-return]
+
+
+def caller_account(clients: Any, region: str) -> str | None:
+    """The account of the current credentials; unknown is fine (principal ARNs stay unknown)."""
+    try:
+        return str(clients.get("sts", region).get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - best effort, as in the handlers
+        return None
+
+
+# --- plan ----------------------------------------------------------------------------------
+def plan_settings(
+    allowed_regions: str | None, protected_principals: str | None, regions: str | None, ledger_table: str | None
+) -> Settings:
+    """Environment first, options over it; forced dry-run; no incidents/idempotency table (read-only)."""
+    from responder.config import TOPIC_ARN_PATTERN, Settings
+
+    env = dict(os.environ)
+    if not TOPIC_ARN_PATTERN.match(env.get("NOTIFY_TOPIC_ARN", "").strip()):
+        env["NOTIFY_TOPIC_ARN"] = PLACEHOLDER_TOPIC  # plan never publishes; the topic is not needed
+    settings = Settings.from_env(env)
+    overrides: dict[str, Any] = {"mode": "dry-run", "incidents_table": None, "idempotency_table": None}
+    allowed = region_list(allowed_regions, "--allowed-regions")
+    sweep = region_list(regions, "--regions")
+    if allowed is not None:
+        overrides["allowed_regions"] = allowed
+    if sweep is not None:
+        overrides["sweep_regions"] = sweep
+    if protected_principals is not None:
+        overrides["protected_principals"] = tuple(p.strip() for p in protected_principals.split(",") if p.strip())
+    if ledger_table is not None:
+        overrides["ledger_table"] = ledger_table or None
+    return replace(settings, **overrides)
+
+
+@app.command()
+def plan(
+    runbook: Annotated[
+        str, typer.Argument(metavar="RUNBOOK", help="Runbook JSON: a file, '-' for stdin, or inline JSON.")
+    ],
+    allowed_regions: Annotated[
+        str | None, typer.Option(help="Comma-separated regions the team uses (default: $ALLOWED_REGIONS).")
+    ] = None,
+    protected_principals: Annotated[
+        str | None, typer.Option(help="Comma-separated break-glass principals (default: $PROTECTED_PRINCIPALS).")
+    ] = None,
+    regions: Annotated[
+        str | None, typer.Option(help="Comma-separated regions to sweep (default: $SWEEP_REGIONS, else all enabled).")
+    ] = None,
+    ledger_table: Annotated[
+        str | None, typer.Option(help="Launch-ledger table to read for attribution (default: $LEDGER_TABLE).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report JSON instead of tables.")] = False,
+) -> None:
+    """Dry-run a runbook against the account of the current credentials (read-only).
+
+    Nothing changes, nothing is published to SNS, nothing is written to DynamoDB.
+
+    Example: responder plan '{"runbook":"sweep-regions","sinceHours":24}'
+    """
+    out, err = consoles()
+    with exit_codes(err):
+        _, command = load_runbook(runbook)
+        report = make_plan(command, plan_settings(allowed_regions, protected_principals, regions, ledger_table), err)
+    show(out, report, as_json)
+    exit_for(report)
+
+
+def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[str, Any]:
+    """The engine itself, dry-run, with a progress line per region; ``finish`` (notify/record) is skipped."""
+    from responder.aws import Clients
+    from responder.context import ResponseContext, incident_id_for
+    from responder.runbooks import run_runbook
+    from responder.timeutil import utcnow
+
+    clients = Clients()
+    account = caller_account(clients, settings.home_region)
+    where = ", ".join(settings.sweep_regions) or "all enabled regions"
+    name = getattr(command, "runbook", type(command).__name__)
+    err.print(f"planning {name} in account {account or 'unknown'} ({where}), dry run:")
+    ctx = ResponseContext(
+        settings=settings,
+        clients=clients,
+        trigger="runbook",
+        incident_id=incident_id_for(f"cli-plan-{uuid.uuid4()}", utcnow()),
+        dry_run=True,
+        account=account,
+        progress=lambda result: render.progress(err, result, dry_run=True),
+    )
+    report = run_runbook(ctx, command)
+    report.finished = utcnow()
+    return report.to_json()
+
+
+def show(out: Console, report: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    elif isinstance(report, dict):
+        render.report(out, report)
+    else:
+        out.print(repr(report), markup=False)
+
+
+# --- run -----------------------------------------------------------------------------------
+def lambda_client(region: str | None) -> Any:
+    """No retries (a retried invoke runs the runbook twice) and a read timeout as long as the function's."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
+    return boto3.client("lambda", region_name=region or None, config=config)
+
+
+def confirm_enforce(event: dict[str, Any], where: str, yes: bool) -> None:
+    """Containment changes the account: ask first, unless --yes or the runbook is a dry run."""
+    if yes or event.get("dryRun") is True:
+        return
+    summary = ", ".join(f"{k}={v}" for k, v in event.items() if k != "reason")
+    typer.confirm(f"Run {summary} {where} (this may deactivate keys and terminate instances)?", abort=True)
+
+
+@app.command()
+def run(
+    runbook: Annotated[
+        str, typer.Argument(metavar="RUNBOOK", help="Runbook JSON: a file, '-' for stdin, or inline JSON.")
+    ],
+    function_name: Annotated[
+        str | None,
+        typer.Option(envvar=FUNCTION_ENV, help="The deployed runbook function (name or ARN)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="Region of the function (default: the AWS config's).")] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run handlers.runbook in-process (it notifies and records).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before an enforcing run.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report JSON instead of tables.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="With --local: the handler's logs on stderr.")
+    ] = False,
+) -> None:
+    """Run a runbook: invoke the deployed function, or --local in-process.
+
+    --local runs handlers.runbook here, with the current credentials and environment; it notifies and records.
+
+    Both ask before an enforcing run, unless --yes or the runbook says "dryRun": true.
+    """
+    out, err = consoles()
+    with exit_codes(err):
+        event, _ = load_runbook(runbook)
+        report = run_local(event, yes, verbose, err) if local else run_deployed(event, function_name, region, yes, err)
+    show(out, report, as_json)
+    exit_for(report)
+
+
+def run_local(event: dict[str, Any], yes: bool, verbose: bool, err: Console) -> dict[str, Any]:
+    """``handlers.runbook`` in-process: parse, respond, notify, record, raise - exactly as deployed."""
+    from responder.aws import default_clients
+    from responder.config import Settings
+
+    settings = Settings.from_env()  # fails here (exit 2, variable named) before the prompt
+    if not (settings.dry_run or yes or event.get("dryRun") is True):
+        account = caller_account(default_clients(), settings.home_region)
+        confirm_enforce(event, f"locally in account {account or 'unknown'}", yes)
+    handler = handler_function("runbook")
+    err.print(f"running {event['runbook']} in-process ({'dry run' if event.get('dryRun') else settings.mode})...")
+    with handler_output(verbose):
+        return handler(event, CliContext())
+
+
+def run_deployed(
+    event: dict[str, Any], function_name: str | None, region: str | None, yes: bool, err: Console
+) -> dict[str, Any]:
+    """``lambda:InvokeFunction`` (RequestResponse) and the report it returns; a FunctionError exits 1."""
+    if not function_name:
+        raise CliInputError(f"option '--function-name': required (or set {FUNCTION_ENV}), or use --local")
+    confirm_enforce(event, f"with function {function_name}", yes)
+    err.print(f"invoking {function_name}...")
+    resp = lambda_client(region).invoke(
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+    )
+    raw = resp["Payload"].read()
+    try:
+        payload = json.loads(raw or b"null")
+    except json.JSONDecodeError:
+        payload = raw.decode(errors="replace")
+    if resp.get("FunctionError"):
+        render.function_error(err, payload, str(resp["FunctionError"]))
+        bad = isinstance(payload, dict) and payload.get("errorType") in ("BadInput", "ConfigError")
+        raise typer.Exit(BAD_INPUT if bad else PARTIAL)
+    if not isinstance(payload, dict):
+        raise CliInputError(
+            f"function {function_name}: returned {payload!r}, not a report: is it the runbook function?"
+        )
+    return payload
+
+
+# --- replay --------------------------------------------------------------------------------
+def handler_for(name: str, event: Any) -> str | None:
+    """The file name prefix (``health-...json``) first, else what the event says it is."""
+    prefix = Path(name).name.split("-", 1)[0]
+    if prefix in HANDLERS:
+        return prefix
+    if not isinstance(event, dict):
+        return None
+    if "runbook" in event:
+        return "runbook"
+    if event.get("source") == "aws.health":
+        return "health"
+    if event.get("source") == "aws.guardduty":
+        return "guardduty"
+    if event.get("detail-type") == "AWS API Call via CloudTrail":
+        return "cloudtrail"
+    return None
+
+
+@app.command()
+def replay(
+    event_file: Annotated[
+        str, typer.Argument(metavar="EVENT", help="A saved event: a file, a name from `responder events`, or '-'.")
+    ],
+    emulated: Annotated[
+        bool, typer.Option("--emulated", help="Against an empty emulated account (moto), not the real one.")
+    ] = False,
+    handler: Annotated[
+        str | None, typer.Option("--handler", help=f"One of {', '.join(HANDLERS)} (default: from file name/event).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Without --emulated: do not ask first.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="The handler's logs on stderr.")] = False,
+) -> None:
+    """Feed a saved event to its handler in-process (--emulated: against moto).
+
+    --emulated: an empty emulated account (plus IAM user ci-deployer, owner of the sample key); shows what the team
+    topic received.
+
+    Without --emulated the REAL account of the current credentials is used.
+    """
+    out, err = consoles()
+    with exit_codes(err):
+        event = load_json(event_file, "EVENT")
+        name = handler or handler_for(event_file, event)
+        if name not in HANDLERS:
+            raise CliInputError(
+                f"option '--handler': {name!r} is not one of {list(HANDLERS)}"
+                if handler
+                else f"EVENT: cannot tell the handler from the file name or the event's 'source'/'detail-type'; "
+                f"give --handler ({', '.join(HANDLERS)})"
+            )
+        if emulated:
+            report = replay_emulated(name, event, out, err, verbose)
+        else:
+            report = replay_real(name, event, yes, verbose, out, err)
+    exit_for(report)
+
+
+def emulator() -> tuple[Any, Any, str]:
+    """The test emulator lives in the checkout (``emulator/``, needs moto), not in the installed package."""
+    if str(ROOT) not in sys.path and (ROOT / "emulator").is_dir():
+        sys.path.append(str(ROOT))
+    try:
+        from emulator import EmulatedAws, LambdaContext
+        from emulator.scenarios import LEAKED_KEY
+    except ImportError as exc:
+        raise CliInputError(
+            f"option '--emulated': needs the repository's emulator/ and the dev requirements (moto): {exc}"
+        ) from None
+    return EmulatedAws, LambdaContext, LEAKED_KEY
+
+
+def replay_emulated(name: str, event: Any, out: Console, err: Console, verbose: bool) -> dict[str, Any]:
+    """An empty emulated account with the sample key's owner, so the samples resolve to a real user."""
+    emulated_aws, lambda_context, key = emulator()
+    err.print(f"replaying to handlers.{name} in an emulated account (moto); nothing real is touched")
+    with emulated_aws() as aws:
+        aws.create_user("ci-deployer", key_id=key)
+        handler = handler_function(name)
+        try:
+            with handler_output(verbose):
+                report = handler(event, lambda_context())
+            render.report(out, report)
+            return report
+        finally:  # what the team was told, also when the handler raised
+            render.notifications(out, aws.notifications())
+
+
+def replay_real(name: str, event: Any, yes: bool, verbose: bool, out: Console, err: Console) -> dict[str, Any]:
+    from responder.config import Settings
+
+    settings = Settings.from_env()
+    err.print(
+        f"WARNING: replaying to handlers.{name} against the REAL account of the current credentials, "
+        f"mode {settings.mode}, notifying {settings.notify_topic_arn}",
+        style="bold yellow",
+        markup=False,
+    )
+    if not (yes or settings.dry_run):
+        typer.confirm("Continue (this may deactivate keys and terminate instances)?", abort=True)
+    handler = handler_function(name)
+    with handler_output(verbose):
+        report = handler(event, CliContext())
+    render.report(out, report)
+    return report
+
+
+# --- events --------------------------------------------------------------------------------
+def summarize(handler: str | None, event: Any) -> str:
+    """One line: the runbook and its fields, or the detail-type and what kind of event it is."""
+    if not isinstance(event, dict):
+        return f"not a JSON object ({type(event).__name__})"
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
+    if handler == "runbook":
+        fields = ", ".join(f"{k}={json.dumps(v)}" for k, v in event.items() if k not in ("runbook", "reason"))
+        reason = f' - "{event["reason"]}"' if event.get("reason") else ""
+        return f"{event.get('runbook')}: {fields}{reason}"
+    kind = {
+        "health": detail.get("eventTypeCode"),
+        "guardduty": f"{detail.get('type')} (severity {detail.get('severity')})",
+        "cloudtrail": f"{detail.get('eventName')} in {detail.get('awsRegion')}"
+        + (f" (error {detail['errorCode']})" if detail.get("errorCode") else ""),
+    }.get(handler or "", "")
+    return f"{event.get('detail-type', '?')}: {kind}" if kind else str(event.get("detail-type", "?"))
+
+
+def event_rows(directory: Path) -> list[tuple[str, str, str]]:
+    rows = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            event = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            rows.append((path.name, "?", f"unreadable: {exc}"))
+            continue
+        handler = handler_for(path.name, event)
+        rows.append((path.name, handler or "?", summarize(handler, event)))
+    return rows
+
+
+@app.command()
+def events(
+    directory: Annotated[Path, typer.Argument(help="Directory of sample events.")] = EVENTS_DIR,
+) -> None:
+    """List the sample events (replay one with `responder replay NAME --emulated`)."""
+    out, err = consoles()
+    if not directory.is_dir():
+        err.print(f"bad input: DIRECTORY: {directory} is not a directory", markup=False, style="bold red")
+        raise typer.Exit(BAD_INPUT)
+    render.events(out, event_rows(directory))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
