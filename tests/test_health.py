@@ -292,3 +292,22 @@ def test_every_enabled_region_of_the_partition_is_swept(aws, invoke):
     assert not [r for r in report["regions"] if r.startswith(("cn-", "us-gov-"))]
     states = aws.instance_states("ap-southeast-2")
     assert {states[i] for i in scene.attacker_instances["ap-southeast-2"]} == {"terminated"}
+
+
+def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, monkeypatch):
+    """1,000+ instances make a report larger than a 400 KB DynamoDB item: the idempotency record keeps
+    a compact form (found by the benchmark), so a redelivery still acts once."""
+    from responder import runtime
+
+    monkeypatch.setattr(runtime, "IDEMPOTENCY_RECORD_BYTES", 3_000)
+    aws.set_env(**ALLOWED)
+    scene = spot_swarm(aws, regions=("sa-east-1", "eu-north-1"))
+    event = scene.health_event()
+
+    first = invoke("health", event)
+    again = invoke("health", event)
+
+    assert len(first["actions"]) > len(again["actions"]) and again["actionsOmitted"] > 0
+    assert again["incidentId"] == first["incidentId"] and again["regions"] == first["regions"]
+    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem"}
+    assert len(aws.notifications()) == 1

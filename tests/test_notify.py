@@ -91,3 +91,14 @@ def test_huge_reports_still_fit_in_one_sns_message():
     assert len(body.encode()) <= SNS_MAX_BYTES
     machine = json.loads(body.split(JSON_MARKER)[1])
     assert machine["actionsOmitted"] > 0 and machine["incidentId"] == "inc-20261120-0123456789"
+
+
+def test_fit_keeps_what_was_done_before_what_was_left_alone():
+    from responder.report import fit
+
+    big = report(actions=[{"action": "terminate-instance", "target": f"i-{n:017x}", "region": "sa-east-1",
+                           "status": "skipped" if n % 2 else "done", "reason": "x" * 100} for n in range(400)])  # fmt: skip
+    small = fit(big, 30_000)
+    assert len(json.dumps(small)) <= 30_000
+    assert {a["status"] for a in small["actions"]} <= {"done"} and small["actionsOmitted"] >= 200
+    assert fit(report(), 100_000) == report()

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import capabilities as cap
 from .aws import Clients
+from .report import fit
 
 PUBLISH = cap.declare("notify", ("sns:Publish",), cap.NOTIFY_TOPIC, "the team's SNS topic")
 SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
@@ -139,15 +140,9 @@ def compose(report: dict[str, Any]) -> tuple[str, str]:
     human = summary(report)
     body = f"{human}\n\n{JSON_MARKER}\n{json.dumps(report, indent=1, default=str)}"
     if len(body.encode()) > SNS_MAX_BYTES - 1024:
-        compact = dict(report)
-        kept = [a for a in report.get("actions", []) if a["status"] != "skipped"][:500]
-        compact["actions"] = kept
-        compact["actionsOmitted"] = len(report.get("actions", [])) - len(kept)
-        body = f"{human}\n\n{JSON_MARKER}\n{json.dumps(compact, separators=(',', ':'), default=str)}"
-        if len(body.encode()) > SNS_MAX_BYTES - 1024:
-            compact["actions"] = []
-            compact["actionsOmitted"] = len(report.get("actions", []))
-            body = f"{human[:100_000]}\n\n{JSON_MARKER}\n{json.dumps(compact, separators=(',', ':'), default=str)}"
+        human = human[:60_000]
+        room = SNS_MAX_BYTES - 2048 - len(human.encode())
+        body = f"{human}\n\n{JSON_MARKER}\n{json.dumps(fit(report, room), separators=(',', ':'), default=str)}"
     return subject_line(report), body
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,3 +103,21 @@ class Report:
             "startedAt": iso(self.started),
             "durationSeconds": round((finished - self.started).total_seconds(), 3),
         }
+
+
+def fit(report: dict[str, Any], max_bytes: int) -> dict[str, Any]:
+    """The report, or a compact form that fits ``max_bytes`` of JSON (SNS 256 KiB, DynamoDB 400 KB):
+    first without the skipped entries, then without any action list; ``actionsOmitted`` says how many."""
+    if _size(report) <= max_bytes:
+        return report
+    actions = report.get("actions", [])
+    kept = [a for a in actions if a.get("status") != "skipped"]
+    for keep in (kept[:1000], kept[:100], []):
+        compact = {**report, "actions": keep, "actionsOmitted": len(actions) - len(keep)}
+        if _size(compact) <= max_bytes:
+            return compact
+    return compact
+
+
+def _size(data: dict[str, Any]) -> int:
+    return len(json.dumps(data, separators=(",", ":"), default=str).encode())

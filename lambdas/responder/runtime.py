@@ -24,7 +24,7 @@ from .config import Settings
 from .context import ResponseContext, incident_id_for
 from .events import BadInput
 from .notify import publish
-from .report import Report
+from .report import Report, fit
 from .timeutil import parse_time, utcnow
 
 SERVICE = "compromise-responder"
@@ -53,6 +53,7 @@ IDEMPOTENCY = cap.declare(
     "Powertools idempotency: one response per EventBridge envelope id",
 )
 IDEMPOTENCY_SECONDS = 24 * 3600
+IDEMPOTENCY_RECORD_BYTES = 300_000
 
 P = TypeVar("P")
 
@@ -222,10 +223,12 @@ def _once(
     @idempotent_function(data_keyword_argument="event", persistence_store=layer, config=config)
     def respond_once(event: dict[str, Any]) -> dict[str, Any]:
         result["report"] = run()
-        return result["report"]
+        return fit(result["report"], IDEMPOTENCY_RECORD_BYTES)  # a DynamoDB item holds 400 KB
+
 
     try:
-        return respond_once(event=event)  # type: ignore[no-any-return]
+        stored = respond_once(event=event)
+        return result.get("report", stored)  # the full report first time; the stored one on a redelivery
     except IdempotencyPersistenceLayerError as exc:
         logger.warning("idempotency store failed; responding without it", extra={"error": str(exc)})
         return result["report"] if "report" in result else run()

@@ -25,6 +25,7 @@ from . import capabilities as cap
 from .aws import Clients
 from .cloudtrail_records import CallRecord, creator_arn
 from .model import Launch, Window
+from .report import fit
 from .timeutil import iso, parse_time, utcnow
 
 LEDGER_READ = cap.declare("ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution")
@@ -214,9 +215,7 @@ class Incidents(_Table):
         principal_arn: str | None,
     ) -> None:
         incident_id = str(report["incidentId"])
-        body = json.dumps(report, default=str)
-        if len(body.encode()) > MAX_REPORT_BYTES:
-            body = json.dumps({k: v for k, v in report.items() if k != "actions"} | {"actionsTruncated": True})
+        body = json.dumps(fit(dict(report), MAX_REPORT_BYTES), default=str)
         now = iso(utcnow())
         items: list[dict[str, Any]] = [
             {
