@@ -181,8 +181,10 @@ def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
 
         return baseline
     from handlers import health
+    from responder.runtime import prewarm
 
     event = scene.health_event()
+    prewarm()  # Lambda's init phase (module import + home-region clients) is not part of the invocation
 
     def respond() -> int:
         for invocation in range(1, spec.invocations + 1):

@@ -17,8 +17,9 @@ from .tables import ResponderTables
 from .test_events import ShareableTestEvents
 from .trail import ManagementTrail
 
-# handler -> (timeout, memory). Sweeps of every region get the full Lambda limit (see bench/).
-FUNCTION_SIZES = {"health": (900, 1024), "guardduty": (900, 1024), "cloudtrail": (300, 512), "runbook": (900, 1024)}
+# handler -> (timeout s, memory MB). Sweeping every region is CPU-bound in one Python process (see bench/):
+# 1,769 MB is the size that gets one full vCPU; the launch watcher acts on one region only.
+FUNCTION_SIZES = {"health": (900, 1769), "guardduty": (900, 1769), "cloudtrail": (300, 1024), "runbook": (900, 1769)}
 # rule name -> (pattern, handler, description). Other regions' events arrive via the forwarders.
 ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
     "HealthRule": (HEALTH_PATTERN, "health", "AWS Health credential-risk notices -> contain the key"),
