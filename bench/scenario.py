@@ -15,26 +15,9 @@ from typing import Any
 
 from emulator import EmulatedAws, Launched
 from emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+from infra.config import DEFAULT_REGIONS
 
-REGIONS: tuple[str, ...] = (
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "ca-central-1",
-    "sa-east-1",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-central-1",
-    "eu-north-1",
-    "ap-south-1",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-southeast-1",
-    "ap-southeast-2",
-)
+REGIONS: tuple[str, ...] = DEFAULT_REGIONS  # the 17 regions enabled by default, as the stack forwards
 CLEAN_REGIONS: tuple[str, ...] = ("ca-central-1", "eu-west-3", "ap-northeast-3")
 ATTACKED_REGIONS: tuple[str, ...] = tuple(r for r in REGIONS if r not in CLEAN_REGIONS)
 ALLOWED_REGIONS = "us-east-1,eu-west-1"

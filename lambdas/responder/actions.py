@@ -113,40 +113,43 @@ class DeactivateAccessKey(Action):
         return _each(steps, call)
 
 
-@register
-class QuarantineUser(Action):
-    """Attach the inline deny-all quarantine policy to an IAM user (removable once it is safe)."""
+class _Quarantine(Action):
+    """Attach the inline deny-all quarantine policy to a principal (removable once it is safe)."""
 
-    name = "quarantine-user"
     service = "iam"
-    permissions = ("iam:PutUserPolicy",)
-    resource = cap.IAM_USER
     phase = 11
+    put_policy: ClassVar[str]  # the IAM call: put_user_policy or put_role_policy
+    name_parameter: ClassVar[str]  # UserName or RoleName
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
         doc = json.dumps(DENY_ALL)
+        put = getattr(client, self.put_policy)
         return _each(
             steps,
-            lambda s: client.put_user_policy(UserName=s.target, PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=doc),
+            lambda s: put(**{self.name_parameter: s.target}, PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=doc),
         )
 
 
 @register
-class QuarantineRole(Action):
+class QuarantineUser(_Quarantine):
+    """Attach the inline deny-all quarantine policy to an IAM user: no other credential of it works."""
+
+    name = "quarantine-user"
+    permissions = ("iam:PutUserPolicy",)
+    resource = cap.IAM_USER
+    put_policy = "put_user_policy"
+    name_parameter = "UserName"
+
+
+@register
+class QuarantineRole(_Quarantine):
     """Attach the inline deny-all quarantine policy to an IAM role created by the attacker."""
 
     name = "quarantine-role"
-    service = "iam"
     permissions = ("iam:PutRolePolicy",)
     resource = cap.IAM_ROLE
-    phase = 11
-
-    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        doc = json.dumps(DENY_ALL)
-        return _each(
-            steps,
-            lambda s: client.put_role_policy(RoleName=s.target, PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=doc),
-        )
+    put_policy = "put_role_policy"
+    name_parameter = "RoleName"
 
 
 @register

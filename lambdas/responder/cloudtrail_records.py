@@ -26,18 +26,22 @@ LAUNCH_EVENTS = frozenset(
         "UpdateAutoScalingGroup",
     }
 )
-IAM_PERSISTENCE_EVENTS = frozenset(
+POLICY_EVENTS = frozenset(
     {
-        "CreateUser",
-        "CreateAccessKey",
-        "CreateLoginProfile",
-        "UpdateLoginProfile",
         "AttachUserPolicy",
         "AttachRolePolicy",
         "AttachGroupPolicy",
         "PutUserPolicy",
         "PutRolePolicy",
         "PutGroupPolicy",
+    }
+)
+IAM_PERSISTENCE_EVENTS = POLICY_EVENTS | frozenset(
+    {
+        "CreateUser",
+        "CreateAccessKey",
+        "CreateLoginProfile",
+        "UpdateLoginProfile",
         "CreateRole",
         "UpdateAssumeRolePolicy",
         "CreateVirtualMFADevice",
@@ -269,14 +273,7 @@ def _persistence(
     if name in ("CreateLoginProfile", "UpdateLoginProfile"):
         owner = user or caller
         return [("login-profile", str(_require(owner, "requestParameters.userName", name)))], {"userName": owner}
-    if name in (
-        "AttachUserPolicy",
-        "AttachRolePolicy",
-        "AttachGroupPolicy",
-        "PutUserPolicy",
-        "PutRolePolicy",
-        "PutGroupPolicy",
-    ):
+    if name in POLICY_EVENTS:
         holder_kind = "user" if "User" in name else ("role" if "Role" in name else "group")
         holder = str(request.get(f"{holder_kind}Name") or "")
         policy = str(request.get("policyArn") or request.get("policyName") or "")
