@@ -73,7 +73,7 @@ def test_small_launch_in_an_allowed_region_is_recorded_silently(aws, invoke):
 
 def test_protected_principal_and_protect_tag_are_honoured(aws, invoke):
     aws.set_env(**ALLOWED, PROTECTED_PRINCIPALS="break-glass-admin")
-    admin = aws.create_user("break-glass-admin", key_id="AKIAIOSFODNN7EXAMPL2")
+    admin = aws.create_user("break-glass-admin", key_id="AKIABREAKGLASEXAMPLE")
     by_admin = admin.run_instances("ap-south-1", "c5.xlarge")
     tagged = aws.create_user("ml-team", key_id=TEAM_KEY).run_instances(
         "ap-south-1", "c5.xlarge", tags={"compromise-responder:protect": "true"}
