@@ -335,16 +335,24 @@ def release_instance(ctx: ResponseContext, instance_id: str, region: str) -> Rep
     return report
 
 
-def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region: str, why: str) -> Report:
-    """An instance launched by a credential under an open incident is rogue: stop it and what launched it."""
-    report = ctx.new_report()
+def stop_these(
+    ctx: ResponseContext, report: Report, region: str, ids: frozenset[str], suspect: Suspect, protected: bool = False
+) -> None:
+    """Stop exactly these resources and what launched them, in one region (cancel first, then terminate)."""
     request = SweepRequest(
         window=None,
-        scope={region: frozenset({instance_id})},
-        suspects={region: {instance_id: Suspect(why, "ledger", compromised=True)}},
+        scope={region: ids},
+        suspects={region: dict.fromkeys(ids, suspect)},
+        termination_protected=ids if protected else frozenset(),
         use_lookup=False,
     )
     report.add_regions(ctx.region_sweep().run([region], request))
+
+
+def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region: str, why: str) -> Report:
+    """An instance launched by a credential under an open incident is rogue: stop it and what launched it."""
+    report = ctx.new_report()
+    stop_these(ctx, report, region, frozenset({instance_id}), Suspect(why, "ledger", compromised=True))
     return report
 
 
@@ -403,15 +411,8 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
 
 def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: str, *, compromised: bool) -> None:
     """Stop exactly what one launch created (cancel first, then terminate), in its region."""
-    ids = frozenset(rec.resource_ids)
-    request = SweepRequest(
-        window=None,
-        scope={rec.region: ids},
-        suspects={rec.region: dict.fromkeys(ids, Suspect(why, "launch-event", compromised=compromised))},
-        termination_protected=ids if rec.termination_protected else frozenset(),
-        use_lookup=False,
-    )
-    report.add_regions(ctx.region_sweep().run([rec.region], request))
+    suspect = Suspect(why, "launch-event", compromised=compromised)
+    stop_these(ctx, report, rec.region, frozenset(rec.resource_ids), suspect, rec.termination_protected)
     report.status = "planned" if ctx.dry_run else "contained"
     report.headline = (
         f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}: "
