@@ -145,7 +145,7 @@ def _headline_seconds(result: RunResult) -> float:
 
 
 def production_max_attempts() -> str:
-    """The stack sets no AWS_MAX_ATTEMPTS, so the engine's default applies (the emulator's 3 is for fast tests)."""
+    """The stack sets AWS_MAX_ATTEMPTS=8, the engine's default (the emulator's 3 is for fast tests)."""
     saved = os.environ.pop("AWS_MAX_ATTEMPTS", None)
     try:
         return str(retry_config().retries["max_attempts"])

@@ -45,6 +45,8 @@ class ResponderStack(Stack):
                 "POWERTOOLS_SERVICE_NAME": "compromise-responder",
                 "POWERTOOLS_METRICS_NAMESPACE": "CompromiseResponder",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                "SWEEP_MAX_WORKERS": "24",  # region threads (the sweep's pool is sized from the region count)
+                "AWS_MAX_ATTEMPTS": "8",  # adaptive retries per AWS call
             }
             for symbol in catalog.tables_for(handler):
                 logical = symbol.split(":", 1)[1]
