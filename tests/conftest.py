@@ -53,10 +53,10 @@ def invoke(aws: EmulatedAws, context: LambdaContext) -> Invoke:
 
 
 def security_groups(ec2, instance_id: str) -> set[str]:
-    """The instance's groups as AWS reports them. moto gap: it reports an interface's groups as the union of
-    the interface's and the instance attribute's, so a single-interface instance is read at instance level."""
+    """The instance's groups, read both ways AWS reports them (instance attribute and interfaces): they must agree.
+    moto gap: it reports an interface's groups as the union of the interface's and the instance attribute's."""
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-    interfaces = described["NetworkInterfaces"]
-    if len(interfaces) == 1:
-        return {g["GroupId"] for g in described["SecurityGroups"]}
-    return {g["GroupId"] for eni in interfaces for g in eni["Groups"]}
+    interfaces = {g["GroupId"] for eni in described["NetworkInterfaces"] for g in eni["Groups"]}
+    if len(described["NetworkInterfaces"]) == 1:
+        assert {g["GroupId"] for g in described["SecurityGroups"]} == interfaces
+    return interfaces

@@ -383,12 +383,13 @@ class IsolateInstance(Action):
 
 
 def set_groups(client: Any, instance_id: str, groups: Sequence[tuple[str, Sequence[str]]]) -> None:
-    """One interface: the instance attribute (AWS refuses it for several); several: each interface."""
+    """Every interface gets its groups; with one interface the instance attribute is set too (AWS refuses it
+    for several). In AWS both name the same primary-interface groups; setting both keeps every view equal."""
     if len(groups) == 1:
         client.modify_instance_attribute(InstanceId=instance_id, Groups=list(groups[0][1]))
-        return
     for eni, group_ids in groups:
-        client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=list(group_ids))
+        if eni:
+            client.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=list(group_ids))
 
 
 def original_groups_tags(interfaces: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, str]]:
