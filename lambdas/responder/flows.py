@@ -10,7 +10,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from . import capabilities as cap
 from .actions import FINDING_TAG, ISOLATED_TAG, ORIGINAL_GROUPS_TAG, execute, original_groups_from
 from .aws import describe_error
 from .cloudtrail_records import WATCHED_EVENTS, CallRecord
@@ -429,7 +428,3 @@ def notify_only(ctx: ResponseContext, headline: str, severity: str, facts: dict[
     report.todo = todo
     report.status = "notified"
     return report
-
-
-def declared(flow: str) -> list[cap.Capability]:
-    return [cap.REGISTRY[name] for name in USES[flow]]

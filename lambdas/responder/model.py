@@ -7,7 +7,7 @@ Steps into Outcomes; a Report is built from Outcomes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -200,7 +200,3 @@ class RegionResult:
 def planned(steps: list[Step]) -> list[Outcome]:
     """Outcomes for a plan that is not executed (dry-run): every step as it was planned."""
     return [Outcome(step=s, status=s.status) for s in steps]
-
-
-def with_status(step: Step, status: Status) -> Step:
-    return replace(step, status=status)
