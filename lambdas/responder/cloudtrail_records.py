@@ -14,6 +14,7 @@ from typing import Any
 
 from .events import BadInput, parse_cloudtrail
 from .model import Launch
+from .policy import role_arn_of_session, role_of_session
 from .timeutil import parse_time
 
 LAUNCH_EVENTS = frozenset(
@@ -113,11 +114,7 @@ class CallRecord:
 
 def creator_arn(arn: str | None) -> str | None:
     """A session's role ARN (``sts::A:assumed-role/R/S`` -> ``iam::A:role/R``): one creator per role."""
-    if arn and ":assumed-role/" in arn:
-        head, rest = arn.split(":assumed-role/", 1)
-        partition, account = head.split(":")[1], head.split(":")[4]
-        return f"arn:{partition}:iam::{account}:role/{rest.split('/', 1)[0]}"
-    return arn
+    return (role_arn_of_session(arn) or arn) if arn else arn
 
 
 def principal_name(identity: Mapping[str, Any]) -> str | None:
@@ -129,9 +126,9 @@ def principal_name(identity: Mapping[str, Any]) -> str | None:
         issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
         if issuer.get("userName"):
             return str(issuer["userName"])
-        arn = str(identity.get("arn") or "")
-        if ":assumed-role/" in arn:
-            return arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        role = role_of_session(str(identity.get("arn") or ""))
+        if role:
+            return role
     name = identity.get("userName")
     return str(name) if name else None
 

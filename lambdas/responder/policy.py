@@ -32,17 +32,23 @@ def role_of_session(arn: str) -> str | None:
     return None
 
 
+def role_arn_of_session(arn: str) -> str | None:
+    """``arn:P:sts::ACCT:assumed-role/ROLE/SESSION`` -> ``arn:P:iam::ACCT:role/ROLE``."""
+    role = role_of_session(arn)
+    if role is None:
+        return None
+    parts = arn.split(":")
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+
+
 def principal_names(arn_or_name: str) -> set[str]:
     """Every spelling a PROTECTED_PRINCIPALS entry may use for this principal."""
     names = {arn_or_name}
     if arn_or_name.startswith("arn:"):
-        account = arn_or_name.split(":")[4] if arn_or_name.count(":") >= 5 else ""
         resource = arn_or_name.split(":", 5)[-1]
         role = role_of_session(arn_or_name)
         if role:
-            names |= {role, f"arn:aws:iam::{account}:role/{role}"}
-            partition = arn_or_name.split(":")[1]
-            names.add(f"arn:{partition}:iam::{account}:role/{role}")
+            names |= {role, str(role_arn_of_session(arn_or_name))}
         elif resource.startswith(("user/", "role/")):
             names.add(resource.rsplit("/", 1)[-1])
         elif resource == "root":
