@@ -34,7 +34,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 synth: setup
 	npx cdk synth --quiet

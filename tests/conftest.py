@@ -12,6 +12,12 @@ from responder import catalog
 
 from emulator import EmulatedAws, LambdaContext
 
+HANDLER_TESTS = {"test_health.py", "test_guardduty.py", "test_cloudtrail.py", "test_runbook.py", "test_persistence.py"}
+# Granted although no test path calls it, each with the reason.
+REQUIRED_BY_LIBRARIES = {
+    "dynamodb:GetItem": "Powertools idempotency reads the record when a failed conditional put does not return it "
+    "(its documented IAM requirement: GetItem, PutItem, UpdateItem, DeleteItem)",
+}
 DECLARED = {
     handler: {p for perms in catalog.permissions_for(handler).values() for p in perms}
     for handler in catalog.HANDLER_FLOWS
@@ -60,3 +66,54 @@ def security_groups(ec2, instance_id: str) -> set[str]:
     if len(described["NetworkInterfaces"]) == 1:
         assert {g["GroupId"] for g in described["SecurityGroups"]} == interfaces
     return interfaces
+
+
+# --- least privilege, the other direction: every granted permission is exercised by some test --------------
+# Checked when the session ends (whatever the test order, also under pytest-xdist, whose workers report
+# what they used to the controller), and only when every handler test file ran.
+_RAN: set[str] = set()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _RAN.update(item.path.name for item in session.items)
+
+
+class _WorkerReports:
+    """On the xdist controller: collect what each worker's handlers used."""
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {})
+        for handler, used in output.get("least_privilege_used", {}).items():
+            USED[handler] |= set(used)
+        _RAN.update(output.get("least_privilege_ran", []))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workeroutput"):
+        config.pluginmanager.register(_WorkerReports(), "least-privilege-worker-reports")
+
+
+def unused_grants() -> set[str]:
+    granted = set().union(*DECLARED.values())
+    return granted - set().union(*USED.values()) - set(REQUIRED_BY_LIBRARIES)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workeroutput"):  # an xdist worker: hand its findings to the controller
+        config.workeroutput["least_privilege_used"] = {h: sorted(u) for h, u in USED.items()}
+        config.workeroutput["least_privilege_ran"] = sorted(_RAN)
+        return
+    if not _RAN >= HANDLER_TESTS or exitstatus != 0:
+        return
+    unused = unused_grants()
+    if unused:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"LEAST PRIVILEGE: granted but never exercised by any test: {sorted(unused)} - remove them or "
+                "test the path that needs them",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
