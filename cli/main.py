@@ -105,10 +105,10 @@ def region_list(value: str | None, option: str) -> tuple[str, ...] | None:
     """A comma-separated option, validated like the environment variable it stands for."""
     if value is None:
         return None
-    from responder.config import REGION_PATTERN
+    from responder.partitions import not_regions, partition_of
 
     regions = tuple(part.strip() for part in value.split(",") if part.strip())
-    bad = [r for r in regions if not REGION_PATTERN.match(r)]
+    bad = not_regions(regions, partition_of(os.environ.get("AWS_REGION") or "us-east-1"))
     if bad:
         raise CliInputError(f"option '{option}': not region names: {bad}")
     return regions
@@ -314,23 +314,27 @@ def run(
     """
     out, err = consoles()
     with exit_codes(err):
-        event, _ = load_runbook(runbook)
-        report = run_local(event, yes, verbose, err) if local else run_deployed(event, function_name, region, yes, err)
+        event, command = load_runbook(runbook)  # dryRun is a JSON boolean here, as in the handler
+        report = (
+            run_local(event, command.dryRun, yes, verbose, err)
+            if local
+            else run_deployed(event, function_name, region, yes, err)
+        )
     show(out, report, as_json)
     exit_for(report)
 
 
-def run_local(event: dict[str, Any], yes: bool, verbose: bool, err: Console) -> dict[str, Any]:
+def run_local(event: dict[str, Any], dry_run: bool, yes: bool, verbose: bool, err: Console) -> dict[str, Any]:
     """``handlers.runbook`` in-process: parse, respond, notify, record, raise - exactly as deployed."""
     from responder.aws import default_clients
     from responder.config import Settings
 
     settings = Settings.from_env()  # fails here (exit 2, variable named) before the prompt
-    if not (settings.dry_run or yes or event.get("dryRun") is True):
+    if not (settings.dry_run or yes or dry_run):
         account = caller_account(default_clients(), settings.home_region)
         confirm_enforce(event, f"locally in account {account or 'unknown'}", yes)
     handler = handler_function("runbook")
-    err.print(f"running {event['runbook']} in-process ({'dry run' if event.get('dryRun') else settings.mode})...")
+    err.print(f"running {event['runbook']} in-process ({'dry run' if dry_run else settings.mode})...")
     with handler_output(verbose):
         return handler(event, CliContext())
 

@@ -151,7 +151,8 @@ def test_mining_instance_is_isolated_and_snapshotted_never_terminated(aws, invok
     }
     assert tags["compromise-responder:isolated"] == report["incidentId"]
     assert original[0] in tags["compromise-responder:original-security-groups-1"]
-    assert "isolated, volumes snapshotted (not terminated)" in report["headline"]
+    assert f"instance {instance} isolated (not terminated)" in report["headline"]
+    assert "snapshotted" in report["headline"]
 
     again = invoke("guardduty", on_instance("guardduty-ec2-bitcoin-dns.json", instance) | {"id": "another-delivery"})
     assert [a["status"] for a in again["actions"]] == ["skipped"]  # already isolated: the way back is kept

@@ -75,7 +75,7 @@ def test_leaked_key_spot_swarm_is_contained(aws, invoke):
     assert note.body.rstrip().endswith("}")  # the JSON report is the last part
 
     incidents = aws.client("dynamodb").scan(TableName=aws.tables["incidents"])["Items"]
-    pointers = {i["pk"]["S"]: i["status"]["S"] for i in incidents}
+    pointers = {i["pk"]["S"]: i["status"]["S"] for i in incidents if "status" in i}
     assert pointers[f"credential#{LEAKED_KEY}"] == "open"
     assert pointers[f"incident#{report['incidentId']}"] == "open"
 
@@ -147,7 +147,10 @@ def test_one_failing_region_does_not_stop_the_others_and_the_retry_completes(aws
     # the platform retries the same event: it must complete, not double-act
     report = invoke("health", event)
     assert report["regions"]["eu-north-1"] == "contained"
-    assert report["regions"]["sa-east-1"] == "clean"  # already contained by the first attempt
+    assert report["regions"]["sa-east-1"] == "contained"  # by the first attempt: the report covers the incident
+    first = [a for a in report["actions"] if a["region"] == "sa-east-1" and a["status"] == "done"]
+    assert first and all(a["detail"].startswith("attempt 1") for a in first)
+    assert report["attempt"] == 2 and report["earlierAttempts"][0]["attempt"] == 1
     assert_contained(aws, scene)
     assert len(aws.notifications()) == 2
 

@@ -10,7 +10,7 @@ from responder.report import Report
 from responder.runtime import entrypoint
 
 
-@entrypoint("cloudtrail", parse_call_event)
+@entrypoint("cloudtrail", parse_call_event, account=lambda call: call.account, eager_journal=False)
 def handler(call: CallRecord, ctx: ResponseContext) -> Report:
     """Record every watched call; contain a launch outside ALLOWED_REGIONS or by a credential under an open incident."""
     return watch_call(ctx, call)

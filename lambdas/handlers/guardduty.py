@@ -9,7 +9,7 @@ from responder.report import Report
 from responder.runtime import entrypoint
 
 
-@entrypoint("guardduty", parse_guardduty)
+@entrypoint("guardduty", parse_guardduty, account=lambda event: event.detail.accountId or event.account)
 def handler(event: GuardDutyEvent, ctx: ResponseContext) -> Report:
     """Window for credential findings: [service.eventFirstSeen - INCIDENT_LOOKBACK_HOURS, now]."""
     return respond_to_finding(ctx, event.detail, event.region)

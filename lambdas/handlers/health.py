@@ -17,7 +17,7 @@ WHAT = {
 }
 
 
-@entrypoint("health", parse_health)
+@entrypoint("health", parse_health, account=lambda event: event.account)
 def handler(event: HealthEvent, ctx: ResponseContext) -> Report:
     """Window: [notice startTime - INCIDENT_LOOKBACK_HOURS, now]."""
     facts = {

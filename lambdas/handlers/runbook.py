@@ -9,7 +9,13 @@ from responder.runbooks import run_runbook
 from responder.runtime import entrypoint
 
 
-@entrypoint("runbook", parse_runbook, dry_run=lambda command: command.dryRun, idempotent=False)
+@entrypoint(
+    "runbook",
+    parse_runbook,
+    account=lambda command: command.accountId,
+    dry_run=lambda command: command.dryRun,
+    idempotent=False,
+)
 def handler(command: RunbookBase, ctx: ResponseContext) -> Report:
     """``{"runbook": "contain-access-key", "accessKeyId": "AKIA...", "dryRun": true}`` - see events/runbook-*.json."""
     return run_runbook(ctx, command)

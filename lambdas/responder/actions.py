@@ -490,11 +490,17 @@ def describe_unsuccessful(item: dict[str, Any]) -> str:
 
 
 # --- execution ----------------------------------------------------------------------------
-def execute(clients: Clients, steps: Iterable[Step], home_region: str) -> list[Outcome]:
+def execute(
+    clients: Clients,
+    steps: Iterable[Step],
+    home_region: str,
+    done_before: Mapping[tuple[str, str, str], tuple[int, Mapping[str, Any]]] | None = None,
+) -> list[Outcome]:
     """Run planned steps phase by phase (cancels before terminates); groups of one phase in parallel.
 
-    Steps that are not ``planned`` (skipped) pass through unchanged. A failing batch marks its
-    own steps failed and never stops the other batches.
+    Steps that are not ``planned`` (skipped) pass through unchanged; a step AWS accepted in an earlier
+    attempt of the incident (``done_before``) is not sent again. A failing batch marks its own steps
+    failed and never stops the other batches.
     """
     steps = list(steps)
     outcomes: dict[int, Outcome] = {}
@@ -502,6 +508,12 @@ def execute(clients: Clients, steps: Iterable[Step], home_region: str) -> list[O
     for index, step in enumerate(steps):
         if step.status != "planned":
             outcomes[index] = step.outcome(step.status)
+            continue
+        earlier = (done_before or {}).get((step.action, step.target, step.region))
+        if earlier is not None:
+            number, reported = earlier
+            detail = f"attempt {number}" + (f": {reported['detail']}" if reported.get("detail") else "")
+            outcomes[index] = step.outcome("done", detail)
             continue
         action = ACTIONS[step.action]
         groups.setdefault((action.phase, step.action, step.region), []).append(index)

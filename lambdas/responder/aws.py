@@ -6,7 +6,9 @@ at module scope so a warm Lambda container reuses them between invocations.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import threading
 from typing import Any
 
@@ -81,11 +83,26 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+ERROR_TEXT_MAX = 300
+_MARKUP = re.compile(r"<[^>]*>|<!--.*?-->", re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+
+
+def clean_text(text: str, limit: int = ERROR_TEXT_MAX) -> str:
+    """Plain, one-line, bounded text: AWS errors sometimes carry a whole HTML page (a proxy's 5xx)."""
+    text = html.unescape(_MARKUP.sub(" ", _SCRIPT.sub(" ", text)))
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
 def describe_error(exc: BaseException) -> str:
+    """``Code: message``, at most 300 characters, no markup (contract: "Truth of the report")."""
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'ClientError')}: {err.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
+        text = f"{err.get('Code') or 'ClientError'}: {err.get('Message') or ''}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return clean_text(text).rstrip(": ")
 
 
 AWS_ERRORS = (ClientError, BotoCoreError)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,7 @@ class CallRecord:
     instance_type: str | None = None
     termination_protected: bool = False
     details: Mapping[str, str] = field(default_factory=dict, compare=False)
+    account: str | None = None  # the account the call was made in (the envelope's)
 
     @property
     def kind(self) -> str:
@@ -148,12 +149,19 @@ def read_record(detail: Mapping[str, Any], *, strict: bool = True) -> CallRecord
     instance_type: str | None = None
     protected = False
     details: dict[str, str] = {}
+    if not isinstance(request, Mapping) or not isinstance(identity, Mapping):
+        if strict:
+            raise BadInput("cloudtrail event: field 'detail.requestParameters': expected an object")
+        request, identity = {}, identity if isinstance(identity, Mapping) else {}
     if not error and name in WATCHED_EVENTS:
         try:
             resources, instance_type, protected, details = _created(name, request, response, identity)
         except BadInput:
             if strict:
                 raise
+        except (AttributeError, TypeError, KeyError) as exc:  # a shape no AWS record has
+            if strict:
+                raise BadInput(f"cloudtrail event: field 'detail.responseElements': malformed for {name}") from exc
     try:
         when = parse_time(detail.get("eventTime"))
     except ValueError:
@@ -180,10 +188,46 @@ def read_record(detail: Mapping[str, Any], *, strict: bool = True) -> CallRecord
     )
 
 
+ID_PATTERNS = {
+    "instance": re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$"),
+    "spot-request": re.compile(r"^sir-[0-9a-z]{8,32}$"),
+    "spot-fleet": re.compile(r"^sfr-[0-9a-f-]{8,40}$"),
+    "ec2-fleet": re.compile(r"^fleet-[0-9a-f-]{8,40}$"),
+    "asg": re.compile(r"^[^:*]{1,255}$"),
+}
+NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,128}$")
+
+
 def _require(value: Any, field_name: str, event_name: str) -> Any:
     if value in (None, "", [], {}):
         raise BadInput(f"cloudtrail event: field 'detail.{field_name}': missing for successful {event_name}")
     return value
+
+
+def _obj(container: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    """A JSON object field, or {} when absent; any other type is bad input naming the field."""
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise BadInput(f"cloudtrail event: field 'detail.{path}': expected an object, got {type(value).__name__}")
+    return value
+
+
+def _text(container: Mapping[str, Any], key: str, path: str) -> str | None:
+    """A string field, or None when absent; any other type is bad input naming the field."""
+    value = container.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"cloudtrail event: field 'detail.{path}': expected a string, got {type(value).__name__}")
+    return value
+
+
+def _id(kind: str, value: Any, path: str) -> tuple[str, str]:
+    if not isinstance(value, str) or not ID_PATTERNS[kind].match(value):
+        raise BadInput(f"cloudtrail event: field 'detail.{path}': {str(value)[:60]!r} is not a {kind} id")
+    return kind, value
 
 
 def _walk(obj: Any) -> Iterator[tuple[str, Any]]:
@@ -204,6 +248,16 @@ def _items(container: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _instance_type(obj: Any, path: str) -> str | None:
+    """The first ``instanceType`` anywhere in a request (launch templates, overrides...)."""
+    for key, value in _walk(obj):
+        if key.lower() == "instancetype":
+            if not isinstance(value, str):
+                raise BadInput(f"cloudtrail event: field 'detail.{path}': instanceType is not a string")
+            return value
+    return None
+
+
 def _created(
     name: str, request: Mapping[str, Any], response: Any, identity: Mapping[str, Any]
 ) -> tuple[list[tuple[str, str]], str | None, bool, dict[str, str]]:
@@ -211,92 +265,123 @@ def _created(
     details: dict[str, str] = {}
     instance_type: str | None = None
     protected = False
-    if name == "RunInstances":
+    if name in LAUNCH_EVENTS - {"CreateAutoScalingGroup", "UpdateAutoScalingGroup"}:
         _require(response, "responseElements", name)
+    if name == "RunInstances":
         items = _items(response.get("instancesSet"))
-        res = [("instance", str(i["instanceId"])) for i in items if isinstance(i, Mapping) and i.get("instanceId")]
+        res = [
+            _id("instance", i.get("instanceId"), "responseElements.instancesSet.items.instanceId")
+            for i in items
+            if isinstance(i, Mapping) and i.get("instanceId")
+        ]
         _require(res, "responseElements.instancesSet.items", name)
-        instance_type = request.get("instanceType") or next(
-            (i.get("instanceType") for i in items if isinstance(i, Mapping)), None
+        instance_type = _text(request, "instanceType", "requestParameters.instanceType") or _instance_type(
+            items, "responseElements.instancesSet.items"
         )
         protected = str(request.get("disableApiTermination", "")).lower() == "true"
     elif name == "RequestSpotInstances":
-        _require(response, "responseElements", name)
         items = _items(response.get("spotInstanceRequestSet"))
         res = [
-            ("spot-request", str(i["spotInstanceRequestId"]))
+            _id("spot-request", i.get("spotInstanceRequestId"), "responseElements.spotInstanceRequestSet.items")
             for i in items
             if isinstance(i, Mapping) and i.get("spotInstanceRequestId")
         ]
         _require(res, "responseElements.spotInstanceRequestSet.items", name)
-        instance_type = (request.get("launchSpecification") or {}).get("instanceType")
+        spec = _obj(request, "launchSpecification", "requestParameters.launchSpecification")
+        instance_type = _text(spec, "instanceType", "requestParameters.launchSpecification.instanceType")
     elif name == "RequestSpotFleet":
-        _require(response, "responseElements", name)
-        res = [("spot-fleet", str(v)) for k, v in _walk(response) if k == "spotFleetRequestId" and isinstance(v, str)]
+        res = [
+            _id("spot-fleet", v, "responseElements.spotFleetRequestId")
+            for k, v in _walk(response)
+            if k == "spotFleetRequestId"
+        ]
         _require(res, "responseElements.spotFleetRequestId", name)
-        config = request.get("spotFleetRequestConfig") or request.get("SpotFleetRequestConfig") or {}
-        types = [str(v) for k, v in _walk(config) if k.lower() == "instancetype" and isinstance(v, str)]
-        instance_type = types[0] if types else None
+        instance_type = _instance_type(request, "requestParameters.spotFleetRequestConfig")
     elif name == "CreateFleet":
-        _require(response, "responseElements", name)
-        fleets = [("ec2-fleet", str(v)) for k, v in _walk(response) if k.lower() == "fleetid" and isinstance(v, str)]
+        fleets = [_id("ec2-fleet", v, "responseElements.fleetId") for k, v in _walk(response) if k.lower() == "fleetid"]
         _require(fleets, "responseElements.fleetId", name)
         instances = sorted({str(v) for _k, v in _walk(response) if isinstance(v, str) and _INSTANCE_ID.match(v)})
         res = fleets + [("instance", i) for i in instances]
-        types = [str(v) for k, v in _walk(request) if k.lower() == "instancetype" and isinstance(v, str)]
-        instance_type = types[0] if types else None
+        instance_type = _instance_type(request, "requestParameters")
     elif name in ("CreateAutoScalingGroup", "UpdateAutoScalingGroup"):
-        group = _require(request.get("autoScalingGroupName"), "requestParameters.autoScalingGroupName", name)
-        res = [("asg", str(group))]
-        types = [str(v) for k, v in _walk(request) if k.lower() == "instancetype" and isinstance(v, str)]
-        instance_type = types[0] if types else None
+        group = _text(request, "autoScalingGroupName", "requestParameters.autoScalingGroupName")
+        res = [
+            _id(
+                "asg",
+                _require(group, "requestParameters.autoScalingGroupName", name),
+                "requestParameters.autoScalingGroupName",
+            )
+        ]
+        instance_type = _instance_type(request, "requestParameters")
     elif name in PERSISTENCE_EVENTS:
         res, details = _persistence(name, request, response or {}, identity)
     return res, instance_type, protected, details
 
 
+def _name(request: Mapping[str, Any], key: str) -> str:
+    """An IAM/EC2 name from the request: a string of IAM's name characters, or bad input naming it."""
+    value = _text(request, key, f"requestParameters.{key}") or ""
+    if value and not NAME.match(value):
+        raise BadInput(f"cloudtrail event: field 'detail.requestParameters.{key}': not a valid name")
+    return value
+
+
 def _persistence(
     name: str, request: Mapping[str, Any], response: Mapping[str, Any], identity: Mapping[str, Any]
 ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    if not isinstance(response, Mapping):
+        raise BadInput("cloudtrail event: field 'detail.responseElements': expected an object")
     caller = principal_name(identity) or ""
-    user = str(request.get("userName") or "")
+    user = _name(request, "userName")
     if name == "CreateUser":
         return [("iam-user", str(_require(user, "requestParameters.userName", name)))], {"userName": user}
     if name == "CreateAccessKey":
-        key = response.get("accessKey") or {}
-        key_id = _require(key.get("accessKeyId"), "responseElements.accessKey.accessKeyId", name)
-        owner = str(key.get("userName") or user or caller)
-        return [("access-key", str(key_id))], {"userName": owner}
+        key = _obj(response, "accessKey", "responseElements.accessKey")
+        key_id = _require(
+            _text(key, "accessKeyId", "responseElements.accessKey.accessKeyId"),
+            "responseElements.accessKey.accessKeyId",
+            name,
+        )
+        owner = _text(key, "userName", "responseElements.accessKey.userName") or user or caller
+        return [("access-key", key_id)], {"userName": owner}
     if name in ("CreateLoginProfile", "UpdateLoginProfile"):
         owner = user or caller
         return [("login-profile", str(_require(owner, "requestParameters.userName", name)))], {"userName": owner}
     if name in POLICY_EVENTS:
         holder_kind = "user" if "User" in name else ("role" if "Role" in name else "group")
-        holder = str(request.get(f"{holder_kind}Name") or "")
-        policy = str(request.get("policyArn") or request.get("policyName") or "")
+        holder = _name(request, f"{holder_kind}Name")
+        policy = (
+            _text(request, "policyArn", "requestParameters.policyArn")
+            or _text(request, "policyName", "requestParameters.policyName")
+            or ""
+        )
         _require(holder, f"requestParameters.{holder_kind}Name", name)
         return [("policy", f"{holder_kind}/{holder}:{policy}")], {f"{holder_kind}Name": holder, "policy": policy}
     if name == "CreateRole":
-        role = str(_require(request.get("roleName"), "requestParameters.roleName", name))
+        role = str(_require(_name(request, "roleName"), "requestParameters.roleName", name))
         return [("iam-role", role)], {"roleName": role}
     if name == "UpdateAssumeRolePolicy":
-        role = str(_require(request.get("roleName"), "requestParameters.roleName", name))
+        role = str(_require(_name(request, "roleName"), "requestParameters.roleName", name))
         return [("trust-policy", role)], {"roleName": role}
     if name in ("CreateVirtualMFADevice", "EnableMFADevice"):
-        device = str(request.get("serialNumber") or request.get("virtualMFADeviceName") or "")
+        device = _text(request, "serialNumber", "requestParameters.serialNumber") or _text(
+            request, "virtualMFADeviceName", "requestParameters.virtualMFADeviceName"
+        )
         _require(device, "requestParameters.virtualMFADeviceName", name)
-        return [("mfa-device", device)], {"userName": user}
+        return [("mfa-device", str(device))], {"userName": user}
     if name == "AddUserToGroup":
-        group = str(_require(request.get("groupName"), "requestParameters.groupName", name))
+        group = str(_require(_name(request, "groupName"), "requestParameters.groupName", name))
         return [("group-membership", f"{group}/{user}")], {"userName": user, "groupName": group}
     if name in EC2_PERSISTENCE_EVENTS:
-        key_name = str(_require(request.get("keyName"), "requestParameters.keyName", name))
-        return [("key-pair", key_name)], {"keyName": key_name}
+        key_name = str(
+            _require(_text(request, "keyName", "requestParameters.keyName"), "requestParameters.keyName", name)
+        )
+        return [("key-pair", key_name[:255])], {"keyName": key_name[:255]}
     return [], {}  # pragma: no cover - every PERSISTENCE_EVENTS name is handled above
 
 
-def parse_call_event(event: Any) -> CallRecord:
+def parse_call_event(event: Any, partition: str = "aws") -> CallRecord:
     """The EventBridge "AWS API Call via CloudTrail" envelope -> CallRecord, strictly: any problem is a
     ``BadInput`` naming the field, raised before anything is recorded or changed."""
-    parse_cloudtrail(event)
-    return read_record(event["detail"], strict=True)
+    envelope = parse_cloudtrail(event, partition)
+    return replace(read_record(event["detail"], strict=True), account=envelope.account)

@@ -6,15 +6,17 @@ environment it runs with and tests can change it freely.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
+
+from .partitions import not_regions, partition_of
 
 DEFAULT_PROTECT_TAG_KEY = "compromise-responder:protect"
 DEFAULT_SUSPICIOUS_INSTANCE_TYPES = "g*,p*,inf*,trn*,dl*,f1.*,vt1.*,x1*,x2*,*.metal"
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 Mode = Literal["enforce", "dry-run"]
@@ -46,7 +48,10 @@ class Settings:
     sweep_regions: tuple[str, ...] = ()
     home_region: str = "us-east-1"
     max_workers: int = 24
-    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def partition(self) -> str:
+        return partition_of(self.home_region)
 
     @property
     def dry_run(self) -> bool:
@@ -63,12 +68,15 @@ class Settings:
         mode = (env.get("RESPONSE_MODE") or "enforce").strip().lower()
         if mode not in ("enforce", "dry-run"):
             raise ConfigError(f"RESPONSE_MODE must be 'enforce' or 'dry-run', not {mode!r}")
+        home = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         allowed = _split(env.get("ALLOWED_REGIONS"))
         sweep = _split(env.get("SWEEP_REGIONS"))
         for name, regions in (("ALLOWED_REGIONS", allowed), ("SWEEP_REGIONS", sweep)):
-            bad = [r for r in regions if not REGION_PATTERN.match(r)]
+            bad = not_regions(regions, partition_of(home))
             if bad:
-                raise ConfigError(f"{name} holds values that are not region names: {bad}")
+                raise ConfigError(
+                    f"{name} holds values that are not regions of the {partition_of(home)} partition: {bad}"
+                )
         return cls(
             notify_topic_arn=topic,
             mode=mode,  # type: ignore[arg-type]
@@ -76,18 +84,19 @@ class Settings:
             protected_principals=_split(env.get("PROTECTED_PRINCIPALS")),
             allowed_regions=allowed,
             suspicious_instance_types=_split(env.get("SUSPICIOUS_INSTANCE_TYPES") or DEFAULT_SUSPICIOUS_INSTANCE_TYPES),
-            lookback_hours=_number(env, "INCIDENT_LOOKBACK_HOURS", 72.0, minimum=0.0),
-            guardduty_min_severity=_number(env, "GUARDDUTY_MIN_SEVERITY", 7.0, minimum=0.0),
+            lookback_hours=_number(env, "INCIDENT_LOOKBACK_HOURS", 72.0, low=0.0, high=24 * 90),
+            guardduty_min_severity=_number(env, "GUARDDUTY_MIN_SEVERITY", 7.0, low=0.0, high=10.0),
             incidents_table=env.get("INCIDENTS_TABLE") or None,
             idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
             ledger_table=env.get("LEDGER_TABLE") or None,
             sweep_regions=sweep,
-            home_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, minimum=1)),
+            home_region=home,
+            max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, low=1, high=256)),
         )
 
 
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    """A finite number in [low, high]: ``nan`` would crash the window, ``inf`` would silence every finding."""
     raw = env.get(name)
     if raw is None or not raw.strip():
         return default
@@ -95,6 +104,6 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {minimum}, not {value}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number from {low:g} to {high:g}, not {raw.strip()!r}")
     return value

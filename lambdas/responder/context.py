@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from .actions import execute
+from .attempts import Journal, StepKey, load
 from .aws import Clients
 from .config import Settings
-from .model import RegionResult, Window
+from .model import Outcome, RegionResult, Step, Window, planned
 from .policy import RoguePolicy
 from .report import Report
 from .store import Incidents, Ledger
@@ -36,10 +39,30 @@ class ResponseContext:
     trigger: str
     incident_id: str
     dry_run: bool
-    account: str | None = None
+    account: str | None = None  # the account acted on
+    own_account: str | None = None  # the account the responder runs in
     now: datetime = field(default_factory=utcnow)
     log: Callable[..., None] = _no_log
     progress: Callable[[RegionResult], None] | None = None  # called as each region finishes (CLI)
+    journal: Future[Journal] | None = None  # earlier attempts, being read in the background
+
+    @cached_property
+    def earlier(self) -> Journal:
+        """Earlier attempts of this incident (a retry keeps what they did)."""
+        if self.journal is not None:
+            return self.journal.result()
+        incidents = self.incidents
+        return load(lambda: incidents.attempts(self.incident_id) if incidents else [], self.incident_id)
+
+    @cached_property
+    def done_before(self) -> Mapping[StepKey, tuple[int, Mapping[str, Any]]]:
+        return {} if self.dry_run else self.earlier.done()
+
+    def run(self, steps: list[Step]) -> list[Outcome]:
+        """Execute steps (or only plan them, in a dry-run); nothing an earlier attempt did is sent again."""
+        if self.dry_run:
+            return planned(steps)
+        return execute(self.clients, steps, self.settings.home_region, self.done_before)
 
     @cached_property
     def policy(self) -> RoguePolicy:
@@ -59,6 +82,10 @@ class ResponseContext:
     def mode(self) -> str:
         return "dry-run" if self.dry_run else "enforce"
 
+    def iam_arn(self, kind: str, name: str) -> str | None:
+        """``arn:PARTITION:iam::ACCOUNT:KIND/NAME`` in the account acted on (None when it is unknown)."""
+        return f"arn:{self.settings.partition}:iam::{self.account}:{kind}/{name}" if self.account else None
+
     def new_report(self, headline: str = "", severity: str = "high") -> Report:
         return Report(
             incident_id=self.incident_id,
@@ -68,6 +95,7 @@ class ResponseContext:
             severity=severity,
             status="planned" if self.dry_run else "open",
             started=self.now,
+            account=self.account,
         )
 
     def window(self, start: datetime | None, hours: float | None = None) -> Window:
@@ -77,4 +105,12 @@ class ResponseContext:
         return Window(start - timedelta(hours=lookback), max(self.now, start))
 
     def region_sweep(self) -> RegionSweep:
-        return RegionSweep(self.clients, self.settings, self.policy, self.ledger, dry_run=self.dry_run, log=self.log)
+        return RegionSweep(
+            self.clients,
+            self.settings,
+            self.policy,
+            self.ledger,
+            dry_run=self.dry_run,
+            log=self.log,
+            done_before=self.done_before,
+        )

@@ -10,13 +10,25 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+)
 
+from .partitions import is_region
 from .timeutil import parse_time
 
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
+INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
+IAM_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")  # IAM user/role names: ASCII only
 HEALTH_CREDENTIAL_CODES = frozenset(
     {
         "AWS_RISK_CREDENTIALS_EXPOSED",
@@ -61,8 +73,18 @@ def _time(value: Any) -> datetime | None:
         raise ValueError(str(exc)) from None
 
 
+def _region(value: str, info: ValidationInfo) -> str:
+    """A region of the home region's partition (given as validation context), not just region-shaped."""
+    partition = (info.context or {}).get("partition", "aws")
+    if not is_region(value, partition):
+        raise ValueError(f"{value[:40]!r} is not a region of the {partition} partition")
+    return value
+
+
 Timestamp = Annotated[datetime, BeforeValidator(_time)]
 OptionalTimestamp = Annotated[datetime | None, BeforeValidator(_time)]
+Region = Annotated[str, AfterValidator(_region)]
+Severity = Annotated[float, Strict(), Field(ge=0, le=10)]  # a JSON number: true or "8" are refused
 
 
 class Envelope(BaseModel):
@@ -147,8 +169,8 @@ class HealthEvent(Envelope):
         return " ".join(d.latestDescription for d in self.detail.eventDescription).strip()
 
 
-def parse_health(event: Any) -> HealthEvent:
-    model = _validate(HealthEvent, event, "health event")
+def parse_health(event: Any, partition: str = "aws") -> HealthEvent:
+    model = _validate(HealthEvent, event, "health event", partition)
     if model.source != "aws.health":
         raise BadInput(f"health event: field 'source': expected 'aws.health', got {model.source!r}")
     if model.detail_type not in HEALTH_DETAIL_TYPES:
@@ -167,13 +189,13 @@ class AccessKeyDetails(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
     accessKeyId: str | None = Field(None, examples=["AKIAIOSFODNN7EXAMPLE"])
     principalId: str | None = None
-    userName: str | None = Field(None, description="IAM user name, or role name for AssumedRole")
+    userName: str | None = Field(None, description="IAM user name, or role name for AssumedRole", max_length=128)
     userType: str | None = Field(None, examples=["IAMUser", "AssumedRole", "Root"])
 
 
 class InstanceDetails(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
-    instanceId: str | None = Field(None, examples=["i-0fedcba9876543210"])
+    instanceId: str | None = Field(None, pattern=INSTANCE_ID.pattern, examples=["i-0fedcba9876543210"])
     instanceType: str | None = None
     iamInstanceProfile: dict[str, Any] | None = None
 
@@ -188,7 +210,7 @@ class FindingResource(BaseModel):
 class FindingService(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
     additionalInfo: dict[str, Any] | None = None
-    archived: bool = False
+    archived: Annotated[bool, Strict()] = False
     eventFirstSeen: OptionalTimestamp = None
     eventLastSeen: OptionalTimestamp = None
     action: dict[str, Any] | None = None
@@ -199,11 +221,11 @@ class FindingDetail(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
     id: str = Field(min_length=1)
     type: str = Field(examples=["UnauthorizedAccess:IAMUser/MaliciousIPCaller"])
-    severity: float = Field(ge=0, le=10)
+    severity: Severity = Field(description="0-10; findings below GUARDDUTY_MIN_SEVERITY only notify")
     title: str = ""
     description: str = ""
-    accountId: str | None = None
-    region: str | None = None
+    accountId: str | None = Field(None, pattern=ACCOUNT_ID.pattern, description="The account the finding is about")
+    region: Region | None = Field(None, description="The region of the resource: where isolation acts")
     arn: str | None = None
     resource: FindingResource
     service: FindingService = Field(default_factory=FindingService)
@@ -219,8 +241,8 @@ class GuardDutyEvent(Envelope):
     detail: FindingDetail
 
 
-def parse_guardduty(event: Any) -> GuardDutyEvent:
-    model = _validate(GuardDutyEvent, event, "guardduty finding")
+def parse_guardduty(event: Any, partition: str = "aws") -> GuardDutyEvent:
+    model = _validate(GuardDutyEvent, event, "guardduty finding", partition)
     if model.source != "aws.guardduty":
         raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {model.source!r}")
     if model.detail_type != "GuardDuty Finding":
@@ -260,7 +282,7 @@ class CloudTrailDetail(BaseModel):
     eventTime: Timestamp
     eventSource: str = Field(examples=["ec2.amazonaws.com"])
     eventName: str = Field(examples=["RunInstances"])
-    awsRegion: str = Field(examples=["ap-south-1"])
+    awsRegion: Region = Field(examples=["ap-south-1"], description="Where the call was made: where containment acts")
     sourceIPAddress: str | None = None
     userAgent: str | None = None
     requestParameters: dict[str, Any] | None = None
@@ -275,25 +297,41 @@ class CloudTrailEvent(Envelope):
     detail: CloudTrailDetail
 
 
-def parse_cloudtrail(event: Any) -> CloudTrailEvent:
-    model = _validate(CloudTrailEvent, event, "cloudtrail event")
+CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam"})
+
+
+def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:
+    model = _validate(CloudTrailEvent, event, "cloudtrail event", partition)
     if model.detail_type != "AWS API Call via CloudTrail":
         raise BadInput("cloudtrail event: field 'detail-type': expected 'AWS API Call via CloudTrail'")
+    if model.source not in CLOUDTRAIL_SOURCES:
+        raise BadInput(f"cloudtrail event: field 'source': expected one of {sorted(CLOUDTRAIL_SOURCES)}")
+    if model.detail.eventSource.split(".", 1)[0] != model.source.split(".", 1)[1]:
+        raise BadInput(
+            f"cloudtrail event: field 'detail.eventSource': {model.detail.eventSource!r} does not match 'source'"
+        )
     return model
 
 
 # --- Runbooks (manual invocation) ---------------------------------------------------------
 AccessKeyIdField = Annotated[str, Field(pattern=ACCESS_KEY_ID.pattern, examples=["AKIAIOSFODNN7EXAMPLE"])]
-RegionField = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$", examples=["eu-west-1"])]
-InstanceIdField = Annotated[str, Field(pattern=r"^i-([0-9a-f]{8}|[0-9a-f]{17})$", examples=["i-0123456789abcdef0"])]
-RoleNameField = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", examples=["deploy-role"])]
-UserNameField = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$", examples=["ci-deployer"])]
+RegionField = Annotated[Region, Field(examples=["eu-west-1"])]
+InstanceIdField = Annotated[str, Field(pattern=INSTANCE_ID.pattern, examples=["i-0123456789abcdef0"])]
+RoleNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["deploy-role"])]
+UserNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["ci-deployer"])]
+SinceHours = Annotated[float, Strict(), Field(gt=0, le=24 * 90, description="Window: [now - sinceHours, now]")]
+AccountIdField = Annotated[str, Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])]
 
 
 class RunbookBase(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
-    dryRun: bool = Field(False, description="Return the plan and change nothing, whatever RESPONSE_MODE says")
+    dryRun: Annotated[bool, Strict()] = Field(
+        False, description="JSON true/false: return the plan and change nothing, whatever RESPONSE_MODE says"
+    )
     reason: str | None = Field(None, max_length=500, description="Why the on-call engineer runs it")
+    accountId: AccountIdField | None = Field(
+        None, description="The account to act in (organization mode); default: the responder's own"
+    )
 
 
 class ContainAccessKey(RunbookBase):
@@ -301,7 +339,7 @@ class ContainAccessKey(RunbookBase):
 
     runbook: Literal["contain-access-key"]
     accessKeyId: AccessKeyIdField
-    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+    sinceHours: SinceHours | None = None
 
 
 class SweepRegions(RunbookBase):
@@ -309,7 +347,7 @@ class SweepRegions(RunbookBase):
 
     runbook: Literal["sweep-regions"]
     accessKeyId: AccessKeyIdField | None = None
-    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+    sinceHours: SinceHours | None = None
 
 
 class RevokeRoleSessions(RunbookBase):
@@ -334,7 +372,7 @@ class SweepPersistence(RunbookBase):
     userName: UserNameField | None = None
     roleName: RoleNameField | None = None
     accessKeyId: AccessKeyIdField | None = None
-    sinceHours: float | None = Field(None, gt=0, le=24 * 90)
+    sinceHours: SinceHours | None = None
 
 
 RUNBOOKS: dict[str, type[RunbookBase]] = {
@@ -347,7 +385,7 @@ RUNBOOKS: dict[str, type[RunbookBase]] = {
 }
 
 
-def parse_runbook(event: Any) -> RunbookBase:
+def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
     if not isinstance(event, dict):
         raise BadInput("runbook event: field 'event': expected a JSON object")
     name = event.get("runbook")
@@ -355,16 +393,16 @@ def parse_runbook(event: Any) -> RunbookBase:
         raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
     if not isinstance(name, str) or name not in RUNBOOKS:
         raise BadInput(f"runbook event: field 'runbook': unknown runbook {name!r} (one of {sorted(RUNBOOKS)})")
-    model = _validate(RUNBOOKS[name], event, f"runbook {name}")
+    model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
     if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):
         raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
     return model
 
 
-def _validate(model: type[BaseModel], event: Any, what: str) -> Any:
+def _validate(model: type[BaseModel], event: Any, what: str, partition: str = "aws") -> Any:
     if not isinstance(event, dict):
         raise BadInput(f"{what}: field 'event': expected a JSON object, got {type(event).__name__}")
     try:
-        return model.model_validate(event)
+        return model.model_validate(event, context={"partition": partition})
     except ValidationError as exc:
         raise explain(exc, what) from None

@@ -10,6 +10,7 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .aws import describe_error
 from .context import ResponseContext
 from .events import ACCESS_KEY_ID, FindingDetail
 from .flows import (
@@ -19,7 +20,8 @@ from .flows import (
     revoke_role_sessions,
     terminate_attributed_instance,
 )
-from .model import Principal
+from .model import Launch, Principal
+from .probes import launch_of
 from .report import Report
 
 Response = Literal["contain-access-key", "revoke-role-sessions", "isolate-instance", "notify-root", "notify-only"]
@@ -127,8 +129,11 @@ def gate(ctx: ResponseContext, finding: FindingDetail) -> str | None:
     if finding.severity < ctx.settings.guardduty_min_severity:
         return f"severity {finding.severity:g} is below GUARDDUTY_MIN_SEVERITY {ctx.settings.guardduty_min_severity:g}"
     details = finding.resource.accessKeyDetails
-    if details and details.userName and ctx.policy.is_protected_principal(details.userName):
-        return f"{details.userName} is a protected principal"
+    if details and details.userName:
+        kind = {"AssumedRole": "role", "IAMUser": "user"}.get(details.userType or "")
+        arn = ctx.iam_arn(kind, details.userName) if kind else None
+        if ctx.policy.is_protected_principal(details.userName, arn):
+            return f"{details.userName} is a protected principal"
     return None
 
 
@@ -167,7 +172,9 @@ def respond_to_finding(ctx: ResponseContext, finding: FindingDetail, event_regio
     if rule.response == "revoke-role-sessions" and details and details.userName:
         report = ctx.new_report(severity="high")
         report.facts.update(facts)
-        report.principal = Principal("Role", details.userName, None, details.accessKeyId)
+        report.principal = Principal(
+            "Role", details.userName, ctx.iam_arn("role", details.userName), details.accessKeyId
+        )
         report.add(revoke_role_sessions(ctx, details.userName, f"GuardDuty {finding.type}: {finding.title}"))
         if instance and instance.instanceId:
             report.add(
@@ -179,9 +186,7 @@ def respond_to_finding(ctx: ResponseContext, finding: FindingDetail, event_regio
                     {"findingId": finding.id},
                 )
             )
-        report.headline = f"GuardDuty {finding.type}: sessions of role {details.userName} revoked" + (
-            f", instance {instance.instanceId} isolated" if instance and instance.instanceId else ""
-        )
+        report.subject = f"GuardDuty {finding.type}"
         report.status = "planned" if ctx.dry_run else "contained"
         report.todo = [f"Find how {details.userName}'s credentials left their instance; rotate what they could reach."]
         return report
@@ -204,14 +209,11 @@ def _instance_finding(
     ctx: ResponseContext, finding: FindingDetail, instance_id: str, region: str, facts: dict[str, Any]
 ) -> Report:
     """Rogue (launched by a credential under an open incident) -> terminate; otherwise isolate."""
-    launcher = ctx.ledger.launchers_of([instance_id]).get(instance_id) if ctx.ledger else None
-    incident = None
-    if launcher and ctx.incidents:
-        incident = ctx.incidents.open_incident(launcher.access_key_id, launcher.principal_arn)
+    launcher, incident = launcher_under_incident(ctx, instance_id, region)
     if incident and launcher:
         why = f"launched by {launcher.access_key_id}, a credential under open incident {incident} ({finding.type})"
         report = terminate_attributed_instance(ctx, instance_id, region, why)
-        report.headline = f"GuardDuty {finding.type}: rogue instance {instance_id} terminated"
+        report.subject = f"GuardDuty {finding.type}: rogue instance {instance_id}"
     else:
         report = ctx.new_report(severity="high")
         report.add(
@@ -219,13 +221,24 @@ def _instance_finding(
                 ctx, instance_id, region, f"GuardDuty {finding.type}: {finding.title}", {"findingId": finding.id}
             )
         )
-        done = any(o.step.action == "isolate-instance" and o.status in ("done", "planned") for o in report.outcomes)
-        report.headline = f"GuardDuty {finding.type}: instance {instance_id} " + (
-            "isolated, volumes snapshotted (not terminated)" if done else "left alone"
-        )
+        report.subject = f"GuardDuty {finding.type}"
         report.todo = [
             f"Investigate {instance_id} from its snapshots; release it with the release-instance runbook or replace it."
         ]
     report.facts.update(facts)
     report.status = "planned" if ctx.dry_run else "contained"
     return report
+
+
+def launcher_under_incident(ctx: ResponseContext, instance_id: str, region: str) -> tuple[Launch | None, str | None]:
+    """Who launched the instance - the ledger, else CloudTrail LookupEvents by resource name (contract: attribution
+    is ledger or LookupEvents everywhere) - and that credential's open incident, if it has one."""
+    launcher = ctx.ledger.launchers_of([instance_id]).get(instance_id) if ctx.ledger else None
+    if launcher is None:
+        try:
+            launcher = launch_of(ctx.clients, region, instance_id)
+        except Exception as exc:  # noqa: BLE001 - no attribution: isolate, as for any compromised instance
+            ctx.log("launcher lookup failed", instance=instance_id, error=describe_error(exc))
+    if launcher is None or ctx.incidents is None:
+        return launcher, None
+    return launcher, ctx.incidents.open_incident(launcher.access_key_id, launcher.principal_arn)

@@ -10,11 +10,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from .actions import FINDING_TAG, ISOLATED_TAG, ORIGINAL_GROUPS_TAG, execute, original_groups_from
+from .actions import FINDING_TAG, ISOLATED_TAG, ORIGINAL_GROUPS_TAG, QUARANTINE_POLICY_NAME, original_groups_from
 from .aws import describe_error
 from .cloudtrail_records import WATCHED_EVENTS, CallRecord
 from .context import ResponseContext
-from .model import GLOBAL, Instance, Outcome, Principal, Step, Suspect, Window, planned
+from .model import GLOBAL, Instance, Outcome, Principal, Step, Suspect, Window
 from .persistence import gather_findings, plan_persistence
 from .planner import plan_key_containment
 from .probes import describe_instances, key_owner
@@ -62,33 +62,6 @@ USES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _count(outcomes: list[Outcome], action: str, statuses: tuple[str, ...] = ("done", "planned")) -> int:
-    return sum(1 for o in outcomes if o.step.action == action and o.status in statuses)
-
-
-def describe_outcome(report: Report) -> str:
-    """``40 instances, 20 spot requests stopped in 3 regions`` - the short tail of a headline."""
-    o = report.outcomes
-    stopped = [
-        (n, label)
-        for n, label in (
-            (_count(o, "terminate-instance"), "instances"),
-            (_count(o, "cancel-spot-request"), "spot requests"),
-            (_count(o, "cancel-spot-fleet") + _count(o, "delete-ec2-fleet"), "fleets"),
-            (_count(o, "scale-asg-to-zero"), "ASGs"),
-        )
-        if n
-    ]
-    contained = sum(1 for s in report.regions.values() if s == "contained")
-    failed = sum(1 for s in report.regions.values() if s == "failed")
-    text = ", ".join(f"{n} {label}" for n, label in stopped) or "no rogue capacity"
-    verb = "to stop" if report.dry_run else "stopped"
-    text += f" {verb}" + (f" in {contained} region{'s' * (contained != 1)}" if contained else "")
-    if failed:
-        text += f"; {failed} region{'s' * (failed != 1)} FAILED"
-    return text
-
-
 # --- access keys ---------------------------------------------------------------------------
 def contain_access_key(
     ctx: ResponseContext,
@@ -113,7 +86,7 @@ def contain_access_key(
             report.facts["keyLastUsed"] = _last_used(owner.last_used)
 
         steps = plan_key_containment(access_key_id, principal, ctx.policy)
-        report.add(_run(ctx, steps))  # the door closes first, before any region sweep
+        report.add(ctx.run(steps))  # the door closes first, before any region sweep
         ctx.log("key containment", steps=[(o.step.action, o.status) for o in report.outcomes])
 
         if ctx.policy.is_protected_principal(principal.name, principal.arn) and principal.type != "Root":
@@ -142,11 +115,17 @@ def contain_access_key(
         if persistence is not None:
             report.add(persistence.result())
 
-    report.severity = "critical" if principal.type == "Root" else "high"
-    verb = "plan" if report.dry_run else "contained"
-    report.headline = f"{what} key {access_key_id} ({principal.name}) {verb}: {describe_outcome(report)}"
+    door_closed = _status_of(report, "deactivate-access-key") == "done"
+    report.severity = "critical" if principal.type == "Root" or not (door_closed or ctx.dry_run) else "high"
+    report.subject = f"{what} key {access_key_id} ({principal.name})"
+    report.done_word = "contained" if principal.type == "IAMUser" else "swept (key NOT deactivated)"
     report.todo = _key_todo(principal, access_key_id, report)
     return report
+
+
+def _status_of(report: Report, action: str) -> str | None:
+    """The status of the report's (first) step of this action, if it has one."""
+    return next((o.status for o in report.outcomes if o.step.action == action), None)
 
 
 def _unknown_key(ctx: ResponseContext, report: Report, access_key_id: str, what: str) -> Report:
@@ -176,23 +155,31 @@ def _last_used(last: dict[str, Any]) -> str:
 
 
 def _key_todo(principal: Principal, access_key_id: str, report: Report) -> list[str]:
+    """What a human must do, worded from what AWS confirmed: never "it is Inactive" unless it is."""
     todo = []
+    key_step, quarantine_step = _status_of(report, "deactivate-access-key"), _status_of(report, "quarantine-user")
     if principal.type == "Root":
         todo += [
             f"ROOT KEY: sign in as root and delete access key {access_key_id} now (a role cannot deactivate root keys).",
             "Enable MFA on the root user and stop using root keys.",
         ]
-    else:
-        todo += [
+    elif key_step == "done":
+        todo.append(
             f"Rotate: create a new key for {principal.name}'s legitimate use, update where it is used, then delete "
-            f"{access_key_id} (it is Inactive, not deleted).",
-            f"Remove the inline policy compromise-responder-quarantine from {principal.name} once it is safe.",
-        ]
+            f"{access_key_id} (it is Inactive, not deleted)."
+        )
+    elif key_step != "planned":
+        todo.append(
+            f"KEY STILL ACTIVE: deactivate it by hand now: aws iam update-access-key --user-name {principal.name} "
+            f"--access-key-id {access_key_id} --status Inactive"
+        )
+    if principal.type != "Root" and quarantine_step == "done":
+        todo.append(f"Remove the inline policy {QUARANTINE_POLICY_NAME} from {principal.name} once it is safe.")
+    elif principal.type != "Root" and quarantine_step != "planned":
+        todo.append(f"{principal.name} has NO quarantine policy: attach a deny-all policy by hand if the key was used.")
     todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
     if any(o.step.action == "review-persistence" for o in report.outcomes):
         todo.append("Review the persistence findings marked review-persistence (policies, trust changes, key pairs).")
-    if report.failed:
-        todo.append("Some steps failed (see FAILED): the platform retries; check the DLQ alarm if it persists.")
     return todo
 
 
@@ -207,14 +194,10 @@ def _persistence(ctx: ResponseContext, report: Report, principal: Principal, win
         and not ctx.dry_run
     ):
         ctx.incidents.save_findings(ctx.incident_id, [f.to_json() for f in findings])  # record before removing
-    outcomes = _run(ctx, steps)
+    outcomes = ctx.run(steps)
     responses = {o.step.target: f"{o.step.action}: {o.status}" for o in outcomes}
     report.findings.extend(f.to_json(responses.get(f.target)) for f in findings)
     return outcomes
-
-
-def _run(ctx: ResponseContext, steps: list[Step]) -> list[Outcome]:
-    return planned(steps) if ctx.dry_run else execute(ctx.clients, steps, ctx.settings.home_region)
 
 
 def sweep_persistence(ctx: ResponseContext, principal: Principal, window: Window) -> Report:
@@ -222,10 +205,7 @@ def sweep_persistence(ctx: ResponseContext, principal: Principal, window: Window
     report.principal = principal
     report.window = window
     report.add(_persistence(ctx, report, principal, window))
-    neutralised = sum(1 for o in report.outcomes if o.status in ("done", "planned"))
-    report.headline = f"Persistence sweep of {principal.name}: {len(report.findings)} found, {neutralised} neutralised"
-    if report.dry_run:
-        report.headline = report.headline.replace("neutralised", "to neutralise")
+    report.subject = f"Persistence sweep of {principal.name} ({len(report.findings)} found)"
     return report
 
 
@@ -240,14 +220,14 @@ def sweep_regions(ctx: ResponseContext, access_key_id: str | None, window: Windo
     report.add_regions(
         ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress)
     )
-    report.headline = f"Region sweep{' for ' + access_key_id if access_key_id else ''}: " + describe_outcome(report)
+    report.subject = f"Region sweep{' for ' + access_key_id if access_key_id else ''}"
     report.status = "planned" if ctx.dry_run else "notified"
     return report
 
 
 # --- roles and instances -----------------------------------------------------------------
 def revoke_role_sessions(ctx: ResponseContext, role_name: str, reason: str) -> list[Outcome]:
-    if ctx.policy.is_protected_principal(role_name):
+    if ctx.policy.is_protected_principal(role_name, ctx.iam_arn("role", role_name)):
         step = Step(
             "revoke-role-sessions",
             role_name,
@@ -257,7 +237,7 @@ def revoke_role_sessions(ctx: ResponseContext, role_name: str, reason: str) -> l
         )
     else:
         step = Step("revoke-role-sessions", role_name, GLOBAL, reason, params={"issuedBefore": iso(ctx.now)})
-    return _run(ctx, [step])
+    return ctx.run([step])
 
 
 def plan_isolation(
@@ -307,7 +287,7 @@ def plan_isolation_of(
 def isolate_instance(
     ctx: ResponseContext, instance_id: str, region: str, reason: str, tags: dict[str, str]
 ) -> list[Outcome]:
-    return _run(ctx, plan_isolation(ctx, instance_id, region, reason, tags))
+    return ctx.run(plan_isolation(ctx, instance_id, region, reason, tags))
 
 
 def release_instance(ctx: ResponseContext, instance_id: str, region: str) -> Report:
@@ -328,8 +308,8 @@ def release_instance(ctx: ResponseContext, instance_id: str, region: str) -> Rep
             "restore the security groups recorded at isolation",
             params={"restore": restore, "tagKeys": keys},
         )
-    report.add(_run(ctx, [step]))
-    report.headline = f"Release of {instance_id}: " + report.outcomes[0].status
+    report.add(ctx.run([step]))
+    report.subject = f"Release of {instance_id} ({region})"
     report.status = "notified"
     return report
 
@@ -352,6 +332,7 @@ def terminate_attributed_instance(ctx: ResponseContext, instance_id: str, region
     """An instance launched by a credential under an open incident is rogue: stop it and what launched it."""
     report = ctx.new_report()
     stop_these(ctx, report, region, frozenset({instance_id}), Suspect(why, "ledger", compromised=True))
+    report.subject = f"Rogue instance {instance_id} ({region})"
     return report
 
 
@@ -413,10 +394,8 @@ def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: 
     suspect = Suspect(why, "launch-event", compromised=compromised)
     stop_these(ctx, report, rec.region, frozenset(rec.resource_ids), suspect, rec.termination_protected)
     report.status = "planned" if ctx.dry_run else "contained"
-    report.headline = (
-        f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}: "
-        + describe_outcome(report)
-    )
+    report.subject = f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}"
+    report.done_word = "contained"
     report.todo = [
         f"Find out why {rec.access_key_id} launched in {rec.region}; if it is compromised, run contain-access-key.",
     ]

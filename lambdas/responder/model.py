@@ -178,6 +178,8 @@ class Outcome:
         }
         if s.source:
             out["source"] = s.source
+        if s.hourly_cost:
+            out["hourlyCost"] = s.hourly_cost
         if self.detail:
             out["detail"] = self.detail
         for key, value in s.params.items():

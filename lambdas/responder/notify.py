@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from typing import Any
 
 from . import capabilities as cap
 from .aws import Clients
 from .report import fit
+from .wording import count_lines
 
 PUBLISH = cap.declare("notify", ("sns:Publish",), cap.NOTIFY_TOPIC, "the team's SNS topic")
 SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
@@ -19,32 +21,23 @@ SNS_MAX_BYTES = 256 * 1024
 JSON_MARKER = "--- machine-readable report (JSON) ---"
 LIST_LIMIT = 25
 
-VERBS = {
-    ("deactivate-access-key", "done"): "access keys deactivated (not deleted)",
-    ("quarantine-user", "done"): "users given the deny-all quarantine policy",
-    ("quarantine-role", "done"): "roles given the deny-all quarantine policy",
-    ("revoke-role-sessions", "done"): "roles had their older sessions revoked",
-    ("delete-login-profile", "done"): "console passwords (login profiles) removed",
-    ("cancel-spot-fleet", "done"): "spot fleets cancelled",
-    ("delete-ec2-fleet", "done"): "EC2 fleets deleted (instances terminated separately)",
-    ("cancel-spot-request", "done"): "spot requests cancelled",
-    ("scale-asg-to-zero", "done"): "Auto Scaling groups scaled to zero",
-    ("disable-termination-protection", "done"): "termination protections turned off",
-    ("terminate-instance", "done"): "instances terminated",
-    ("isolate-instance", "done"): "instances isolated (quarantine security group)",
-    ("snapshot-volume", "done"): "EBS volumes snapshotted for forensics",
-    ("tag-instance", "done"): "instances tagged",
-    ("release-instance", "done"): "instances released from isolation",
-}
+FACT_MAX = 500  # characters of one fact in the summary (the JSON report has them whole, or cut to fit)
+HUMAN_MAX = 60_000
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 def subject_line(report: dict[str, Any]) -> str:
+    """SNS: under 100 printable ASCII characters, no line breaks or control characters (NUL, BEL ...)."""
     text = f"[{str(report.get('severity', 'high')).upper()}] {report.get('headline') or 'compromise response'}"
     if report.get("mode") == "dry-run":
         text = "[DRY-RUN] " + text
-    text = " ".join(text.split())
-    text = text.encode("ascii", "replace").decode("ascii")
+    text = " ".join(_UNPRINTABLE.sub(" ", text).split()) or "[HIGH] compromise response"
     return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3].rstrip() + "..."
+
+
+def _short(value: Any, limit: int = FACT_MAX) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -58,9 +51,11 @@ def summary(report: dict[str, Any]) -> str:
         "WHAT HAPPENED",
     ]
     facts = report.get("facts") or {}
-    for key, value in facts.items():
+    for key, value in list(facts.items())[: LIST_LIMIT * 2]:
         if value not in (None, "", [], {}):
-            lines.append(f"  {key}: {value}")
+            lines.append(f"  {_short(key, 60)}: {_short(value)}")
+    if report.get("account"):
+        lines.append(f"  account: {report['account']}")
     principal = report.get("principal")
     if principal:
         lines.append(
@@ -71,14 +66,14 @@ def summary(report: dict[str, Any]) -> str:
         lines.append(f"  incident window: {report['window']['start']} .. {report['window']['end']}")
 
     actions = report.get("actions", [])
-    lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE"]
-    counts = Counter((a["action"], "done" if dry and a["status"] == "planned" else a["status"]) for a in actions)
-    did = [f"  - {label}: {counts[key]}" for key, label in VERBS.items() if counts[key]]
-    lines += did or ["  - nothing needed changing"]
+    lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE (confirmed by AWS)"]
+    did = [f"  - {line}" for line in count_lines(((a["action"], a["status"]) for a in actions), dry)]
+    lines += did or ["  - nothing was changed" if not dry else "  - nothing to change"]
     for a in actions:
         if a["region"] == "global" and a["status"] in ("done", "planned", "failed"):
             lines.append(
-                f"    {a['action']} {a['target']}: {a['status']}" + (f" ({a['detail']})" if a.get("detail") else "")
+                f"    {a['action']} {a['target']}: {a['status']}"
+                + (f" ({_short(a['detail'], 300)})" if a.get("detail") else "")
             )
     cost = report.get("estimatedHourlyCostStopped", 0)
     if cost:
@@ -109,13 +104,30 @@ def summary(report: dict[str, Any]) -> str:
 
     failures = report.get("failures") or []
     if failures:
-        lines += ["", "FAILED (the platform will retry; the retry is idempotent)"]
-        lines += [f"  - {f}" for f in failures[:LIST_LIMIT]]
+        lines += [
+            "",
+            f"FAILED ({len(failures)}): the platform retries; the retry keeps what was done and redoes nothing",
+        ]
+        lines += [f"  - {_short(f, 400)}" for f in failures[:LIST_LIMIT]]
+        if len(failures) > LIST_LIMIT:
+            lines.append(f"  ... and {len(failures) - LIST_LIMIT} more (see the JSON report)")
+
+    earlier = report.get("earlierAttempts") or []
+    if earlier:
+        lines += ["", f"ATTEMPTS: this is attempt {report.get('attempt')}; the counts above cover every attempt"]
+        for a in earlier[:LIST_LIMIT]:
+            told = {True: "team notified", False: "notification FAILED"}.get(a.get("notified"), "")
+            lines.append(
+                f"  - attempt {a.get('attempt')} at {a.get('startedAt')}: {a.get('done', 0)} steps confirmed"
+                + (f", {len(a.get('failures') or [])} failed" if a.get("failures") else "")
+                + (f", {told}" if told else "")
+            )
+            lines += [f"      {_short(f, 300)}" for f in (a.get("failures") or [])[:5]]
 
     skipped = [a for a in actions if a["status"] == "skipped"]
     if skipped:
         lines += ["", f"LEFT ALONE ({len(skipped)})"]
-        lines += [f"  - {a['target']} ({a['region']}): {a['reason']}" for a in skipped[:LIST_LIMIT]]
+        lines += [f"  - {a['target']} ({a['region']}): {_short(a['reason'], 300)}" for a in skipped[:LIST_LIMIT]]
         if len(skipped) > LIST_LIMIT:
             lines.append(f"  ... and {len(skipped) - LIST_LIMIT} more (see the JSON report)")
 
@@ -127,20 +139,23 @@ def summary(report: dict[str, Any]) -> str:
             + (f" -> {f['response']}" if f.get("response") else "")
             for f in findings[:LIST_LIMIT]
         ]
+        if len(findings) > LIST_LIMIT:
+            lines.append(f"  ... and {len(findings) - LIST_LIMIT} more (see the JSON report)")
 
     todo = report.get("needsHuman") or []
     if todo:
         lines += ["", "NEEDS A HUMAN"]
-        lines += [f"  {i}. {t}" for i, t in enumerate(todo, 1)]
+        lines += [f"  {i}. {_short(t)}" for i, t in enumerate(todo[:LIST_LIMIT], 1)]
     return "\n".join(lines)
 
 
 def compose(report: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body): the summary, then the JSON report last; shrunk to fit SNS's 256 KiB."""
+    """(subject, body): the summary, then the JSON report last; always within SNS's 256 KiB."""
     human = summary(report)
+    if len(human.encode()) > HUMAN_MAX:
+        human = human.encode()[:HUMAN_MAX].decode(errors="ignore") + "\n  ... (summary cut to fit; the JSON follows)"
     body = f"{human}\n\n{JSON_MARKER}\n{json.dumps(report, indent=1, default=str)}"
     if len(body.encode()) > SNS_MAX_BYTES - 1024:
-        human = human[:60_000]
         room = SNS_MAX_BYTES - 2048 - len(human.encode())
         body = f"{human}\n\n{JSON_MARKER}\n{json.dumps(fit(report, room), separators=(',', ':'), default=str)}"
     return subject_line(report), body

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from . import capabilities as cap
 from .aws import Clients, error_code
 from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
-from .model import Capacity, Instance, Principal, Window
+from .model import Capacity, Instance, Launch, Principal, Window
 from .timeutil import as_utc
 
 ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
@@ -296,16 +296,19 @@ def lookup_calls(
     *,
     access_key_id: str | None = None,
     user_name: str | None = None,
+    resource_name: str | None = None,
     event_names: frozenset[str] = LAUNCH_EVENTS | PERSISTENCE_EVENTS,
 ) -> list[CallRecord]:
-    """CloudTrail LookupEvents (90 days of management events) for one key or one user, read leniently."""
+    """CloudTrail LookupEvents (90 days of management events) for one key, user or resource, read leniently."""
     trail = clients.get("cloudtrail", region)
     if access_key_id:
         attribute = {"AttributeKey": "AccessKeyId", "AttributeValue": access_key_id}
     elif user_name:
         attribute = {"AttributeKey": "Username", "AttributeValue": user_name}
+    elif resource_name:
+        attribute = {"AttributeKey": "ResourceName", "AttributeValue": resource_name}
     else:
-        raise ValueError("lookup_calls needs an access key id or a user name")
+        raise ValueError("lookup_calls needs an access key id, a user name or a resource name")
     kwargs: dict[str, Any] = {"LookupAttributes": [attribute], "PaginationConfig": {"MaxItems": 50 * LOOKUP_MAX_PAGES}}
     if window is not None:
         kwargs.update(StartTime=window.start, EndTime=window.end)
@@ -320,3 +323,11 @@ def lookup_calls(
                 continue
             out.append(read_record(detail, strict=False))
     return out
+
+
+def launch_of(clients: Clients, region: str, instance_id: str) -> Launch | None:
+    """The call that launched an instance, from CloudTrail (LookupEvents by resource name, 90 days)."""
+    for call in lookup_calls(clients, region, None, resource_name=instance_id, event_names=LAUNCH_EVENTS):
+        if instance_id in call.resource_ids and call.access_key_id:
+            return call.to_launch("cloudtrail")
+    return None

@@ -1,17 +1,18 @@
-"""The report every handler returns, notifies and records (contract: "Report")."""
+"""The report every handler returns, notifies and records (contract: "Report", "Truth of the report")."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .model import Outcome, Principal, RegionResult, Window
+from .attempts import step_key
+from .model import Outcome, Principal, RegionResult, Step, Window
 from .timeutil import iso, utcnow
-
-SEVERITIES = ("critical", "high", "medium", "info")
+from .wording import DOOR, capacity_phrase, failure_phrase, named_phrase, statuses
 
 
 @dataclass
@@ -24,16 +25,21 @@ class Report:
     regions: dict[str, str] = field(default_factory=dict)
     region_errors: dict[str, str] = field(default_factory=dict)
     attribution: dict[str, str] = field(default_factory=dict)
-    headline: str = ""
+    headline: str = ""  # a fixed headline, for responses that change nothing; else worded from the outcomes
+    subject: str = ""  # what the response is about: "Exposed key AKIA... (ci-deployer)"
+    done_word: str = ""  # said after the subject when every step succeeded: "contained"
     severity: str = "high"
     facts: dict[str, Any] = field(default_factory=dict)
     todo: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     window: Window | None = None
-    status: str = "open"  # how the incident is recorded: open | planned | notified
+    status: str = "open"  # how the incident is recorded: open | planned | notified | recorded
     started: datetime = field(default_factory=utcnow)
     finished: datetime | None = None
     errors: list[str] = field(default_factory=list)
+    account: str | None = None
+    attempt: int = 1
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier attempts, oldest first
 
     @property
     def dry_run(self) -> bool:
@@ -60,7 +66,7 @@ class Report:
         )
 
     def failures(self) -> list[str]:
-        out = [f"region {r}: {e}" for r, e in sorted(self.region_errors.items())]
+        out = [f"region {r}: {e}" for r, e in sorted(self.region_errors.items()) if self.regions.get(r) == "failed"]
         out += [
             f"{o.step.action} {o.step.target} ({o.step.region}): {o.detail or 'failed'}"
             for o in self.outcomes
@@ -82,14 +88,72 @@ class Report:
     def counts(self) -> Counter[tuple[str, str]]:
         return Counter((o.step.action, o.status) for o in self.outcomes)
 
+    def worded_headline(self) -> str:
+        """The fixed headline, or the subject worded from what AWS accepted (never from what was meant)."""
+        if self.headline:
+            return self.headline
+        failure = failure_phrase(self.outcomes, self.regions, self.errors)
+        capacity = capacity_phrase(statuses(self.outcomes), self.regions, self.dry_run) if self.regions else None
+        named = named_phrase(self.outcomes, self.dry_run, skip=DOOR if self.done_word and not failure else ())
+        tail = "; ".join(p for p in (capacity, named) if p) or (
+            "nothing to change" if self.dry_run else "nothing changed"
+        )
+        if self.dry_run:
+            status = "plan"
+        elif failure:
+            status = "PARTIAL" if any(o.status == "done" for o in self.outcomes) else "FAILED"
+        else:
+            status = self.done_word
+        head = " ".join(p for p in (self.subject or f"{self.trigger} response", status) if p)
+        return f"{head}: " + "; ".join(p for p in (failure, tail) if p)
+
+    # --- earlier attempts ------------------------------------------------------------------
+    def include_earlier(self, attempts: Sequence[Mapping[str, Any]]) -> None:
+        """Fold earlier attempts of this incident in (oldest first): a step AWS accepted in any attempt
+        stays done; otherwise the latest outcome of each step stands. Regions keep ``contained``."""
+        current = {step_key(o.to_json()): i for i, o in enumerate(self.outcomes)}
+        for attempt in attempts:
+            number = int(attempt.get("attempt", 0))
+            report = attempt.get("report") or {}
+            for action in report.get("actions", []):
+                key = step_key(action)
+                earlier = outcome_from_json(action, number)
+                if key not in current:
+                    current[key] = len(self.outcomes)
+                    self.outcomes.append(earlier)
+                elif earlier.status == "done" and self.outcomes[current[key]].status != "done":
+                    self.outcomes[current[key]] = earlier
+            for region, status in (report.get("regions") or {}).items():
+                now = self.regions.get(region)
+                if now is None:
+                    self.regions[region] = status
+                    error = (report.get("regionErrors") or {}).get(region)
+                    if error:
+                        self.region_errors[region] = error
+                elif now == "clean" and status == "contained":
+                    self.regions[region] = "contained"
+            self.history.append(
+                {
+                    "attempt": number,
+                    "startedAt": attempt.get("startedAt"),
+                    "finishedAt": attempt.get("finishedAt"),
+                    "done": sum(1 for a in report.get("actions", []) if a.get("status") == "done"),
+                    "failures": list(attempt.get("failures") or report.get("failures") or [])[:20],
+                    "notified": attempt.get("notified"),
+                }
+            )
+        if attempts:
+            self.attempt = max(self.attempt, max(int(a.get("attempt", 0)) for a in attempts) + 1)
+
     def to_json(self) -> dict[str, Any]:
         finished = self.finished or utcnow()
-        return {
+        out = {
             "incidentId": self.incident_id,
             "trigger": self.trigger,
             "mode": self.mode,
+            "account": self.account,
             "severity": self.severity,
-            "headline": self.headline,
+            "headline": self.worded_headline(),
             "principal": self.principal.to_json() if self.principal else None,
             "actions": [o.to_json() for o in self.outcomes],
             "regions": dict(sorted(self.regions.items())),
@@ -100,24 +164,80 @@ class Report:
             "persistence": self.findings,
             "needsHuman": self.todo,
             "failures": self.failures(),
+            "attempt": self.attempt,
             "startedAt": iso(self.started),
             "durationSeconds": round((finished - self.started).total_seconds(), 3),
         }
+        if self.region_errors:
+            out["regionErrors"] = dict(sorted(self.region_errors.items()))
+        if self.history:
+            out["earlierAttempts"] = self.history
+        return out
+
+
+def outcome_from_json(action: Mapping[str, Any], attempt: int) -> Outcome:
+    """An earlier attempt's action, as an Outcome again (its detail says which attempt)."""
+    known = {"action", "target", "region", "status", "reason", "source", "detail", "hourlyCost"}
+    step = Step(
+        action=str(action.get("action")),
+        target=str(action.get("target")),
+        region=str(action.get("region")),
+        reason=str(action.get("reason") or ""),
+        status="planned",
+        params={k: v for k, v in action.items() if k not in known},
+        hourly_cost=float(action.get("hourlyCost") or 0.0),
+        source=action.get("source"),
+    )
+    detail = str(action.get("detail") or "")
+    if f"attempt {attempt}" not in detail:
+        detail = f"attempt {attempt}" + (f": {detail}" if detail else "")
+    return Outcome(step=step, status=action.get("status", "failed"), detail=detail)
+
+
+# --- fitting: SNS takes 256 KiB, a DynamoDB item 400 KB ------------------------------------
+STRING_MAX = 2_000
+LIST_MAX = 200
 
 
 def fit(report: dict[str, Any], max_bytes: int) -> dict[str, Any]:
-    """The report, or a compact form that fits ``max_bytes`` of JSON (SNS 256 KiB, DynamoDB 400 KB):
-    first without the skipped entries, then without any action list; ``actionsOmitted`` says how many."""
+    """The report, or a compact form that fits ``max_bytes`` of JSON: long strings cut, then skipped entries
+    dropped, then action lists shortened, then a skeleton; ``actionsOmitted`` says how many actions went."""
     if _size(report) <= max_bytes:
         return report
     actions = report.get("actions", [])
-    kept = [a for a in actions if a.get("status") != "skipped"]
-    for keep in (kept[:1000], kept[:100], []):
-        compact = {**report, "actions": keep, "actionsOmitted": len(actions) - len(keep)}
+    trimmed = {k: _trim(v, STRING_MAX, LIST_MAX) for k, v in report.items() if k != "actions"}
+    short = [_trim(a, STRING_MAX, LIST_MAX) for a in actions]
+    kept = [a for a in short if a.get("status") != "skipped"]
+    for keep in (short, kept[:1000], kept[:100], []):
+        compact = {**trimmed, "actions": keep}
+        if len(keep) < len(actions):
+            compact["actionsOmitted"] = len(actions) - len(keep)
         if _size(compact) <= max_bytes:
             return compact
-    return compact
+    skeleton = {
+        k: _trim(report.get(k), 200, 20)
+        for k in ("incidentId", "trigger", "mode", "account", "severity", "headline", "principal", "regions")
+    }
+    skeleton["estimatedHourlyCostStopped"] = report.get("estimatedHourlyCostStopped", 0)
+    skeleton["failures"] = _trim(report.get("failures", []), 200, 20)
+    skeleton["actionsOmitted"] = len(actions)
+    skeleton["truncated"] = "the full report did not fit; see the incident record"
+    return skeleton
 
 
-def _size(data: dict[str, Any]) -> int:
+def _trim(value: Any, string_max: int, list_max: int) -> Any:
+    """Every string cut to ``string_max`` characters and every list to ``list_max`` items (counted)."""
+    if isinstance(value, str):
+        return value if len(value) <= string_max else value[: string_max - 20] + f"...[{len(value)} chars]"
+    if isinstance(value, Mapping):
+        return {str(k)[:200]: _trim(v, string_max, list_max) for k, v in list(value.items())[: list_max * 5]}
+    if isinstance(value, list):
+        items = [_trim(v, string_max, list_max) for v in value[:list_max]]
+        if len(value) > list_max:
+            items.append(f"... and {len(value) - list_max} more")
+        return items
+    return value
+
+
+def _size(data: Any) -> int:
     return len(json.dumps(data, separators=(",", ":"), default=str).encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .context import ResponseContext
 from .events import (
+    BadInput,
     ContainAccessKey,
     IsolateInstance,
     ReleaseInstance,
@@ -37,16 +38,15 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
         report = sweep_persistence(ctx, _principal(ctx, command), ctx.window(ctx.now, command.sinceHours))
     elif isinstance(command, RevokeRoleSessions):
         report = ctx.new_report()
-        report.principal = Principal("Role", command.roleName, _role_arn(ctx, command.roleName))
+        report.principal = Principal("Role", command.roleName, ctx.iam_arn("role", command.roleName))
         report.add(revoke_role_sessions(ctx, command.roleName, command.reason or "revoke-role-sessions runbook"))
-        report.headline = f"Runbook: sessions of role {command.roleName} issued before now: {report.outcomes[0].status}"
+        report.subject = f"Runbook: role {command.roleName}, sessions issued before now"
         report.status = "planned" if ctx.dry_run else "notified"
     elif isinstance(command, IsolateInstance):
         report = ctx.new_report()
         reason = command.reason or "isolate-instance runbook"
         report.add(isolate_instance(ctx, command.instanceId, command.region, reason, {}))
-        isolated = [o for o in report.outcomes if o.step.action == "isolate-instance"]
-        report.headline = f"Runbook: isolation of {command.instanceId} ({command.region}): {isolated[0].status}"
+        report.subject = f"Runbook: isolate-instance ({command.region})"
         report.status = "planned" if ctx.dry_run else "notified"
     elif isinstance(command, ReleaseInstance):
         report = release_instance(ctx, command.instanceId, command.region)
@@ -56,19 +56,15 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
     return report
 
 
-def _role_arn(ctx: ResponseContext, role: str) -> str | None:
-    return f"arn:aws:iam::{ctx.account}:role/{role}" if ctx.account else None
-
-
 def _principal(ctx: ResponseContext, command: SweepPersistence) -> Principal:
     if command.accessKeyId:
         owner = key_owner(ctx.clients, ctx.settings.home_region, command.accessKeyId, ctx.account).principal
         if owner is None:
-            raise ValueError(
+            raise BadInput(
                 f"runbook sweep-persistence: field 'accessKeyId': {command.accessKeyId} is not in this account"
             )
         return owner
     if command.roleName:
-        return Principal("Role", command.roleName, _role_arn(ctx, command.roleName))
+        return Principal("Role", command.roleName, ctx.iam_arn("role", command.roleName))
     name = command.userName or ""
-    return Principal("IAMUser", name, f"arn:aws:iam::{ctx.account}:user/{name}" if ctx.account else None)
+    return Principal("IAMUser", name, ctx.iam_arn("user", name))

@@ -18,14 +18,17 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from . import attempts
 from . import capabilities as cap
 from .aws import Clients, default_clients, describe_error
 from .config import Settings
 from .context import ResponseContext, incident_id_for
 from .events import BadInput
 from .notify import publish
+from .partitions import partition_of
 from .report import Report, fit
-from .timeutil import parse_time, utcnow
+from .store import MAX_REPORT_BYTES
+from .timeutil import iso, parse_time, utcnow
 
 SERVICE = "compromise-responder"
 logger = Logger(service=SERVICE)
@@ -66,31 +69,58 @@ def _log(message: str, **fields: Any) -> None:
     logger.info(message, extra=fields)
 
 
-def _account(event: Any, context: Any, clients: Clients, region: str) -> str | None:
-    if isinstance(event, dict) and isinstance(event.get("account"), str) and event["account"].isdigit():
-        return str(event["account"])
+def own_account(context: Any, clients: Clients, region: str) -> str | None:
+    """The account the function runs in: from its ARN (Lambda), else STS (the CLI). Never from the event."""
     arn = getattr(context, "invoked_function_arn", "") or ""
-    if arn.count(":") >= 4 and arn.split(":")[4].isdigit():
-        return arn.split(":")[4]
-    try:  # outside Lambda only; GetCallerIdentity needs no IAM permission
+    parts = arn.split(":")
+    if len(parts) > 4 and parts[4].isdigit():
+        return parts[4]
+    try:  # GetCallerIdentity needs no IAM permission
         return str(clients.get("sts", region).get_caller_identity()["Account"])
     except Exception:  # noqa: BLE001 - principal ARNs stay unknown; names still match
         return None
 
 
+def refusal(ctx: ResponseContext) -> str | None:
+    """Why the responder may not act in the account the event names, if it may not (contract: "Truth of the
+    report": an event for another account notifies and changes nothing)."""
+    if ctx.own_account and ctx.account and ctx.account != ctx.own_account:
+        return (
+            f"the event names account {ctx.account}, but this responder acts only in its own account "
+            f"{ctx.own_account} (single-account mode)"
+        )
+    return None
+
+
+def not_acted(ctx: ResponseContext, why: str) -> Report:
+    report = ctx.new_report(headline=f"{ctx.trigger} event for account {ctx.account}: nothing changed", severity="high")
+    report.status = "notified"
+    report.facts["refused"] = why
+    report.todo = [
+        f"Contain it in account {ctx.account} itself (deploy the responder there, or run it in organization mode)."
+    ]
+    return report
+
+
 def entrypoint(
     trigger: str,
-    parse: Callable[[Any], P],
+    parse: Callable[[Any, str], P],
     *,
+    account: Callable[[P], str | None] = lambda parsed: None,
     dry_run: Callable[[P], bool] | None = None,
     idempotent: bool = True,
+    eager_journal: bool = True,
 ) -> Callable[[Callable[[P, ResponseContext], Report]], Callable[[Any, Any], dict[str, Any]]]:
-    """Make ``respond(parsed_event, ctx) -> Report`` a Lambda handler ``handler(event, context)``."""
+    """Make ``respond(parsed_event, ctx) -> Report`` a Lambda handler ``handler(event, context)``.
+
+    ``account`` says which account the event is about; ``eager_journal`` reads the incident's earlier
+    attempts beside the first IAM call (the launch watcher reads them only when it acts)."""
 
     def decorate(respond: Callable[[P, ResponseContext], Report]) -> Callable[[Any, Any], dict[str, Any]]:
         @functools.wraps(respond)
         def handler(event: Any, context: Any) -> dict[str, Any]:
-            parsed = parse(event)  # BadInput (a ValueError naming the field) before anything changes
+            home = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            parsed = parse(event, partition_of(home))  # BadInput (a ValueError naming the field) before anything
             settings = Settings.from_env()
             clients = default_clients()
             envelope_id = event.get("id") if isinstance(event, dict) and isinstance(event.get("id"), str) else None
@@ -99,26 +129,36 @@ def entrypoint(
                 when = parse_time(event.get("time")) if envelope_id else None
             except ValueError:
                 when = None
+            own = own_account(context, clients, settings.home_region)
             ctx = ResponseContext(
                 settings=settings,
                 clients=clients,
                 trigger=trigger,
                 incident_id=incident_id_for(seed, when or utcnow()),
                 dry_run=settings.dry_run or bool(dry_run and dry_run(parsed)),
-                account=_account(event, context, clients, settings.home_region),
+                account=account(parsed) or own,
+                own_account=own,
                 log=_log,
             )
-            logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode)
+            logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode, account=ctx.account)
+            why_not = refusal(ctx)
             try:
 
                 def run() -> dict[str, Any]:
+                    if eager_journal and ctx.incidents is not None and ctx.journal is None:
+                        incidents = ctx.incidents
+                        ctx.journal = attempts.load_in_background(
+                            lambda: incidents.attempts(ctx.incident_id), ctx.incident_id
+                        )
+                    if why_not:
+                        return finish(ctx, not_acted(ctx, why_not))
                     return finish(ctx, _respond_or_report_failure(respond, parsed, ctx))
 
                 if idempotent and envelope_id and settings.idempotency_table:
-                    return _once(settings, clients, event, context, run)
+                    return _once(ctx, event, context, run)
                 return run()
             finally:
-                logger.remove_keys(["incident_id", "trigger", "mode"])
+                logger.remove_keys(["incident_id", "trigger", "mode", "account"])
                 with warnings.catch_warnings():  # a duplicate delivery publishes no metric: that is fine
                     warnings.simplefilter("ignore", UserWarning)
                     metrics.flush_metrics()
@@ -131,7 +171,7 @@ def entrypoint(
 def _respond_or_report_failure(
     respond: Callable[[P, ResponseContext], Report], parsed: P, ctx: ResponseContext
 ) -> Report:
-    """An unexpected error still reaches the team before the platform retries."""
+    """An unexpected error still reaches the team, and is recorded as an attempt, before the platform retries."""
     try:
         return respond(parsed, ctx)
     except BadInput:
@@ -143,36 +183,63 @@ def _respond_or_report_failure(
         )
         report.errors.append(describe_error(exc))
         report.status = "failed"
-        report.todo = ["The platform retries the event; if the DLQ alarm fires, run the matching runbook by hand."]
-        try:
-            publish(ctx.clients, ctx.settings.notify_topic_arn, report.to_json())
-        except Exception:
-            logger.exception("could not notify the failure")
-        raise
+        report.todo = ["If the retries fail too (DLQ alarm), run the matching runbook by hand."]
+        return report
 
 
 def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
-    """Contract steps 5-6: notify, record; then raise if anything failed (after, never before)."""
+    """Contract steps 5-6: notify, record; then raise if anything failed (after, never before).
+
+    The report covers the whole incident: earlier attempts (a retry) are folded in first, so the team is
+    told what every attempt did, and the record keeps each attempt."""
     report.finished = utcnow()
-    data = report.to_json()
+    report.account = ctx.account
     problems: list[str] = []
-    if report.status != "recorded":
+    if report.status == "recorded":
+        data = report.to_json()
+    else:
+        own = report.to_json()  # this attempt alone, as it is stored
+        earlier = ctx.earlier
+        if earlier.note:
+            report.facts["earlierAttempts"] = earlier.note
+        report.include_earlier(earlier.attempts)
+        if report.failed:
+            report.todo.append(
+                "Some steps FAILED (see FAILED): the platform retries; the retry redoes nothing that AWS "
+                "accepted. If the DLQ alarm fires, run the matching runbook by hand."
+            )
+        data = report.to_json()
+        notified = True
         try:
             publish(ctx.clients, ctx.settings.notify_topic_arn, data)
         except Exception as exc:  # noqa: BLE001 - still record, then raise
+            notified = False
             problems.append(f"notification failed: {describe_error(exc)}")
+        attempt = {
+            "attempt": report.attempt,
+            "startedAt": iso(report.started),
+            "finishedAt": iso(report.finished),
+            "notified": notified,
+            "failures": own["failures"] + problems,
+            "report": fit(own, MAX_REPORT_BYTES),
+        }
         if ctx.incidents is not None:
             principal = report.principal
             credential = principal.access_key_id if principal and principal.type in ("IAMUser", "Root") else None
+            unrecorded = attempts.remembered(ctx.incident_id)
             try:
                 ctx.incidents.record(
                     data,
+                    [*unrecorded, attempt],
                     status=report.status,
                     access_key_id=credential,
                     principal_arn=principal.arn if principal and principal.type == "IAMUser" else None,
                 )
+                attempts.forget(ctx.incident_id)
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"recording the incident failed: {describe_error(exc)}")
+                attempt["failures"] = attempt["failures"] + problems[-1:]
+                attempts.remember(ctx.incident_id, attempt)
     counts = report.counts()
     metrics.add_metric(name="Responses", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InstancesTerminated", unit=MetricUnit.Count, value=counts[("terminate-instance", "done")])
@@ -182,10 +249,11 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     logger.info(
         "response finished",
         extra={
-            "headline": report.headline,
+            "headline": data["headline"],
             "regions": data["regions"],
             "failures": data["failures"],
             "seconds": data["durationSeconds"],
+            "attempt": data["attempt"],
         },
     )
     if report.failed or problems:
@@ -211,7 +279,7 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # only inside Lambda: local impo
 
 
 def _once(
-    settings: Settings, clients: Clients, event: dict[str, Any], context: Any, run: Callable[[], dict[str, Any]]
+    ctx: ResponseContext, event: dict[str, Any], context: Any, run: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     """Powertools idempotency keyed on the envelope id: a redelivery returns the first report and
     notifies nobody. If the idempotency table itself fails, containment still runs (once)."""
@@ -220,10 +288,13 @@ def _once(
         IdempotencyConfig,
         idempotent_function,
     )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+    )
 
-    table = str(settings.idempotency_table)
-    client = clients.get("dynamodb", settings.home_region)
+    table = str(ctx.settings.idempotency_table)
+    client = ctx.clients.get("dynamodb", ctx.settings.home_region)
     layer = _PERSISTENCE_LAYERS.get((table, id(client)))
     if layer is None:
         layer = _PERSISTENCE_LAYERS[(table, id(client))] = DynamoDBPersistenceLayer(
@@ -236,12 +307,35 @@ def _once(
 
     @idempotent_function(data_keyword_argument="event", persistence_store=layer, config=config)
     def respond_once(event: dict[str, Any]) -> dict[str, Any]:
-        result["report"] = run()
+        try:
+            result["report"] = run()
+        except Exception as exc:
+            result["error"] = exc
+            raise
         return fit(result["report"], IDEMPOTENCY_RECORD_BYTES)  # a DynamoDB item holds 400 KB
 
     try:
         stored = respond_once(event=event)
         return result.get("report", stored)  # the full report first time; the stored one on a redelivery
+    except IdempotencyAlreadyInProgressError:
+        if ctx.earlier.attempts:  # an attempt finished and raised, but its in-progress mark was not removed
+            logger.warning("stale in-progress mark after a failed attempt; responding again")
+            return run()
+        logger.info("duplicate delivery while the first is still being handled: nothing done")
+        return duplicate(ctx, event)
     except IdempotencyPersistenceLayerError as exc:
-        logger.warning("idempotency store failed; responding without it", extra={"error": str(exc)})
+        if "error" in result:  # the response itself failed; the mark could not be removed: raise for the retry
+            raise result["error"] from exc
+        logger.warning("idempotency store failed; responding without it", extra={"error": describe_error(exc)})
         return result["report"] if "report" in result else run()
+
+
+def duplicate(ctx: ResponseContext, event: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a concurrent duplicate delivery: not an error (nothing failed), not a second notification."""
+    report = ctx.new_report(
+        headline=f"duplicate delivery of event {event.get('id')} while the first is still being handled: "
+        "nothing done here (the first delivery notifies)",
+        severity="info",
+    )
+    report.status = "duplicate"
+    return report.to_json()

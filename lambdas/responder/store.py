@@ -6,7 +6,8 @@ Ledger items (``pk``/``sk``; TTL ``expiresAt``; GSI ``byCreator`` on ``creatorAr
   * ``key#<accessKeyId>`` / ``<eventTime>#<eventId>`` - one per recorded call (launch, persistence, attempt)
   * ``resource#<id>`` / ``launch`` - one per created resource: who launched it
 Incident items:
-  * ``incident#<id>`` / ``incident`` - status (open | planned), credential, principal, report
+  * ``incident#<id>`` / ``incident`` - status (open | planned), credential, principal, the report of every attempt
+  * ``incident#<id>`` / ``attempt#<nnnn>`` - one per attempt (time, outcomes, notified or not)
   * ``credential#<key>`` or ``principal#<arn>`` / ``incident#<id>`` - pointers to find open incidents
   * ``incident#<id>`` / ``findings`` - persistence findings, written before anything is removed
 """
@@ -206,16 +207,31 @@ class Incidents(_Table):
                     return str(item.get("incidentId"))
         return None
 
+    def attempts(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every recorded attempt of one incident, oldest first (a retry reads them before acting)."""
+        items = self.query(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+            ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}, ":a": {"S": "attempt#"}},
+        )
+        out = []
+        for item in items:
+            attempt = json.loads(str(item.get("attempt") or "{}"))
+            if isinstance(attempt, dict):
+                out.append(attempt)
+        return sorted(out, key=lambda a: int(a.get("attempt", 0)))
+
     def record(
         self,
         report: Mapping[str, Any],
+        attempts: Sequence[Mapping[str, Any]],
         *,
         status: str,
         access_key_id: str | None,
         principal_arn: str | None,
     ) -> None:
+        """The incident as it stands (every attempt folded in), each attempt not yet stored, and - while it is
+        open - the pointers that make later launches by its credential rogue at once."""
         incident_id = str(report["incidentId"])
-        body = json.dumps(fit(dict(report), MAX_REPORT_BYTES), default=str)
         now = iso(utcnow())
         items: list[dict[str, Any]] = [
             {
@@ -224,12 +240,24 @@ class Incidents(_Table):
                 "incidentId": incident_id,
                 "status": status,
                 "trigger": report.get("trigger"),
+                "account": report.get("account"),
                 "accessKeyId": access_key_id,
                 "principalArn": principal_arn,
+                "attempts": int(report.get("attempt") or 1),
                 "recordedAt": now,
-                "report": body,
+                "report": json.dumps(fit(dict(report), MAX_REPORT_BYTES), default=str),
             }
         ]
+        for attempt in attempts:
+            items.append(
+                {
+                    "pk": f"incident#{incident_id}",
+                    "sk": f"attempt#{int(attempt.get('attempt', 0)):04d}",
+                    "incidentId": incident_id,
+                    "recordedAt": now,
+                    "attempt": json.dumps(attempt, default=str),
+                }
+            )
         if status == "open":
             for pk in (
                 f"credential#{access_key_id}" if access_key_id else None,

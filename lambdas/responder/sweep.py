@@ -84,6 +84,7 @@ class RegionSweep:
         *,
         dry_run: bool,
         log: Callable[..., Any] | None = None,
+        done_before: Mapping[tuple[str, str, str], tuple[int, Mapping[str, Any]]] | None = None,
     ) -> None:
         self.clients = clients
         self.settings = settings
@@ -91,6 +92,7 @@ class RegionSweep:
         self.ledger = ledger
         self.dry_run = dry_run
         self.log = log or (lambda *a, **k: None)
+        self.done_before = done_before or {}
 
     def run(
         self,
@@ -156,7 +158,11 @@ class RegionSweep:
                 "; ".join(n for n in (ledger_note, lookup_note) if n) or None,
             )
             steps = plan_region(evidence, self.policy, request.window)
-            outcomes = planned(steps) if self.dry_run else execute(self.clients, steps, self.settings.home_region)
+            outcomes = (
+                planned(steps)
+                if self.dry_run
+                else execute(self.clients, steps, self.settings.home_region, self.done_before)
+            )
             status = region_status(outcomes)
             self.log(
                 "region swept", region=region, status=status, steps=len(steps), attribution=evidence.attribution_source

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+# Timestamps outside these years are not AWS event times (a hostile 1e20 would overflow datetime).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
 
 
 def utcnow() -> datetime:
@@ -23,22 +27,39 @@ def parse_time(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return as_utc(value)
+        return _bounded(as_utc(value), value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"not a timestamp: {type(value).__name__}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"not a timestamp: {value!r}")
         seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, UTC)
-    text = str(value).strip()
-    try:
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError:
-        pass
-    try:
-        return as_utc(parsedate_to_datetime(text))
-    except (TypeError, ValueError, IndexError):
-        pass
-    for fmt in ("%b %d, %Y %I:%M:%S %p",):  # CloudTrail createDate of IAM keys
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
+            return _bounded(datetime.fromtimestamp(seconds, UTC), value)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"timestamp out of range: {value!r}") from None
+    text = value.strip()
+    for parse in (_iso, _rfc1123, _console):
+        try:
+            return _bounded(parse(text), text)
+        except (TypeError, ValueError, IndexError, OverflowError):
             continue
-    raise ValueError(f"unrecognised time {text!r}")
+    raise ValueError(f"unrecognised time {text[:60]!r}")
+
+
+def _iso(text: str) -> datetime:
+    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _rfc1123(text: str) -> datetime:
+    return as_utc(parsedate_to_datetime(text))
+
+
+def _console(text: str) -> datetime:
+    return datetime.strptime(text, "%b %d, %Y %I:%M:%S %p").replace(tzinfo=UTC)  # CloudTrail createDate of IAM keys
+
+
+def _bounded(when: datetime, raw: object) -> datetime:
+    if not EARLIEST_YEAR <= when.year <= LATEST_YEAR:
+        raise ValueError(f"timestamp out of range: {str(raw)[:60]!r}")
+    return when
