@@ -32,11 +32,20 @@ AMI = "ami-0abcdef1234567890"
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
 from responder.aws import reset_default_clients  # noqa: E402
 from responder.schema import TABLES, create_table_request  # noqa: E402
 
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
-from .hooks import CallRecorder, Dispatcher, Faults, Latency, RootKeys, TerminationProtection  # noqa: E402
+from .hooks import (  # noqa: E402
+    CallRecorder,
+    Dispatcher,
+    Faults,
+    Latency,
+    RootKeys,
+    SpotInstanceIds,
+    TerminationProtection,
+)
 
 HOME = "us-east-1"
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
@@ -112,6 +121,8 @@ class EmulatedAws:
         self.root_keys = RootKeys()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [self.recorder, self.latency, self.protection, self.trail, self.root_keys]
+        self.spot_ids = SpotInstanceIds()
+        self.dispatcher.observers = [self.protection.accepted, self.spot_ids.accepted]
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._queue_url = ""
@@ -128,6 +139,7 @@ class EmulatedAws:
         self._mock.start()
         self.dispatcher.install()
         reset_default_clients()
+        forget_all_attempts()  # a container's memory of unrecorded attempts belongs to one emulated account
         sns = self.client("sns")
         sqs = self.client("sqs")
         self.topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
@@ -151,6 +163,7 @@ class EmulatedAws:
 
     def __exit__(self, *exc: object) -> None:
         self.dispatcher.uninstall()
+        forget_all_attempts()
         if self._mock is not None:
             self._mock.stop()
         for key, value in self._saved_env.items():

@@ -120,6 +120,7 @@ class EmulatedCloudTrail:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.denied_regions: set[str] = set()
+        self.failure: tuple[str, str, int] | None = None  # (code, message, status) for every LookupEvents
         self.lookups: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -136,6 +137,8 @@ class EmulatedCloudTrail:
             return error(
                 "AccessDeniedException", "User is not authorized to perform: cloudtrail:LookupEvents (injected)"
             )
+        if self.failure is not None:
+            return error(*self.failure)
         attributes = call.params.get("LookupAttributes") or []
         start, end = call.params.get("StartTime"), call.params.get("EndTime")
         events = []
@@ -155,7 +158,7 @@ class EmulatedCloudTrail:
                     "EventTime": when,
                     "EventSource": detail["eventSource"],
                     "Username": identity.get("userName") or identity.get("arn", "").rsplit("/", 1)[-1],
-                    "Resources": [],
+                    "Resources": resources_of(detail),
                     "CloudTrailEvent": json.dumps(detail),
                 }
             )
@@ -168,10 +171,44 @@ def _utc(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+RESOURCE_TYPES = {  # what CloudTrail lists under Resources for the ids a call's response carries
+    "instanceId": "AWS::EC2::Instance",
+    "spotInstanceRequestId": "AWS::EC2::SpotInstanceRequest",
+    "spotFleetRequestId": "AWS::EC2::SpotFleetRequest",
+    "fleetId": "AWS::EC2::Fleet",
+}
+
+
+def resources_of(detail: dict[str, Any]) -> list[dict[str, str]]:
+    """The ``Resources`` LookupEvents returns with a record (the ids it created), as AWS lists them."""
+    found: list[dict[str, str]] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key in RESOURCE_TYPES and isinstance(value, str):
+                    found.append({"ResourceType": RESOURCE_TYPES[key], "ResourceName": value})
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(detail.get("responseElements"))
+    group = (detail.get("requestParameters") or {}).get("autoScalingGroupName")
+    if isinstance(group, str):
+        found.append({"ResourceType": "AWS::AutoScaling::AutoScalingGroup", "ResourceName": group})
+    return found
+
+
 def _matches(detail: dict[str, Any], attributes: list[dict[str, str]]) -> bool:
     identity = detail["userIdentity"]
     for attribute in attributes:
         key, value = attribute["AttributeKey"], attribute["AttributeValue"]
+        if key == "ResourceName":
+            if value not in {r["ResourceName"] for r in resources_of(detail)}:
+                return False
+            continue
         actual = {
             "AccessKeyId": identity.get("accessKeyId"),
             "Username": identity.get("userName"),

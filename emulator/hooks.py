@@ -51,9 +51,11 @@ class Dispatcher:
 
     def __init__(self, faults: Faults | None = None) -> None:
         self.plugins: list[Plugin] = []
+        self.observers: list[Callable[[Call, dict[str, Any]], None]] = []  # told of every accepted call
         self._entries: list[tuple[str, Callable[..., Any]]] = [
             ("before-parameter-build", self._stash),
             ("before-call", self),
+            ("after-call", self._after),
         ]
         if faults is not None:
             self._entries.append(("before-send", faults.on_send))
@@ -73,6 +75,20 @@ class Dispatcher:
                 return answer
         return None
 
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        """After a call: only what was accepted (no error, also none injected) changes the emulated state."""
+        if not self.observers or "Error" in (parsed or {}):
+            return
+        status = getattr(http_response, "status_code", 200)
+        if status >= 300:
+            return
+        service = str(model.service_model.signing_name or model.service_model.endpoint_prefix)
+        call = Call(
+            service, str(model.name), str(context.get("client_region") or ""), context.get("emulator_api_params") or {}
+        )
+        for observer in list(self.observers):
+            observer(call, parsed)
+
     def install(self) -> None:
         for entry in self._entries:
             if entry not in botocore.handlers.BUILTIN_HANDLERS:
@@ -84,16 +100,23 @@ class Dispatcher:
                 botocore.handlers.BUILTIN_HANDLERS.remove(entry)
 
 
+READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Query", "Scan", "BatchGet")
+
+
 class CallRecorder:
-    """Counts every AWS call (IAM action, region) - for least-privilege tests and the benchmark."""
+    """Counts every AWS call (IAM action, region) - for least-privilege tests and the benchmark - and keeps
+    the changing calls with their parameters (to prove a retry sends nothing twice)."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.changes: list[Call] = []
         self._lock = threading.Lock()
 
     def __call__(self, call: Call) -> None:
         with self._lock:
             self.calls[(call.action, call.region)] += 1
+            if not call.operation.startswith(READ_PREFIXES):
+                self.changes.append(call)
 
     def actions(self) -> set[str]:
         return {action for action, _region in self.calls}
@@ -110,6 +133,7 @@ class CallRecorder:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.changes.clear()
 
 
 class Latency:
@@ -221,12 +245,15 @@ class TerminationProtection:
     def __init__(self) -> None:
         self.protected: set[str] = set()
 
-    def __call__(self, call: Call) -> Any:
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        """ModifyInstanceAttribute changes protection only when AWS accepted it (not when denied or throttled)."""
         if call.action == "ec2:ModifyInstanceAttribute":
             value = call.params.get("DisableApiTermination")
             if isinstance(value, dict) and "Value" in value:
                 (self.protected.add if value["Value"] else self.protected.discard)(call.params["InstanceId"])
-        elif call.action == "ec2:TerminateInstances":
+
+    def __call__(self, call: Call) -> Any:
+        if call.action == "ec2:TerminateInstances":
             blocked = [i for i in call.params.get("InstanceIds", []) if i in self.protected]
             if blocked:
                 return error(
@@ -235,6 +262,27 @@ class TerminationProtection:
                     "instance attribute and try again.",
                 )
         return None
+
+
+class SpotInstanceIds:
+    """moto leaves ``SpotInstanceRequestId`` out of DescribeInstances; AWS lists it on every spot instance,
+    also after the request was cancelled. Learn request -> instance from the spot describes, add it back."""
+
+    def __init__(self) -> None:
+        self.request_of: dict[str, str] = {}
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action in ("ec2:DescribeSpotInstanceRequests", "ec2:DescribeSpotFleetInstances",
+                           "ec2:DescribeFleetInstances"):  # fmt: skip
+            for item in parsed.get("SpotInstanceRequests", []) + parsed.get("ActiveInstances", []):
+                if item.get("InstanceId") and item.get("SpotInstanceRequestId"):
+                    self.request_of[item["InstanceId"]] = item["SpotInstanceRequestId"]
+        elif call.action == "ec2:DescribeInstances":
+            for reservation in parsed.get("Reservations", []):
+                for instance in reservation.get("Instances", []):
+                    request = self.request_of.get(instance.get("InstanceId", ""))
+                    if request and not instance.get("SpotInstanceRequestId"):
+                        instance["SpotInstanceRequestId"] = request
 
 
 class RootKeys:

@@ -11,6 +11,7 @@ itself failed - this container's memory, so a retry on the same warm container s
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from .aws import describe_error
 
 StepKey = tuple[str, str, str]  # (action, target, region)
 
-_UNRECORDED: dict[str, list[dict[str, Any]]] = {}  # incident id -> attempts the table did not take
+_UNRECORDED: dict[str, list[tuple[float, dict[str, Any]]]] = {}  # incident id -> (kept at, attempt)
 _UNRECORDED_LOCK = threading.Lock()
 _UNRECORDED_MAX = 50
+_UNRECORDED_SECONDS = 6 * 3600  # EventBridge gives up on an event after 6 hours: no retry comes later
 
 
 def step_key(action: Mapping[str, Any]) -> StepKey:
@@ -83,15 +85,21 @@ def remember(incident_id: str, attempt: dict[str, Any]) -> None:
     with _UNRECORDED_LOCK:
         if incident_id not in _UNRECORDED and len(_UNRECORDED) >= _UNRECORDED_MAX:
             _UNRECORDED.pop(next(iter(_UNRECORDED)))
-        _UNRECORDED.setdefault(incident_id, []).append(attempt)
+        _UNRECORDED.setdefault(incident_id, []).append((time.monotonic(), attempt))
 
 
 def remembered(incident_id: str) -> list[dict[str, Any]]:
+    oldest = time.monotonic() - _UNRECORDED_SECONDS
     with _UNRECORDED_LOCK:
-        return list(_UNRECORDED.get(incident_id, []))
+        return [attempt for kept, attempt in _UNRECORDED.get(incident_id, []) if kept >= oldest]
 
 
 def forget(incident_id: str) -> None:
     """Every kept attempt of this incident is now in the table."""
     with _UNRECORDED_LOCK:
         _UNRECORDED.pop(incident_id, None)
+
+
+def forget_all() -> None:
+    with _UNRECORDED_LOCK:
+        _UNRECORDED.clear()

@@ -95,7 +95,7 @@ def contain_access_key(
             report.headline = f"{what} key {access_key_id} of PROTECTED principal {principal.name}: nothing changed"
             report.todo = [
                 f"{principal.name} is in PROTECTED_PRINCIPALS (break-glass): decide by hand whether to deactivate "
-                f"{access_key_id} (aws iam update-access-key --status Inactive).",
+                f"{access_key_id} (IAM console: Users > {principal.name} > Security credentials > Actions > Deactivate).",
                 "Run the sweep-regions runbook (dryRun first) to see rogue capacity launched with this key.",
             ]
             return report
@@ -118,7 +118,7 @@ def contain_access_key(
     door_closed = _status_of(report, "deactivate-access-key") == "done"
     report.severity = "critical" if principal.type == "Root" or not (door_closed or ctx.dry_run) else "high"
     report.subject = f"{what} key {access_key_id} ({principal.name})"
-    report.done_word = "contained" if principal.type == "IAMUser" else "swept (key NOT deactivated)"
+    report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
     report.todo = _key_todo(principal, access_key_id, report)
     return report
 
@@ -170,8 +170,8 @@ def _key_todo(principal: Principal, access_key_id: str, report: Report) -> list[
         )
     elif key_step != "planned":
         todo.append(
-            f"KEY STILL ACTIVE: deactivate it by hand now: aws iam update-access-key --user-name {principal.name} "
-            f"--access-key-id {access_key_id} --status Inactive"
+            f"KEY {access_key_id} IS STILL ACTIVE: deactivate it by hand now (IAM console: Users > {principal.name} > "
+            "Security credentials > Actions > Deactivate), then find out why the responder could not."
         )
     if principal.type != "Root" and quarantine_step == "done":
         todo.append(f"Remove the inline policy {QUARANTINE_POLICY_NAME} from {principal.name} once it is safe.")
@@ -259,7 +259,9 @@ def plan_isolation_of(
     if ctx.policy.has_protect_tag(inst.tags):
         return skipped(f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched")
     if ISOLATED_TAG in inst.tags:
-        return skipped(f"already isolated (incident {inst.tags[ISOLATED_TAG]})")
+        return skipped(
+            f"already carries the responder's isolation tag (incident {inst.tags[ISOLATED_TAG]}): nothing to redo"
+        )
     if not inst.vpc_id:
         return skipped("not in a VPC: cannot isolate with a security group")
     snapshot_tags = {"instanceId": instance_id, "incidentId": ctx.incident_id, **tags}
@@ -297,7 +299,7 @@ def release_instance(ctx: ResponseContext, instance_id: str, region: str) -> Rep
     inst = found[0] if found else None
     restore = original_groups_from(inst.tags) if inst else []
     if inst is None or ISOLATED_TAG not in inst.tags or not restore:
-        why = "instance not found" if inst is None else "not isolated by the responder (no recorded security groups)"
+        why = "instance not found" if inst is None else "no isolation by the responder recorded on it (no saved groups)"
         step = Step("release-instance", instance_id, region, why, status="skipped")
     else:
         keys = [k for k in inst.tags if k.startswith((ORIGINAL_GROUPS_TAG, ISOLATED_TAG, FINDING_TAG))]

@@ -61,6 +61,7 @@ class Instance:
     security_groups: tuple[str, ...] = ()
     network_interfaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
     volumes: tuple[str, ...] = ()
+    spot_request_id: str | None = None  # listed on a spot instance even after its request was cancelled
 
     @property
     def launched_at(self) -> datetime | None:

@@ -21,6 +21,10 @@ SNS_MAX_BYTES = 256 * 1024
 JSON_MARKER = "--- machine-readable report (JSON) ---"
 LIST_LIMIT = 25
 
+REGION_WORDS = {  # a dry-run changed nothing: it must not call a region contained
+    False: {"contained": "contained", "clean": "clean", "failed": "failed"},
+    True: {"contained": "with rogue capacity to stop", "clean": "clean", "failed": "failed"},
+}
 FACT_MAX = 500  # characters of one fact in the summary (the JSON report has them whole, or cut to fit)
 HUMAN_MAX = 60_000
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
@@ -86,8 +90,8 @@ def summary(report: dict[str, Any]) -> str:
     if regions:
         lines.append(
             "  regions: "
-            + ", ".join(f"{len(by_status.get(s, []))} {s}" for s in ("contained", "clean", "failed"))
-            + (f" (contained: {', '.join(by_status['contained'])})" if by_status.get("contained") else "")
+            + ", ".join(f"{len(by_status.get(s, []))} {REGION_WORDS[dry][s]}" for s in ("contained", "clean", "failed"))
+            + (f" ({', '.join(by_status['contained'])})" if by_status.get("contained") else "")
         )
         per_region = Counter(
             a["region"] for a in actions if a["status"] in ("done", "planned") and a["region"] != "global"

@@ -28,20 +28,23 @@ from .timeutil import iso
 
 IAM_EVENTS_REGION = "us-east-1"
 NEUTRALISE = {
-    "access-key": ("deactivate-access-key", "access key created by the contained principal: set Inactive"),
-    "iam-user": ("quarantine-user", "user created by the contained principal: deny-all quarantine policy"),
-    "iam-role": ("quarantine-role", "role created by the contained principal: deny-all quarantine policy"),
+    "access-key": (
+        "deactivate-access-key",
+        "access key created by the compromised principal: deactivate (never delete)",
+    ),
+    "iam-user": ("quarantine-user", "user created by the compromised principal: deny-all quarantine policy"),
+    "iam-role": ("quarantine-role", "role created by the compromised principal: deny-all quarantine policy"),
     "login-profile": (
         "delete-login-profile",
-        "console password set by the contained principal: removed (recorded first)",
+        "console password set by the compromised principal: remove it (recorded first)",
     ),
 }
 REVIEW = {
-    "policy": "policy attached/put by the contained principal: review it (not changed automatically)",
-    "trust-policy": "role trust policy changed by the contained principal: review who can assume it",
-    "mfa-device": "MFA device created/enabled by the contained principal: review and deactivate if unknown",
-    "group-membership": "user added to a group by the contained principal: review",
-    "key-pair": "EC2 key pair created/imported by the contained principal: review instances using it",
+    "policy": "policy attached/put by the compromised principal: review it (not changed automatically)",
+    "trust-policy": "role trust policy changed by the compromised principal: review who can assume it",
+    "mfa-device": "MFA device created/enabled by the compromised principal: review and deactivate if unknown",
+    "group-membership": "user added to a group by the compromised principal: review",
+    "key-pair": "EC2 key pair created/imported by the compromised principal: review instances using it",
 }
 
 

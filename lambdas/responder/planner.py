@@ -33,6 +33,7 @@ STEP_ORDER = {
     "disable-termination-protection": 14,
     "terminate-instance": 15,
 }
+ALREADY_STOPPED = frozenset({"scaled-to-zero", "cancelled_running", "deleted_running"})
 KIND_LABEL = {
     "spot-fleet": "spot fleet",
     "ec2-fleet": "EC2 fleet",
@@ -163,7 +164,7 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
     if isinstance(res, Capacity):
         action = STOP_ACTION[res.kind]
         if verdict.rogue:
-            if res.kind == "asg" and res.state == "scaled-to-zero":
+            if res.state in ALREADY_STOPPED:  # nothing left to cancel; its members are judged below
                 return []
             return [
                 Step(action, res.id, region, verdict.reason, source=verdict.source, params={"resourceKind": res.kind})
@@ -227,7 +228,7 @@ def plan_key_containment(access_key_id: str, owner: Principal, policy: RoguePoli
             "deactivate-access-key",
             access_key_id,
             GLOBAL,
-            f"exposed/abused access key of {owner.name}: set Inactive (not deleted)",
+            f"exposed/abused access key of {owner.name}: deactivate (never delete)",
             params={"userName": owner.name},
         ),
         Step(

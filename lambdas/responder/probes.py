@@ -24,6 +24,10 @@ from .timeutil import as_utc
 
 ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 ACTIVE_FLEET_STATES = {"submitted", "active", "modifying"}
+# Cancelled/deleted with TerminateInstances=false, instances still running: described, so the instances keep
+# following their fleet's verdict (a retry after a failed terminate must still find them rogue).
+STOPPED_FLEET_STATES = {"cancelled_running", "deleted_running"}
+LISTED_FLEET_STATES = ACTIVE_FLEET_STATES | STOPPED_FLEET_STATES
 
 DESCRIBE_REGIONS = cap.declare("describe-regions", ("ec2:DescribeRegions",), doc="enabled regions")
 DESCRIBE_INSTANCES = cap.declare("describe-instances", ("ec2:DescribeInstances",))
@@ -113,6 +117,7 @@ def _instance(region: str, raw: Mapping[str, Any]) -> Instance:
         vpc_id=raw.get("VpcId"),
         security_groups=tuple(str(g["GroupId"]) for g in raw.get("SecurityGroups", [])),
         network_interfaces=enis,
+        spot_request_id=raw.get("SpotInstanceRequestId") or None,
         volumes=tuple(
             str(m["Ebs"]["VolumeId"])
             for m in raw.get("BlockDeviceMappings", [])
@@ -150,7 +155,7 @@ def describe_spot_fleets(clients: Clients, region: str) -> list[Capacity]:
     out = []
     for page in ec2.get_paginator("describe_spot_fleet_requests").paginate():
         for raw in page.get("SpotFleetRequestConfigs", []):
-            if raw.get("SpotFleetRequestState") not in ACTIVE_FLEET_STATES:
+            if raw.get("SpotFleetRequestState") not in LISTED_FLEET_STATES:
                 continue
             fleet_id = str(raw["SpotFleetRequestId"])
             config = raw.get("SpotFleetRequestConfig") or {}
@@ -176,7 +181,7 @@ def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
     out = []
     for page in ec2.get_paginator("describe_fleets").paginate():
         for raw in page.get("Fleets", []):
-            if raw.get("FleetState") not in ACTIVE_FLEET_STATES:
+            if raw.get("FleetState") not in LISTED_FLEET_STATES:
                 continue
             fleet_id = str(raw["FleetId"])
             if raw.get("Type") == "instant":

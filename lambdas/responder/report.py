@@ -110,8 +110,11 @@ class Report:
     # --- earlier attempts ------------------------------------------------------------------
     def include_earlier(self, attempts: Sequence[Mapping[str, Any]]) -> None:
         """Fold earlier attempts of this incident in (oldest first): a step AWS accepted in any attempt
-        stays done; otherwise the latest outcome of each step stands. Regions keep ``contained``."""
+        stays done; otherwise the latest outcome of each step stands. An earlier failure in a region this
+        attempt swept completely again is resolved (the state moved on: nothing left to do there); it stays
+        in ``earlierAttempts``. Regions keep ``contained``."""
         current = {step_key(o.to_json()): i for i, o in enumerate(self.outcomes)}
+        swept = {r for r, status in self.regions.items() if status != "failed"}  # looked at again, completely
         for attempt in attempts:
             number = int(attempt.get("attempt", 0))
             report = attempt.get("report") or {}
@@ -119,6 +122,8 @@ class Report:
                 key = step_key(action)
                 earlier = outcome_from_json(action, number)
                 if key not in current:
+                    if earlier.status == "failed" and earlier.step.region in swept:
+                        continue  # this attempt swept the region again and found nothing left to do there
                     current[key] = len(self.outcomes)
                     self.outcomes.append(earlier)
                 elif earlier.status == "done" and self.outcomes[current[key]].status != "done":

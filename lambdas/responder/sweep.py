@@ -207,6 +207,11 @@ class RegionSweep:
             suspects.update(attribution_suspects(request.access_key_id, launches))
         for rid, suspect in request.suspects.get(region, {}).items():
             suspects.setdefault(rid, suspect)
+        for instance in instances:  # a cancelled request is no longer listed; its instance still names it
+            parent = suspects.get(instance.spot_request_id or "")
+            if parent is not None and instance.id not in suspects:
+                reason = f"launched by spot request {instance.spot_request_id}, {parent.reason}"
+                suspects[instance.id] = Suspect(reason, parent.source, parent.compromised)
         protected = set(request.termination_protected)
         for launch in launches:
             if launch.termination_protected:

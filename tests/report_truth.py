@@ -1,0 +1,198 @@
+"""The report-truth check: every claim of a report and of its notification, compared with emulated AWS.
+
+Contract, "Truth of the report": an action is ``done`` only when AWS accepted it; the subject and the
+summary never say contained, deactivated, Inactive, revoked or isolated about a step that is not done;
+every failed step is named. ``assert_truthful`` fails on the first claim AWS does not confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from responder.actions import ISOLATED_TAG, QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
+
+from emulator import EmulatedAws, Notification
+
+QUARANTINE_GROUP = "compromise-responder-quarantine"
+# word in the human text -> the actions that must be done (and confirmed) for it to be said
+CLAIM_WORDS: dict[str, tuple[str, ...]] = {
+    "deactivated": ("deactivate-access-key",),
+    "Inactive": ("deactivate-access-key",),
+    "revoked": ("revoke-role-sessions",),
+    "isolated": ("isolate-instance",),
+    "quarantined": ("quarantine-user", "quarantine-role"),
+}
+ID_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16}|i-[0-9a-f]{8,17}|sir-[0-9a-z]+|sfr-[0-9a-f-]+)\b")
+
+
+def assert_truthful(aws: EmulatedAws, report: dict[str, Any], notes: Iterable[Notification] = ()) -> None:
+    """Every ``done`` action confirmed by AWS state; every claim word backed by a done step; failures named."""
+    for action in report.get("actions", []):
+        if action["status"] == "done":
+            assert confirmed(aws, action), f"report says done, AWS disagrees: {action}"
+        if report.get("mode") == "dry-run":
+            assert action["status"] != "done", f"a dry-run reports a change: {action}"
+    regions = report.get("regions") or {}
+    for region, status in regions.items():
+        if status == "contained" and report.get("mode") != "dry-run":
+            assert any(
+                a["region"] == region and a["status"] == "done" and a["action"] in STOPS
+                for a in report.get("actions", [])
+            ), f"region {region} reported contained with nothing stopped"
+    for note in notes:
+        if note.report.get("incidentId") != report.get("incidentId"):
+            continue
+        assert_text_truthful(aws, note.subject, note.summary, note.report)
+
+
+STOPS = {
+    "terminate-instance",
+    "cancel-spot-request",
+    "cancel-spot-fleet",
+    "delete-ec2-fleet",
+    "scale-asg-to-zero",
+    "isolate-instance",
+}
+
+
+def assert_text_truthful(aws: EmulatedAws, subject: str, summary: str, report: dict[str, Any]) -> None:
+    actions = report.get("actions", [])
+    done = {a["target"]: a for a in actions if a["status"] == "done"}
+    text = f"{subject}\n{summary}"
+    for line in text.splitlines():
+        for word, kinds in CLAIM_WORDS.items():
+            if not re.search(rf"\b{word}\b", line):
+                continue
+            assert any(a["action"] in kinds and a["status"] == "done" for a in actions), (
+                f"the text says {word!r} but no {kinds} step is done: {line.strip()!r}"
+            )
+            for target in ID_IN_TEXT.findall(line):
+                if any(a["target"] == target and a["action"] in kinds for a in actions):
+                    assert target in done and done[target]["action"] in kinds, (
+                        f"the text says {word!r} about {target}, whose step is not done: {line.strip()!r}"
+                    )
+    if "contained" in subject and report.get("mode") != "dry-run":
+        assert not report.get("failures"), f"subject says contained with failures: {subject!r}"
+    for action in actions:
+        if action["status"] == "failed":
+            assert action["target"] in summary, f"failed step not named in the summary: {action}"
+    for region, status in (report.get("regions") or {}).items():
+        if status == "failed":
+            assert region in summary, f"failed region {region} not named in the summary"
+    assert len(subject) < 100 and all(32 <= ord(c) < 127 for c in subject), f"subject not SNS-safe: {subject!r}"
+
+
+def confirmed(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    check = CONFIRM.get(action["action"])
+    return True if check is None else check(aws, action)
+
+
+def _key_inactive(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    iam = aws.client("iam")
+    for user in iam.list_users()["Users"]:
+        for key in iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]:
+            if key["AccessKeyId"] == action["target"]:
+                return key["Status"] == "Inactive"
+    return False
+
+
+def _user_policy(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return QUARANTINE_POLICY_NAME in aws.user_policies(action["target"])
+
+
+def _role_policy(name: str) -> Callable[[EmulatedAws, dict[str, Any]], bool]:
+    return lambda aws, action: name in aws.role_policies(action["target"])
+
+
+def _no_login_profile(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    try:
+        aws.client("iam").get_login_profile(UserName=action["target"])
+    except aws.client("iam").exceptions.NoSuchEntityException:
+        return True
+    return False
+
+
+def _instance(aws: EmulatedAws, action: dict[str, Any]) -> dict[str, Any] | None:
+    ec2 = aws.client("ec2", action["region"])
+    for reservation in ec2.describe_instances(InstanceIds=[action["target"]])["Reservations"]:
+        for instance in reservation["Instances"]:
+            return dict(instance)
+    return None
+
+
+def _terminated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    instance = _instance(aws, action)
+    return instance is not None and instance["State"]["Name"] in ("shutting-down", "terminated")
+
+
+def _unprotected(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return action["target"] not in aws.protection.protected  # moto reads the attribute back false: the gap filler
+
+
+def _spot_request_gone(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    # moto forgets a cancelled request; AWS lists it as cancelled
+    return aws.spot_request_states(action["region"]).get(action["target"], "cancelled") not in ("open", "active")
+
+
+def _spot_fleet_cancelled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    ec2 = aws.client("ec2", action["region"])
+    configs = ec2.describe_spot_fleet_requests(SpotFleetRequestIds=[action["target"]])["SpotFleetRequestConfigs"]
+    return all(c["SpotFleetRequestState"].startswith("cancelled") for c in configs)
+
+
+def _fleet_deleted(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    fleets = aws.client("ec2", action["region"]).describe_fleets(FleetIds=[action["target"]])["Fleets"]
+    return all(f["FleetState"].startswith("deleted") for f in fleets)
+
+
+def _asg_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    groups = aws.client("autoscaling", action["region"]).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[action["target"]]
+    )["AutoScalingGroups"]
+    return bool(groups) and all(g["DesiredCapacity"] == g["MinSize"] == g["MaxSize"] == 0 for g in groups)
+
+
+def _isolated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    instance = _instance(aws, action)
+    if instance is None:
+        return False
+    ec2 = aws.client("ec2", action["region"])
+    groups = {g["GroupId"] for eni in instance["NetworkInterfaces"] for g in eni["Groups"]}
+    names = {g["GroupName"] for g in ec2.describe_security_groups(GroupIds=sorted(groups))["SecurityGroups"]}
+    tags = {t["Key"] for t in instance.get("Tags", [])}
+    return names == {QUARANTINE_GROUP} and ISOLATED_TAG in tags
+
+
+def _snapshot_exists(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    snaps = aws.client("ec2", action["region"]).describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    return any(s["VolumeId"] == action["target"] for s in snaps)
+
+
+def _released(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    instance = _instance(aws, action)
+    if instance is None:
+        return False
+    ec2 = aws.client("ec2", action["region"])
+    groups = {g["GroupId"] for eni in instance["NetworkInterfaces"] for g in eni["Groups"]}
+    names = {g["GroupName"] for g in ec2.describe_security_groups(GroupIds=sorted(groups))["SecurityGroups"]}
+    return QUARANTINE_GROUP not in names
+
+
+CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
+    "deactivate-access-key": _key_inactive,
+    "quarantine-user": _user_policy,
+    "quarantine-role": _role_policy(QUARANTINE_POLICY_NAME),
+    "revoke-role-sessions": _role_policy(REVOKE_SESSIONS_POLICY_NAME),
+    "delete-login-profile": _no_login_profile,
+    "terminate-instance": _terminated,
+    "disable-termination-protection": _unprotected,
+    "cancel-spot-request": _spot_request_gone,
+    "cancel-spot-fleet": _spot_fleet_cancelled,
+    "delete-ec2-fleet": _fleet_deleted,
+    "scale-asg-to-zero": _asg_at_zero,
+    "isolate-instance": _isolated,
+    "snapshot-volume": _snapshot_exists,
+    "release-instance": _released,
+}
