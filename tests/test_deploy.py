@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infra.config import load
@@ -21,6 +22,7 @@ from tools.deploy_local import (
     rehearse,
     resolve,
 )
+from tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -85,6 +87,28 @@ def test_template_references_resolve_to_deployed_resources():
         "Targets": [{"Arn": "arn:aws:lambda:us-east-1:123456789012:function:health"}],
         "Bus": "arn:aws:events:us-east-1:123456789012",
     }
+
+
+def test_the_moto_server_gets_its_own_port_and_is_stopped_by_pid_even_on_failure(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        pytest.raises(RuntimeError, match="what ran against it failed"),
+        MotoServer(tmp_path / "a") as first,
+        MotoServer(tmp_path / "b") as second,
+    ):
+        processes = [first.process, second.process]
+        assert first.port != second.port and first.endpoint.startswith("http://127.0.0.1:")
+        sts = [
+            boto3.client(
+                "sts", region_name="us-east-1", endpoint_url=server.endpoint,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            )
+            for server in (first, second)
+        ]  # fmt: skip
+        assert [c.get_caller_identity()["Account"] for c in sts] == ["123456789012"] * 2
+        raise RuntimeError("what ran against it failed")
+    assert all(p is not None and p.poll() is not None for p in processes)
 
 
 # --- the rehearsal: bootstrap, deploy, incident, diff, update, destroy against moto server mode ----------

@@ -62,6 +62,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra.config import load
+from tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -72,7 +73,16 @@ TOOLKIT_STACK = "CDKToolkit"
 POWERTOOLS_LAYER = "AWSLambdaPowertoolsPythonV3-python313-arm64"
 PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", "cdk.out", "cdk.context.json", "__pycache__", ".*_cache", "results"
+    ".git",
+    ".venv",
+    "node_modules",
+    "cdk.out",
+    "cdk.context.json",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    "*.egg-info",
+    "results",
 )
 
 
@@ -269,22 +279,22 @@ class Aws:
             r["LogicalResourceId"]: r["PhysicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
         }
         stack.refs.update(PSEUDO, **{"AWS::AccountId": account, "AWS::Region": stack.region})
-        readers: dict[tuple[str, str], Callable[[str], str]] = {
-            ("AWS::Lambda::Function", "Arn"): lambda name: self.client(
-                "lambda", stack.region
-            ).get_function_configuration(FunctionName=name)["FunctionArn"],
-            ("AWS::SQS::Queue", "Arn"): lambda url: self.client("sqs", stack.region).get_queue_attributes(
-                QueueUrl=url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"],
-            ("AWS::IAM::Role", "Arn"): lambda name: self.client("iam", stack.region).get_role(RoleName=name)["Role"][
-                "Arn"
-            ],
-        }
         for logical, attribute in set(attributes_needed(stack.template)):
             kind = stack.template["Resources"][logical]["Type"]
-            reader = readers.get((kind, attribute))
-            if reader is not None:  # the rest (KMS key ARNs in policies ...) is not compared here
-                stack.attributes[(logical, attribute)] = reader(stack.refs[logical])
+            value = self.attribute(kind, attribute, stack.refs[logical], stack.region)
+            if value is not None:  # the rest (KMS key ARNs in policies ...) is not compared here
+                stack.attributes[(logical, attribute)] = value
+
+    def attribute(self, kind: str, attribute: str, physical: str, region: str) -> str | None:
+        """``Fn::GetAtt`` of a deployed resource, for the kinds the checks compare."""
+        if (kind, attribute) == ("AWS::Lambda::Function", "Arn"):
+            return str(self.client("lambda", region).get_function_configuration(FunctionName=physical)["FunctionArn"])
+        if (kind, attribute) == ("AWS::SQS::Queue", "Arn"):
+            found = self.client("sqs", region).get_queue_attributes(QueueUrl=physical, AttributeNames=["QueueArn"])
+            return str(found["Attributes"]["QueueArn"])
+        if (kind, attribute) == ("AWS::IAM::Role", "Arn"):
+            return str(self.client("iam", region).get_role(RoleName=physical)["Role"]["Arn"])
+        return None
 
 
 # --- checks: what AWS holds against what the template says --------------------------------------------
@@ -437,7 +447,7 @@ class Rehearsal:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=900,
+            timeout=300,  # a CLI retrying an emulator error would otherwise wait for minutes
             check=False,
         )
         log.write_text(f"$ {command.text}\n{done.stdout}\n{done.stderr}")
@@ -648,16 +658,14 @@ class Rehearsal:
 
 def rehearse(workdir: Path, say: Callable[[str], None] = print) -> Result:
     """The README's Deploy commands against moto in server mode; the server is always stopped by its PID."""
-    from tools.moto_server import MotoServer
-
     commands = readme_commands(README.read_text())
-    server_log = workdir / "moto-server.log"
     start = time.monotonic()
-    with MotoServer(server_log) as server:
+    with MotoServer(workdir) as server:
         started = round(time.monotonic() - start, 1)
-        say(f"[{started:6.1f} s] moto server: {server.endpoint} (pid {server.process.pid if server.process else '?'})")
+        pid = server.process.pid if server.process else None
+        say(f"[{started:6.1f} s] moto server: {server.endpoint} (pid {pid})")
         rehearsal = Rehearsal(workdir, server.endpoint, say)
-        rehearsal.result.steps.append(Step("moto server", f"moto_server -H 127.0.0.1 -p {server.port}", started))
+        rehearsal.result.steps.append(Step("moto server", f"python -m tools.moto_server: {server.endpoint}", started))
         result = rehearsal.run(commands)
         stopping = time.monotonic()
     result.steps.append(Step("stop server", "by its PID", round(time.monotonic() - stopping, 1)))
