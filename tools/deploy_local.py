@@ -12,9 +12,12 @@ rehearsal adds is the environment (the emulated endpoint, dummy credentials) and
   Then an incident: ``events/health-credentials-exposed.json`` through the health handler's code,
   with the deployed function's own environment: the key ends up Inactive, the team topic gets the
   message, the incident is recorded;
-* ``diff``             - no stack differs from what was deployed (no false diffs);
-* ``deploy -c ...``    - the update: the functions' environment follows the changed context;
-* ``destroy``          - every stack is gone, and what the README says is kept (DeletionPolicy Retain:
+* ``diff``             - no stack differs from what was deployed (no false diffs), also when the same
+  diff is given ``-c account=`` once;
+* ``deploy -c ...``    - the update: the functions' environment follows the changed context (as the
+  CLI passes it: strings), the stored template subscribes the e-mail;
+* ``destroy <stack>``  - that forwarder stack is gone, every other stays;
+* ``destroy --all``    - every stack is gone, and what the README says is kept (RemovalPolicy RETAIN:
   incidents and ledger tables, KMS key, log groups, trail buckets) is still there.
 
 moto gaps, each handled once, where it applies (../shared/reference/emulation-notes.md):
@@ -30,6 +33,8 @@ moto gaps, each handled once, where it applies (../shared/reference/emulation-no
   uses before the first deploy (``publish_stand_in_layer``).
 * Lambda invoke needs Docker: the handler code runs in a subprocess with the deployed function's
   environment (``tools/replay.py``); CloudTrail ``LookupEvents`` (not implemented) is answered there.
+* ``DescribeKey`` of a key CloudFormation created fails in moto (HTTP 500): ``ListKeys`` finds it
+  (``still_exists``).
 * moto generates random access key ids: the event is adapted consistently - every occurrence of the
   documentation key id ``AKIAIOSFODNN7EXAMPLE`` becomes the id moto gave the key (``adapt_event``).
 * What moto skips (SNS subscriptions and topic policy, alarms, the trail, test-event schemas,
