@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint typecheck unit synth bench clean
+.PHONY: setup demo test lint typecheck unit synth deploy-local bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: setup
 
 synth: setup
 	npx cdk synth --quiet
+
+## The README's Deploy commands, literally, with the pinned CDK CLI against moto in server mode (about a minute).
+deploy-local: setup
+	$(BIN)/python -m tools.deploy_local
 
 bench: setup
 	$(BIN)/python -m bench

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """CDK app: the responder stack in the home region, a forwarder in every other region; cdk-nag checks all."""
 
+import os
+from pathlib import Path
+
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import load
+from infra.config import check_local_context, load
 from infra.forwarder import ForwarderStack
 from infra.responder_stack import ResponderStack
 
+check_local_context(Path(__file__).resolve().parent)
 app = App()
-config = load(app.node.get_all_context())
+# CDK_DEFAULT_ACCOUNT: the account of the credentials the CLI runs with (see infra.config.resolve_account)
+config = load(app.node.get_all_context(), default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
 ResponderStack(
     app,
     "CompromiseResponder",

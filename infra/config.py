@@ -1,17 +1,26 @@
 """The stack's configuration: ``cdk.json`` context, typed and validated once.
 
-A bad value fails ``cdk synth`` with a message naming the context key.
+A bad value fails ``cdk synth`` with a message naming the context key. Values arrive two ways:
+from ``cdk.json`` as JSON (lists, numbers, booleans) and from ``cdk -c key=value`` always as a
+string - so a list may also be a JSON list (``'["a","b"]'``) or a comma list (``a,b``), a number
+or boolean a string (``72``, ``false``).
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The local part and the domain as SMTP allows them unquoted: no brackets, quotes, commas or spaces
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 ACCOUNT = re.compile(r"^\d{12}$")
 PRINCIPAL = re.compile(r"^(arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+|[\w+=,.@-]{1,64})$")
@@ -35,6 +44,29 @@ DEFAULT_REGIONS = (
     "ap-southeast-1",
     "ap-southeast-2",
 )
+
+
+# Every context key this app reads; anything else without a CDK prefix is a typo (e.g. "notifyEmail").
+SETTINGS = (
+    "account",
+    "homeRegion",
+    "notifyEmails",
+    "responseMode",
+    "protectTagKey",
+    "protectedPrincipals",
+    "allowedRegions",
+    "suspiciousInstanceTypes",
+    "incidentLookbackHours",
+    "guarddutyMinSeverity",
+    "forwarderRegions",
+    "createTrail",
+    "createTestEventRegistry",
+    "powertoolsLayerVersion",
+    "sweepRegions",
+)
+# Context keys the CDK itself keeps next to ours: feature flags (@aws-cdk/...), the CLI's (aws:cdk:...),
+# cached lookups (provider:key=value...), and the notices the team acknowledged.
+CDK_KEYS = ("acknowledged-issue-numbers",)
 
 
 class ContextError(ValueError):
@@ -78,12 +110,20 @@ def _num(value: float) -> str:
 
 
 def _list(ctx: Mapping[str, Any], key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """A JSON list (cdk.json), or from ``-c``: a JSON list as a string, or a comma list. Duplicates dropped."""
     value = ctx.get(key, list(default))
-    if isinstance(value, str):
-        value = [v for v in (p.strip() for p in value.split(",")) if v]
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ContextError(f"context '{key}' is not a valid JSON list: {value!r}") from None
+    elif isinstance(value, str):
+        value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ContextError(f"context '{key}' must be a list of strings (or a comma-separated string)")
-    return tuple(value)
+        raise ContextError(
+            f"context '{key}' must be a list of strings, a JSON list or a comma-separated string, not {value!r}"
+        )
+    return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
 
 
 def _float(ctx: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
@@ -97,6 +137,15 @@ def _float(ctx: Mapping[str, Any], key: str, default: float, low: float, high: f
     return number
 
 
+def _int(ctx: Mapping[str, Any], key: str, default: int) -> int:
+    value = ctx.get(key, default)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ContextError(f"context '{key}' must be a positive integer, not {value!r}")
+    return value
+
+
 def _bool(ctx: Mapping[str, Any], key: str, default: bool) -> bool:
     value = ctx.get(key, default)
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -106,11 +155,51 @@ def _bool(ctx: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-def load(ctx: Mapping[str, Any]) -> ResponderConfig:
-    """Validate every key once; the first problem stops synth with the key's name."""
-    account = ctx.get("account") or None
+def _unknown_keys(ctx: Mapping[str, Any]) -> None:
+    for key in ctx:
+        if key in SETTINGS or key in CDK_KEYS or key.startswith("@") or ":" in key:
+            continue
+        close = difflib.get_close_matches(key, SETTINGS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ContextError(f"context '{key}' is not a setting of this app{hint}; settings: {', '.join(SETTINGS)}")
+
+
+def shadowed_settings(project: Mapping[str, Any], local: Mapping[str, Any]) -> list[str]:
+    """Settings ``cdk.context.json`` sets differently from ``cdk.json``. The CDK CLI reads ``cdk.json``
+    first, so those values would be ignored without a word - an e-mail list that never subscribes."""
+    return sorted(k for k in local if k in SETTINGS and k in project and local[k] != project[k])
+
+
+def check_local_context(root: Path) -> None:
+    """A setting in ``cdk.context.json`` that ``cdk.json`` also sets fails synth instead of being ignored."""
+    local = root / "cdk.context.json"
+    if not local.exists():
+        return
+    ignored = shadowed_settings(json.loads((root / "cdk.json").read_text())["context"], json.loads(local.read_text()))
+    if ignored:
+        raise ContextError(
+            f"context {ignored} in cdk.context.json would be ignored: cdk.json sets them and the CDK CLI reads "
+            "cdk.json first. Set them in cdk.json (cdk.context.example.json shows every setting filled in)."
+        )
+
+
+def resolve_account(ctx: Mapping[str, Any], default_account: str | None) -> str | None:
+    """``account`` from context, else the account of the credentials the CDK CLI runs with.
+
+    The CLI passes that account (``CDK_DEFAULT_ACCOUNT``) to every command, so deploy and diff
+    synthesize the same template whether or not ``-c account=`` is repeated: no false diffs.
+    Only a synth without credentials stays account-agnostic.
+    """
+    account = ctx.get("account") or default_account or None
     if account is not None and not ACCOUNT.match(str(account)):
         raise ContextError(f"context 'account' must be a 12-digit account id, not {account!r}")
+    return str(account) if account is not None else None
+
+
+def load(ctx: Mapping[str, Any], default_account: str | None = None) -> ResponderConfig:
+    """Validate every key once; the first problem stops synth with the key's name."""
+    _unknown_keys(ctx)
+    account = resolve_account(ctx, default_account)
     home = str(ctx.get("homeRegion", "us-east-1"))
     if not REGION.match(home):
         raise ContextError(f"context 'homeRegion' is not a region name: {home!r}")
@@ -143,11 +232,8 @@ def load(ctx: Mapping[str, Any]) -> ResponderConfig:
     )
     if not types or any(not t or fnmatch.translate(t) == "" for t in types):
         raise ContextError("context 'suspiciousInstanceTypes' must be a non-empty list of glob patterns")
-    layer = ctx.get("powertoolsLayerVersion", 27)
-    if not isinstance(layer, int) or layer < 1:
-        raise ContextError(f"context 'powertoolsLayerVersion' must be a positive integer, not {layer!r}")
     return ResponderConfig(
-        account=str(account) if account else None,
+        account=account,
         home_region=home,
         notify_emails=emails,
         response_mode=mode,
@@ -160,6 +246,6 @@ def load(ctx: Mapping[str, Any]) -> ResponderConfig:
         forwarder_regions=regions["forwarderRegions"],
         create_trail=_bool(ctx, "createTrail", True),
         create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
-        powertools_layer_version=layer,
+        powertools_layer_version=_int(ctx, "powertoolsLayerVersion", 27),
         sweep_regions=regions["sweepRegions"],
     )

@@ -49,16 +49,27 @@ INFRA_ACTIONS = {  # granted by CDK for logs, tracing and the dead-letter queue,
 }
 
 
+# The settings the template tests assume, passed as the CLI passes them (strings): a JSON list and comma lists.
+SYNTH_CONTEXT = {
+    "notifyEmails": '["security-oncall@example.com"]',
+    "protectedPrincipals": "break-glass-admin",
+    "allowedRegions": "us-east-1,eu-west-1",
+}
+
+
 @pytest.fixture(scope="session")
 def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`npx cdk synth` with the pinned CLI: catches CLI/library schema mismatches too."""
+    """`npx cdk synth` with the pinned CLI: catches CLI/library schema mismatches too. No credentials of
+    the caller reach it (the template stays account-agnostic, and no real account is asked)."""
     out = tmp_path_factory.mktemp("cdk.out")
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20,18")
     env.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    context = [arg for key, value in SYNTH_CONTEXT.items() for arg in ("-c", f"{key}={value}")]
     done = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(out)],
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(out), *context],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -125,6 +136,8 @@ def test_every_function_has_every_variable_it_reads(template, handler):
     props = fn["Properties"]
     variables = props["Environment"]["Variables"]
     assert set(variables) >= CONTRACT_VARIABLES
+    assert variables["ALLOWED_REGIONS"] == "us-east-1,eu-west-1"  # a comma list from -c
+    assert variables["PROTECTED_PRINCIPALS"] == "break-glass-admin"
     assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
     for symbol in catalog.tables_for(handler):
         logical = symbol.split(":", 1)[1]
@@ -201,7 +214,7 @@ def test_topic_is_encrypted_and_only_the_stack_publishes(template):
     [topic] = resources(template, "AWS::SNS::Topic").values()
     assert "KmsMasterKeyId" in topic["Properties"]
     [subscription] = resources(template, "AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["Endpoint"] == "security-oncall@example.com"
+    assert subscription["Properties"]["Endpoint"] == "security-oncall@example.com"  # a JSON list from -c
     [policy] = resources(template, "AWS::SNS::TopicPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     [deny] = [s for s in statements if s["Effect"] == "Deny" and "aws:PrincipalArn" in json.dumps(s)]
@@ -267,8 +280,8 @@ def test_health_rule_routes_real_notices_and_nothing_else(template):
 
 
 def test_context_is_validated_and_names_the_bad_key():
-    good = json.loads((ROOT / "cdk.json").read_text())["context"]
-    assert load(good).allowed_regions == ("us-east-1", "eu-west-1")
+    good = {**json.loads((ROOT / "cdk.json").read_text())["context"], **SYNTH_CONTEXT}
+    assert load(good).allowed_regions == ("us-east-1", "eu-west-1")  # more in test_context.py
     for key, value in (
         ("notifyEmails", ["not-an-email"]),
         ("responseMode", "yolo"),
