@@ -21,7 +21,7 @@ setup: $(STAMP)
 
 ## The leaked-key spot-swarm incident replayed against emulated AWS, with a readable report.
 demo: setup
-	$(BIN)/python -m demo
+	$(BIN)/responder demo
 
 ## The whole suite: lint, types, tests (which synthesize the stack once with the real CDK CLI).
 test: setup lint typecheck unit
@@ -44,7 +44,7 @@ deploy-local: setup
 	$(BIN)/python -m tools.deploy_local
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m tools.bench
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

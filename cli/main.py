@@ -57,7 +57,7 @@ def consoles() -> tuple[Console, Console]:
 def exit_codes(err: Console) -> Iterator[None]:
     """Map what the engine raises to the documented exit codes, with a readable message."""
     from responder.aws import AWS_ERRORS, describe_error
-    from responder.runtime import IncompleteResponse
+    from responder.entrypoint import IncompleteResponse
 
     try:
         yield
@@ -425,15 +425,13 @@ def replay(
 
 
 def emulator() -> tuple[Any, Any, str]:
-    """The test emulator lives in the checkout (``emulator/``, needs moto), not in the installed package."""
-    if str(ROOT) not in sys.path and (ROOT / "emulator").is_dir():
-        sys.path.append(str(ROOT))
+    """The emulator (``tools/emulator``) needs moto, a development requirement: imported only when asked for."""
     try:
-        from emulator import EmulatedAws, LambdaContext
-        from emulator.scenarios import LEAKED_KEY
+        from tools.emulator import EmulatedAws, LambdaContext
+        from tools.emulator.scenarios import LEAKED_KEY
     except ImportError as exc:
         raise CliInputError(
-            f"option '--emulated': needs the repository's emulator/ and the dev requirements (moto): {exc}"
+            f"option '--emulated': needs tools/emulator and the dev requirements (moto): {exc}"
         ) from None
     return EmulatedAws, LambdaContext, LEAKED_KEY
 
@@ -471,6 +469,16 @@ def replay_real(name: str, event: Any, yes: bool, verbose: bool, out: Console, e
         report = handler(event, CliContext())
     render.report(out, report)
     return report
+
+
+# --- demo ----------------------------------------------------------------------------------
+@app.command()
+def demo() -> None:
+    """Replay incident 1 (leaked key, spot swarm in every region) against emulated AWS and check the result."""
+    from .demo import run_demo
+
+    out, _ = consoles()
+    raise typer.Exit(run_demo(out))
 
 
 # --- events --------------------------------------------------------------------------------

@@ -1,12 +1,9 @@
 """CDK constructs of the compromise responder, one per concern.
 
-The stack reads the Lambda code's own declarations (permissions, table schemas, event codes), so
-``lambdas/`` is put on the import path here, once.
+The stack reads the Lambda code's own declarations (permissions, table keys, event codes): the
+``responder`` package is installed with the project (pyproject.toml), and ``lambdas/`` is the code asset.
 """
 
-import sys
 from pathlib import Path
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
-if str(LAMBDAS) not in sys.path:
-    sys.path.insert(0, str(LAMBDAS))

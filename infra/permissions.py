@@ -10,7 +10,7 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from responder import capabilities as cap
 from responder import catalog
-from responder.schema import TABLES
+from responder.table_keys import TABLES
 
 
 def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from responder import catalog
 
-from emulator import EmulatedAws, LambdaContext
+from tools.emulator import EmulatedAws, LambdaContext
 
 HANDLER_TESTS = {"test_health.py", "test_guardduty.py", "test_cloudtrail.py", "test_runbook.py", "test_persistence.py"}
 # Granted although no test path calls it, each with the reason.

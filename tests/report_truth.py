@@ -11,9 +11,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from responder.actions import ISOLATED_TAG, QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
+from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
+from responder.actions.isolation import ISOLATED_TAG
 
-from emulator import EmulatedAws, Notification
+from tools.emulator import EmulatedAws, Notification
 
 QUARANTINE_GROUP = "compromise-responder-quarantine"
 # word in the human text -> the actions that must be done (and confirmed) for it to be said

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cli import main
 from cli.main import app
-from emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
+from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1"}  # no folding of ids in tables, no escape codes

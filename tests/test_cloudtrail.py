@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from responder.events import BadInput
-from responder.schema import TABLES
+from responder.table_keys import TABLES
 
-from emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
+from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 HOUR = timedelta(hours=1)

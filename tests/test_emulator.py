@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.scenarios import LEAKED_KEY, TEAM_KEY
+from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 
 
 def test_termination_protection_is_refused_until_turned_off(aws):

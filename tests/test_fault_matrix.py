@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from responder.runtime import IncompleteResponse
+from responder.entrypoint import IncompleteResponse
 
-from emulator import EmulatedAws
-from emulator.hooks import Call
-from emulator.scenarios import LEAKED_KEY, spot_swarm
 from tests.report_truth import assert_truthful
+from tools.emulator import EmulatedAws
+from tools.emulator.hooks import Call
+from tools.emulator.scenarios import LEAKED_KEY, spot_swarm
 
 REGIONS = ("us-east-1", "sa-east-1", "ap-south-1")
 ATTACKED = ("sa-east-1", "ap-south-1")

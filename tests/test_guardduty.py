@@ -6,12 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.actions import QUARANTINE_GROUP_NAME, REVOKE_SESSIONS_POLICY_NAME
+from responder.actions.iam import REVOKE_SESSIONS_POLICY_NAME
+from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.events import BadInput, parse_guardduty
-from responder.findings import rule_for
+from responder.finding_responses import rule_for
 
-from emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 from tests.conftest import security_groups
+from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 

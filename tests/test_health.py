@@ -6,12 +6,12 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.actions import QUARANTINE_POLICY_NAME
+from responder.actions.iam import QUARANTINE_POLICY_NAME
+from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
-from responder.runtime import IncompleteResponse
 
-from emulator import EmulatedAws
-from emulator.scenarios import LEAKED_KEY, health_event, load_event, spot_swarm
+from tools.emulator import EmulatedAws
+from tools.emulator.scenarios import LEAKED_KEY, health_event, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 
@@ -300,9 +300,9 @@ def test_every_enabled_region_of_the_partition_is_swept(aws, invoke):
 def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, monkeypatch):
     """1,000+ instances make a report larger than a 400 KB DynamoDB item: the idempotency record keeps
     a compact form (found by the benchmark), so a redelivery still acts once."""
-    from responder import runtime
+    from responder import entrypoint
 
-    monkeypatch.setattr(runtime, "IDEMPOTENCY_RECORD_BYTES", 3_000)
+    monkeypatch.setattr(entrypoint, "IDEMPOTENCY_RECORD_BYTES", 3_000)
     aws.set_env(**ALLOWED)
     scene = spot_swarm(aws, regions=("sa-east-1", "eu-north-1"))
     event = scene.health_event()

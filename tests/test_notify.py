@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from responder.notify import JSON_MARKER, SNS_MAX_BYTES, compose, subject_line
+from responder.notify import JSON_MARKER, SNS_MAX_BYTES, compose
+from responder.report.summary import subject_line
 
 
 def report(**extra):

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.stub import ANY, Stubber
-from responder.actions import QUARANTINE_POLICY_NAME
+from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.aws import default_clients
 from responder.events import BadInput
 
-from emulator import EmulatedAws
-from emulator.cloudtrail import envelope
-from emulator.scenarios import ADMIN_POLICY, BACKDOOR_KEY, LEAKED_KEY, code_spaces, load_event
+from tools.emulator import EmulatedAws
+from tools.emulator.cloudtrail import envelope
+from tools.emulator.scenarios import ADMIN_POLICY, BACKDOOR_KEY, LEAKED_KEY, code_spaces, load_event
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from responder.arns import principal_names
 from responder.model import Capacity, Instance, Launch, Principal, RegionEvidence, Suspect, Window
 from responder.planner import plan_key_containment, plan_region
-from responder.policy import RoguePolicy, principal_names
+from responder.rogue import RoguePolicy
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 WINDOW = Window(NOW - timedelta(hours=72), NOW)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from responder.actions import QUARANTINE_GROUP_NAME
+from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.events import RUNBOOKS, BadInput
 
-from emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 from tests.conftest import security_groups
+from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 HANDLER_OF = {"health": "health", "guardduty": "guardduty", "cloudtrail": "cloudtrail", "runbook": "runbook"}

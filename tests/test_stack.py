@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from responder import catalog
-from responder.schema import TABLES
+from responder.table_keys import TABLES
 
-from emulator import EmulatedAws
-from emulator.scenarios import load_event
 from infra.config import ContextError, load
+from tools.emulator import EmulatedAws
+from tools.emulator.scenarios import load_event
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_VARIABLES = {

@@ -8,12 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 from responder.notify import SNS_MAX_BYTES
-from responder.runtime import IncompleteResponse
 
-from emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 from tests.report_truth import assert_truthful
+from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 TWO_REGIONS = ("sa-east-1", "eu-north-1")
@@ -186,19 +186,19 @@ def test_a_concurrent_duplicate_is_not_an_error(aws, invoke, monkeypatch, contex
     """Idempotency in progress: a second delivery while the first runs returns quietly (no Errors alarm),
     notifies nobody and changes nothing; the first delivery completes and notifies once."""
     import handlers.health
-    from responder import runtime
+    from responder import entrypoint
 
     aws.set_env(**ALLOWED)
     aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     event = load_event("health-credentials-exposed.json")
-    real, seen = runtime.finish, {}
+    real, seen = entrypoint.finish, {}
 
     def finish_after_a_duplicate_arrived(ctx, report):
         if "duplicate" not in seen:
             seen["duplicate"] = handlers.health.handler(event, context)  # the same envelope, meanwhile
         return real(ctx, report)
 
-    monkeypatch.setattr(runtime, "finish", finish_after_a_duplicate_arrived)
+    monkeypatch.setattr(entrypoint, "finish", finish_after_a_duplicate_arrived)
     first = invoke("health", event)
 
     assert seen["duplicate"]["headline"].startswith("duplicate delivery") and seen["duplicate"]["actions"] == []

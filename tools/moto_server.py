@@ -22,8 +22,8 @@ from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-# One AMI instead of moto's hundreds: each region's EC2 backend starts in milliseconds (see emulator/)
-AMIS = ROOT / "emulator" / "amis.json"
+# One AMI instead of moto's hundreds: each region's EC2 backend starts in milliseconds (see tools/emulator/)
+AMIS = Path(__file__).resolve().parent / "emulator" / "amis.json"
 
 
 class MotoServer:

@@ -15,9 +15,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from emulator import LambdaContext
-from emulator.cloudtrail import EmulatedCloudTrail
-from emulator.hooks import Dispatcher
+from tools.emulator import LambdaContext
+from tools.emulator.cloudtrail import EmulatedCloudTrail
+from tools.emulator.hooks import Dispatcher
 
 
 def main(argv: list[str]) -> int:

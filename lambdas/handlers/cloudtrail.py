@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from responder.cloudtrail_records import CallRecord, parse_call_event
 from responder.context import ResponseContext
+from responder.entrypoint import entrypoint
 from responder.flows import watch_call
 from responder.report import Report
-from responder.runtime import entrypoint
 
 
 @entrypoint("cloudtrail", parse_call_event, account=lambda call: call.account, eager_journal=False)

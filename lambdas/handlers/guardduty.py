@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from responder.context import ResponseContext
+from responder.entrypoint import entrypoint
 from responder.events import GuardDutyEvent, parse_guardduty
-from responder.findings import respond_to_finding
+from responder.finding_responses import respond_to_finding
 from responder.report import Report
-from responder.runtime import entrypoint
 
 
 @entrypoint("guardduty", parse_guardduty, account=lambda event: event.detail.accountId or event.account)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from responder.context import ResponseContext
+from responder.entrypoint import entrypoint
 from responder.events import HealthEvent, parse_health
 from responder.flows import contain_access_key
 from responder.report import Report
-from responder.runtime import entrypoint
 
 WHAT = {
     "AWS_RISK_CREDENTIALS_EXPOSED": "Exposed",

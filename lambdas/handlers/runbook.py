@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from responder.context import ResponseContext
+from responder.entrypoint import entrypoint
 from responder.events import RunbookBase, parse_runbook
 from responder.report import Report
 from responder.runbooks import run_runbook
-from responder.runtime import entrypoint
 
 
 @entrypoint(

@@ -1,14 +1,19 @@
 """Every AWS call the responder makes is declared here with the IAM permissions it needs.
 
-Actions (changes) and probes (reads) register a Capability; flows list the capabilities they
-use; the CDK stack builds each function's IAM policy from the flows its handler can run
-(``responder.catalog``). Code and least privilege cannot drift apart: a test records every AWS
-call the handlers make against moto and checks each one is declared.
+Three kinds, each named by its kind (``change:terminate-instance``, ``read:describe-instances``,
+``record:notify``): actions (changes) register one each, probes (reads) and stores (the responder's own
+records) declare theirs. Flows list the Capability objects they use (a typo fails at import); the CDK
+stack builds each function's IAM policy from the flows its handler can run (``responder.catalog``). Code
+and least privilege cannot drift apart: the tests record every AWS call the handlers make against moto
+and check each one is declared, and that every declared permission is used.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["change", "read", "record"]
 
 # Symbolic resources, resolved to ARNs by the stack (infra/permissions.py).
 ANY = "*"
@@ -22,20 +27,25 @@ NOTIFY_TOPIC = "topic:notify"
 
 @dataclass(frozen=True)
 class Capability:
+    kind: Kind
     name: str
     permissions: tuple[str, ...]
     resource: str = ANY
     doc: str = ""
 
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}"
+
 
 REGISTRY: dict[str, Capability] = {}
 
 
-def declare(name: str, permissions: tuple[str, ...], resource: str = ANY, doc: str = "") -> Capability:
-    """Register (once) what one action or probe needs."""
-    cap = Capability(name=name, permissions=tuple(permissions), resource=resource, doc=doc)
-    existing = REGISTRY.get(name)
+def declare(kind: Kind, name: str, permissions: tuple[str, ...], resource: str = ANY, doc: str = "") -> Capability:
+    """Register (once) what one action, probe or store needs."""
+    cap = Capability(kind=kind, name=name, permissions=tuple(permissions), resource=resource, doc=doc)
+    existing = REGISTRY.get(cap.key)
     if existing is not None and existing != cap:
-        raise ValueError(f"capability {name!r} declared twice with different permissions")
-    REGISTRY[name] = cap
+        raise ValueError(f"capability {cap.key!r} declared twice with different permissions")
+    REGISTRY[cap.key] = cap
     return cap

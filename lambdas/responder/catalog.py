@@ -8,31 +8,36 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from . import actions, capabilities, flows, notify, probes, runtime, store  # noqa: F401 - they register capabilities
+from . import capabilities
+from .entrypoint import IDEMPOTENCY
+from .flows import (
+    BACKDOOR_SWEEP,
+    ISOLATION,
+    KEY_CONTAINMENT,
+    LAUNCH_CONTAINMENT,
+    NOTICE,
+    REGION_SWEEP,
+    RELEASE,
+    SESSION_REVOCATION,
+    Flow,
+)
 
-HANDLER_FLOWS: dict[str, tuple[str, ...]] = {
-    "health": ("contain-access-key",),
-    "guardduty": ("contain-access-key", "revoke-role-sessions", "isolate-instance", "notify-only"),
-    "cloudtrail": ("contain-launch", "notify-only"),
-    "runbook": (
-        "contain-access-key",
-        "sweep-regions",
-        "sweep-persistence",
-        "revoke-role-sessions",
-        "isolate-instance",
-        "release-instance",
-    ),
+HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
+    "health": (KEY_CONTAINMENT, NOTICE),
+    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
+    "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
+    "runbook": (KEY_CONTAINMENT, REGION_SWEEP, BACKDOOR_SWEEP, SESSION_REVOCATION, ISOLATION, RELEASE, NOTICE),
 }
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 
 
 def capabilities_for(handler: str) -> list[capabilities.Capability]:
-    names: dict[str, None] = {}
+    found: dict[str, capabilities.Capability] = {}
     for flow in HANDLER_FLOWS[handler]:
-        names.update(dict.fromkeys(flows.USES[flow]))
+        found.update((c.key, c) for c in flow.uses)
     if handler in IDEMPOTENT:
-        names["idempotency"] = None
-    return [capabilities.REGISTRY[n] for n in names]
+        found[IDEMPOTENCY.key] = IDEMPOTENCY
+    return list(found.values())
 
 
 def permissions_for(handler: str) -> dict[str, list[str]]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from .arns import role_arn_of_session, role_of_session
 from .events import BadInput, parse_cloudtrail
 from .model import Launch
-from .policy import role_arn_of_session, role_of_session
 from .timeutil import parse_time
 
 LAUNCH_EVENTS = frozenset(

@@ -15,8 +15,8 @@ from .attempts import Journal, StepKey, load
 from .aws import Clients
 from .config import Settings
 from .model import Outcome, RegionResult, Step, Window, planned
-from .policy import RoguePolicy
 from .report import Report
+from .rogue import RoguePolicy
 from .store import Incidents, Ledger
 from .sweep import RegionSweep
 from .timeutil import utcnow

@@ -6,151 +6,17 @@
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from typing import Any
 
 from . import capabilities as cap
 from .aws import Clients
 from .report import fit
-from .wording import count_lines
+from .report.summary import subject_line, summary
 
-PUBLISH = cap.declare("notify", ("sns:Publish",), cap.NOTIFY_TOPIC, "the team's SNS topic")
-SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
+PUBLISH = cap.declare("record", "notify", ("sns:Publish",), cap.NOTIFY_TOPIC, "the team's SNS topic")
 SNS_MAX_BYTES = 256 * 1024
 JSON_MARKER = "--- machine-readable report (JSON) ---"
-LIST_LIMIT = 25
-
-REGION_WORDS = {  # a dry-run changed nothing: it must not call a region contained
-    False: {"contained": "contained", "clean": "clean", "failed": "failed"},
-    True: {"contained": "with rogue capacity to stop", "clean": "clean", "failed": "failed"},
-}
-FACT_MAX = 500  # characters of one fact in the summary (the JSON report has them whole, or cut to fit)
-HUMAN_MAX = 60_000
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
-
-
-def subject_line(report: dict[str, Any]) -> str:
-    """SNS: under 100 printable ASCII characters, no line breaks or control characters (NUL, BEL ...)."""
-    text = f"[{str(report.get('severity', 'high')).upper()}] {report.get('headline') or 'compromise response'}"
-    if report.get("mode") == "dry-run":
-        text = "[DRY-RUN] " + text
-    text = " ".join(_UNPRINTABLE.sub(" ", text).split()) or "[HIGH] compromise response"
-    return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3].rstrip() + "..."
-
-
-def _short(value: Any, limit: int = FACT_MAX) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def summary(report: dict[str, Any]) -> str:
-    """The human part: what happened, what was done, what was left alone, what needs a human."""
-    dry = report.get("mode") == "dry-run"
-    lines = [
-        f"{str(report.get('severity', 'high')).upper()}: {report.get('headline', '')}",
-        f"Incident {report['incidentId']} | trigger: {report['trigger']} | mode: {report['mode']}"
-        + (" (NOTHING WAS CHANGED: this is the plan)" if dry else ""),
-        "",
-        "WHAT HAPPENED",
-    ]
-    facts = report.get("facts") or {}
-    for key, value in list(facts.items())[: LIST_LIMIT * 2]:
-        if value not in (None, "", [], {}):
-            lines.append(f"  {_short(key, 60)}: {_short(value)}")
-    if report.get("account"):
-        lines.append(f"  account: {report['account']}")
-    principal = report.get("principal")
-    if principal:
-        lines.append(
-            f"  principal: {principal.get('type')} {principal.get('name')}"
-            + (f", key {principal['accessKeyId']}" if principal.get("accessKeyId") else "")
-        )
-    if report.get("window"):
-        lines.append(f"  incident window: {report['window']['start']} .. {report['window']['end']}")
-
-    actions = report.get("actions", [])
-    lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE (confirmed by AWS)"]
-    did = [f"  - {line}" for line in count_lines(((a["action"], a["status"]) for a in actions), dry)]
-    lines += did or ["  - nothing was changed" if not dry else "  - nothing to change"]
-    for a in actions:
-        if a["region"] == "global" and a["status"] in ("done", "planned", "failed"):
-            lines.append(
-                f"    {a['action']} {a['target']}: {a['status']}"
-                + (f" ({_short(a['detail'], 300)})" if a.get("detail") else "")
-            )
-    cost = report.get("estimatedHourlyCostStopped", 0)
-    if cost:
-        verb = "that would be stopped" if dry else "stopped"
-        lines.append(f"  - estimated on-demand cost {verb}: ${cost:,.2f}/hour")
-    regions = report.get("regions") or {}
-    by_status: dict[str, list[str]] = {}
-    for region, status in regions.items():
-        by_status.setdefault(status, []).append(region)
-    if regions:
-        lines.append(
-            "  regions: "
-            + ", ".join(f"{len(by_status.get(s, []))} {REGION_WORDS[dry][s]}" for s in ("contained", "clean", "failed"))
-            + (f" ({', '.join(by_status['contained'])})" if by_status.get("contained") else "")
-        )
-        per_region = Counter(
-            a["region"] for a in actions if a["status"] in ("done", "planned") and a["region"] != "global"
-        )
-        for region in by_status.get("contained", []):
-            kinds = Counter(
-                a["action"] for a in actions if a["region"] == region and a["status"] in ("done", "planned")
-            )
-            lines.append(
-                f"    {region}: "
-                + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-                + f" ({per_region[region]} steps)"
-            )
-
-    failures = report.get("failures") or []
-    if failures:
-        lines += [
-            "",
-            f"FAILED ({len(failures)}): the platform retries; the retry keeps what was done and redoes nothing",
-        ]
-        lines += [f"  - {_short(f, 400)}" for f in failures[:LIST_LIMIT]]
-        if len(failures) > LIST_LIMIT:
-            lines.append(f"  ... and {len(failures) - LIST_LIMIT} more (see the JSON report)")
-
-    earlier = report.get("earlierAttempts") or []
-    if earlier:
-        lines += ["", f"ATTEMPTS: this is attempt {report.get('attempt')}; the counts above cover every attempt"]
-        for a in earlier[:LIST_LIMIT]:
-            told = {True: "team notified", False: "notification FAILED"}.get(a.get("notified"), "")
-            lines.append(
-                f"  - attempt {a.get('attempt')} at {a.get('startedAt')}: {a.get('done', 0)} steps confirmed"
-                + (f", {len(a.get('failures') or [])} failed" if a.get("failures") else "")
-                + (f", {told}" if told else "")
-            )
-            lines += [f"      {_short(f, 300)}" for f in (a.get("failures") or [])[:5]]
-
-    skipped = [a for a in actions if a["status"] == "skipped"]
-    if skipped:
-        lines += ["", f"LEFT ALONE ({len(skipped)})"]
-        lines += [f"  - {a['target']} ({a['region']}): {_short(a['reason'], 300)}" for a in skipped[:LIST_LIMIT]]
-        if len(skipped) > LIST_LIMIT:
-            lines.append(f"  ... and {len(skipped) - LIST_LIMIT} more (see the JSON report)")
-
-    findings = report.get("persistence") or []
-    if findings:
-        lines += ["", f"PERSISTENCE FOUND ({len(findings)}): what the principal created to come back"]
-        lines += [
-            f"  - {f['kind']} {f['target']} by {f.get('creator')} at {f.get('time')} ({f.get('eventName')}, {f.get('source')})"
-            + (f" -> {f['response']}" if f.get("response") else "")
-            for f in findings[:LIST_LIMIT]
-        ]
-        if len(findings) > LIST_LIMIT:
-            lines.append(f"  ... and {len(findings) - LIST_LIMIT} more (see the JSON report)")
-
-    todo = report.get("needsHuman") or []
-    if todo:
-        lines += ["", "NEEDS A HUMAN"]
-        lines += [f"  {i}. {_short(t)}" for i, t in enumerate(todo[:LIST_LIMIT], 1)]
-    return "\n".join(lines)
+HUMAN_MAX = 60_000  # bytes of summary; the JSON report gets the rest
 
 
 def compose(report: dict[str, Any]) -> tuple[str, str]:

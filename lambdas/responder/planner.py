@@ -12,27 +12,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .actions import STOP_ACTION, ActionName, report_order
+from .actions.iam import QUARANTINE_POLICY_NAME
 from .model import GLOBAL, Capacity, Instance, Principal, RegionEvidence, Resource, Step, Verdict, Window
-from .policy import PROTECT_OVERRIDE_NOTE, RoguePolicy
 from .pricing import hourly_price
+from .rogue import PROTECT_OVERRIDE_NOTE, RoguePolicy
 
-STOP_ACTION = {
-    "spot-fleet": "cancel-spot-fleet",
-    "ec2-fleet": "delete-ec2-fleet",
-    "spot-request": "cancel-spot-request",
-    "asg": "scale-asg-to-zero",
-}
-STEP_ORDER = {
-    "deactivate-access-key": 0,
-    "quarantine-user": 1,
-    "revoke-role-sessions": 2,
-    "cancel-spot-fleet": 10,
-    "delete-ec2-fleet": 11,
-    "cancel-spot-request": 12,
-    "scale-asg-to-zero": 13,
-    "disable-termination-protection": 14,
-    "terminate-instance": 15,
-}
 ALREADY_STOPPED = frozenset({"scaled-to-zero", "cancelled_running", "deleted_running"})
 KIND_LABEL = {
     "spot-fleet": "spot fleet",
@@ -123,7 +108,7 @@ def plan_region(evidence: RegionEvidence, policy: RoguePolicy, window: Window | 
     for rid, res in resources.items():
         verdict = _verdict_of(rid, res, roots, verdicts, resources, evidence, policy)
         steps.extend(_steps_for(res, verdict, evidence))
-    return sorted(steps, key=lambda s: (STEP_ORDER.get(s.action, 99), s.status != "planned", s.target))
+    return sorted(steps, key=lambda s: (report_order(s.action), s.status != "planned", s.target))
 
 
 def _verdict_of(
@@ -178,7 +163,7 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
         if res.id in evidence.termination_protected:
             steps.append(
                 Step(
-                    "disable-termination-protection",
+                    ActionName.DISABLE_TERMINATION_PROTECTION,
                     res.id,
                     region,
                     "termination protection is on: " + verdict.reason,
@@ -188,7 +173,7 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
             )
         steps.append(
             Step(
-                "terminate-instance",
+                ActionName.TERMINATE_INSTANCE,
                 res.id,
                 region,
                 verdict.reason,
@@ -199,7 +184,7 @@ def _steps_for(res: Resource, verdict: Verdict, evidence: RegionEvidence) -> lis
         )
         return steps
     if verdict.examined:
-        return [Step("terminate-instance", res.id, region, verdict.reason, status="skipped", params=params)]
+        return [Step(ActionName.TERMINATE_INSTANCE, res.id, region, verdict.reason, status="skipped", params=params)]
     return []
 
 
@@ -208,7 +193,7 @@ def plan_key_containment(access_key_id: str, owner: Principal, policy: RoguePoli
     if owner.type == "Root":
         return [
             Step(
-                "deactivate-access-key",
+                ActionName.DEACTIVATE_ACCESS_KEY,
                 access_key_id,
                 GLOBAL,
                 "root user's key: a role cannot deactivate it - the account owner must delete it now (CRITICAL)",
@@ -219,23 +204,28 @@ def plan_key_containment(access_key_id: str, owner: Principal, policy: RoguePoli
         why = f"owner {owner.name} is a protected principal (PROTECTED_PRINCIPALS): not touched, a human decides"
         return [
             Step(
-                "deactivate-access-key", access_key_id, GLOBAL, why, status="skipped", params={"userName": owner.name}
+                ActionName.DEACTIVATE_ACCESS_KEY,
+                access_key_id,
+                GLOBAL,
+                why,
+                status="skipped",
+                params={"userName": owner.name},
             ),
-            Step("quarantine-user", owner.name, GLOBAL, why, status="skipped"),
+            Step(ActionName.QUARANTINE_USER, owner.name, GLOBAL, why, status="skipped"),
         ]
     return [
         Step(
-            "deactivate-access-key",
+            ActionName.DEACTIVATE_ACCESS_KEY,
             access_key_id,
             GLOBAL,
             f"exposed/abused access key of {owner.name}: deactivate (never delete)",
             params={"userName": owner.name},
         ),
         Step(
-            "quarantine-user",
+            ActionName.QUARANTINE_USER,
             owner.name,
             GLOBAL,
             "deny-all inline policy stops any other credential of the user",
-            params={"policyName": "compromise-responder-quarantine"},
+            params={"policyName": QUARANTINE_POLICY_NAME},
         ),
     ]

@@ -29,16 +29,16 @@ ACTIVE_FLEET_STATES = {"submitted", "active", "modifying"}
 STOPPED_FLEET_STATES = {"cancelled_running", "deleted_running"}
 LISTED_FLEET_STATES = ACTIVE_FLEET_STATES | STOPPED_FLEET_STATES
 
-DESCRIBE_REGIONS = cap.declare("describe-regions", ("ec2:DescribeRegions",), doc="enabled regions")
-DESCRIBE_INSTANCES = cap.declare("describe-instances", ("ec2:DescribeInstances",))
-DESCRIBE_SPOT_REQUESTS = cap.declare("describe-spot-requests", ("ec2:DescribeSpotInstanceRequests",))
+DESCRIBE_REGIONS = cap.declare("read", "describe-regions", ("ec2:DescribeRegions",), doc="enabled regions")
+DESCRIBE_INSTANCES = cap.declare("read", "describe-instances", ("ec2:DescribeInstances",))
+DESCRIBE_SPOT_REQUESTS = cap.declare("read", "describe-spot-requests", ("ec2:DescribeSpotInstanceRequests",))
 DESCRIBE_SPOT_FLEETS = cap.declare(
-    "describe-spot-fleets", ("ec2:DescribeSpotFleetRequests", "ec2:DescribeSpotFleetInstances")
+    "read", "describe-spot-fleets", ("ec2:DescribeSpotFleetRequests", "ec2:DescribeSpotFleetInstances")
 )
-DESCRIBE_EC2_FLEETS = cap.declare("describe-ec2-fleets", ("ec2:DescribeFleets", "ec2:DescribeFleetInstances"))
-DESCRIBE_ASGS = cap.declare("describe-auto-scaling-groups", ("autoscaling:DescribeAutoScalingGroups",))
-LOOKUP_EVENTS = cap.declare("lookup-events", ("cloudtrail:LookupEvents",), doc="attribution fallback")
-KEY_OWNER = cap.declare("key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
+DESCRIBE_EC2_FLEETS = cap.declare("read", "describe-ec2-fleets", ("ec2:DescribeFleets", "ec2:DescribeFleetInstances"))
+DESCRIBE_ASGS = cap.declare("read", "describe-auto-scaling-groups", ("autoscaling:DescribeAutoScalingGroups",))
+LOOKUP_EVENTS = cap.declare("read", "lookup-events", ("cloudtrail:LookupEvents",), doc="attribution fallback")
+KEY_OWNER = cap.declare("read", "key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
 LOOKUP_MAX_PAGES = 20
 
 

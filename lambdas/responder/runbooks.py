@@ -18,7 +18,7 @@ from .flows import (
     isolate_instance,
     release_instance,
     revoke_role_sessions,
-    sweep_persistence,
+    sweep_backdoors,
     sweep_regions,
 )
 from .model import Principal
@@ -35,18 +35,15 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
     if isinstance(command, SweepRegions):
         report = sweep_regions(ctx, command.accessKeyId, ctx.window(ctx.now, command.sinceHours))
     elif isinstance(command, SweepPersistence):
-        report = sweep_persistence(ctx, _principal(ctx, command), ctx.window(ctx.now, command.sinceHours))
+        report = sweep_backdoors(ctx, _principal(ctx, command), ctx.window(ctx.now, command.sinceHours))
     elif isinstance(command, RevokeRoleSessions):
-        report = ctx.new_report()
-        report.principal = Principal("Role", command.roleName, ctx.iam_arn("role", command.roleName))
-        report.add(revoke_role_sessions(ctx, command.roleName, command.reason or "revoke-role-sessions runbook"))
-        report.subject = f"Runbook: role {command.roleName}, sessions issued before now"
+        report = revoke_role_sessions(ctx, command.roleName, command.reason or "revoke-role-sessions runbook")
+        report.subject = f"Runbook: {report.subject}"
         report.status = "planned" if ctx.dry_run else "notified"
     elif isinstance(command, IsolateInstance):
-        report = ctx.new_report()
         reason = command.reason or "isolate-instance runbook"
-        report.add(isolate_instance(ctx, command.instanceId, command.region, reason, {}))
-        report.subject = f"Runbook: isolate-instance ({command.region})"
+        report = isolate_instance(ctx, command.instanceId, command.region, reason, {})
+        report.subject = f"Runbook: {report.subject}"
         report.status = "planned" if ctx.dry_run else "notified"
     elif isinstance(command, ReleaseInstance):
         report = release_instance(ctx, command.instanceId, command.region)

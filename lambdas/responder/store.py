@@ -29,13 +29,15 @@ from .model import Launch, Window
 from .report import fit
 from .timeutil import iso, parse_time, utcnow
 
-LEDGER_READ = cap.declare("ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution")
-LEDGER_WRITE = cap.declare("ledger-write", ("dynamodb:BatchWriteItem",), cap.LEDGER_TABLE, "launch watcher")
+LEDGER_READ = cap.declare(
+    "record", "ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution"
+)
+LEDGER_WRITE = cap.declare("record", "ledger-write", ("dynamodb:BatchWriteItem",), cap.LEDGER_TABLE, "launch watcher")
 INCIDENTS_READ = cap.declare(
-    "incidents-read", ("dynamodb:Query", "dynamodb:GetItem"), cap.INCIDENTS_TABLE, "open incidents"
+    "record", "incidents-read", ("dynamodb:Query", "dynamodb:GetItem"), cap.INCIDENTS_TABLE, "open incidents"
 )
 INCIDENTS_WRITE = cap.declare(
-    "incidents-write", ("dynamodb:PutItem", "dynamodb:BatchWriteItem"), cap.INCIDENTS_TABLE, "record"
+    "record", "incidents-write", ("dynamodb:PutItem", "dynamodb:BatchWriteItem"), cap.INCIDENTS_TABLE, "record"
 )
 CREATOR_INDEX = "byCreator"
 LEDGER_TTL_DAYS = 90

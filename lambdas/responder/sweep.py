@@ -14,27 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import execute
+from .actions import STOPS_CAPACITY, execute
 from .aws import Clients, describe_error
 from .cloudtrail_records import LAUNCH_EVENTS, CallRecord
 from .config import Settings
 from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Suspect, Window, planned
 from .planner import plan_region
-from .policy import RoguePolicy
 from .probes import describe_region, lookup_calls
+from .rogue import RoguePolicy
 from .store import Ledger
 from .timeutil import iso
-
-STOP_ACTIONS = frozenset(
-    {
-        "cancel-spot-fleet",
-        "delete-ec2-fleet",
-        "cancel-spot-request",
-        "scale-asg-to-zero",
-        "terminate-instance",
-        "isolate-instance",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -52,7 +41,7 @@ class SweepRequest:
 def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
     if any(o.status == "failed" for o in outcomes):
         return "failed"
-    if any(o.step.action in STOP_ACTIONS and o.status in ("done", "planned") for o in outcomes):
+    if any(o.step.action in STOPS_CAPACITY and o.status in ("done", "planned") for o in outcomes):
         return "contained"
     return "clean"
 

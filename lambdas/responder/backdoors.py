@@ -1,9 +1,11 @@
-"""Persistence sweep: what a contained principal created to come back, neutralised without deleting.
+"""Backdoors: what a contained principal created to come back (the persistence sweep), neutralised
+without deleting anything (incident 2, Code Spaces: the attacker made IAM users and keys while the
+company was taking back control).
 
 Sources, in order: the launch watcher's records (ledger, GSI by creator), else CloudTrail
 ``LookupEvents`` in us-east-1 (where IAM, a global service, records its events).
 
-What is done with each finding (``plan_persistence`` - pure):
+What is done with each backdoor (``plan_backdoors`` - pure):
   access key created              -> deactivated (Inactive, never deleted)
   IAM user created                -> deny-all quarantine policy
   IAM role created                -> deny-all quarantine policy
@@ -19,23 +21,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .actions import ActionName
 from .aws import describe_error
 from .cloudtrail_records import IAM_PERSISTENCE_EVENTS, PERSISTENCE_EVENTS, CallRecord
 from .model import GLOBAL, Principal, Step, Window
-from .policy import RoguePolicy
 from .probes import lookup_calls
+from .rogue import RoguePolicy
 from .timeutil import iso
 
 IAM_EVENTS_REGION = "us-east-1"
 NEUTRALISE = {
     "access-key": (
-        "deactivate-access-key",
+        ActionName.DEACTIVATE_ACCESS_KEY,
         "access key created by the compromised principal: deactivate (never delete)",
     ),
-    "iam-user": ("quarantine-user", "user created by the compromised principal: deny-all quarantine policy"),
-    "iam-role": ("quarantine-role", "role created by the compromised principal: deny-all quarantine policy"),
+    "iam-user": (ActionName.QUARANTINE_USER, "user created by the compromised principal: deny-all quarantine policy"),
+    "iam-role": (ActionName.QUARANTINE_ROLE, "role created by the compromised principal: deny-all quarantine policy"),
     "login-profile": (
-        "delete-login-profile",
+        ActionName.DELETE_LOGIN_PROFILE,
         "console password set by the compromised principal: remove it (recorded first)",
     ),
 }
@@ -49,7 +52,7 @@ REVIEW = {
 
 
 @dataclass(frozen=True)
-class Finding:
+class Backdoor:
     kind: str
     target: str
     creator: str
@@ -78,8 +81,8 @@ class Finding:
         return out
 
 
-def findings_from(calls: Sequence[CallRecord], source: str) -> list[Finding]:
-    out: list[Finding] = []
+def backdoors_from(calls: Sequence[CallRecord], source: str) -> list[Backdoor]:
+    out: list[Backdoor] = []
     seen: set[tuple[str, str]] = set()
     for call in sorted(calls, key=lambda c: (c.time is None, c.time)):
         if call.kind != "persistence":
@@ -89,7 +92,7 @@ def findings_from(calls: Sequence[CallRecord], source: str) -> list[Finding]:
                 continue
             seen.add((kind, target))
             out.append(
-                Finding(
+                Backdoor(
                     kind,
                     target,
                     call.principal_arn or call.principal_name or "?",
@@ -104,11 +107,11 @@ def findings_from(calls: Sequence[CallRecord], source: str) -> list[Finding]:
     return out
 
 
-def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained: Principal) -> list[Step]:
+def plan_backdoors(backdoors: Sequence[Backdoor], policy: RoguePolicy, contained: Principal) -> list[Step]:
     """One step per finding: neutralise (deactivate/deny/remove) or flag for review. Pure."""
     steps: list[Step] = []
     planned: set[tuple[str, str]] = set()
-    for f in findings:
+    for f in backdoors:
         owner = f.details.get("userName") or f.details.get("roleName") or f.target
         when = f"{f.event_name} at {iso(f.time)} by {f.creator}"
         if f.kind in NEUTRALISE:
@@ -136,7 +139,7 @@ def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained
             region = GLOBAL if f.event_name in IAM_PERSISTENCE_EVENTS else f.region
             steps.append(
                 Step(
-                    "review-persistence",
+                    ActionName.REVIEW_PERSISTENCE,
                     f.target,
                     region,
                     f"{REVIEW.get(f.kind, 'review')} ({when})",
@@ -148,12 +151,12 @@ def plan_persistence(findings: Sequence[Finding], policy: RoguePolicy, contained
     return steps
 
 
-def gather_findings(ctx: Any, principal: Principal, window: Window) -> tuple[list[Finding], str | None]:
+def gather_backdoors(ctx: Any, principal: Principal, window: Window) -> tuple[list[Backdoor], str | None]:
     """Ledger first (every region the watcher covers), else LookupEvents in us-east-1."""
     note = None
     if ctx.ledger is not None and principal.arn:
         try:
-            found = findings_from(ctx.ledger.calls_by_creator(principal.arn, window), "ledger")
+            found = backdoors_from(ctx.ledger.calls_by_creator(principal.arn, window), "ledger")
             if found:
                 return found, None
         except Exception as exc:  # noqa: BLE001 - fall back to CloudTrail
@@ -164,6 +167,6 @@ def gather_findings(ctx: Any, principal: Principal, window: Window) -> tuple[lis
         calls = lookup_calls(
             ctx.clients, IAM_EVENTS_REGION, window, user_name=principal.name, event_names=PERSISTENCE_EVENTS
         )
-        return findings_from(calls, "cloudtrail"), note
+        return backdoors_from(calls, "cloudtrail"), note
     except Exception as exc:  # noqa: BLE001 - best effort: say it could not look
         return [], "; ".join(n for n in (note, f"CloudTrail LookupEvents unavailable ({describe_error(exc)})") if n)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from responder.aws import retry_config
 
-from emulator import EmulatedAws, LambdaContext
-from emulator.scenarios import LEAKED_KEY
+from tools.emulator import EmulatedAws, LambdaContext
+from tools.emulator.scenarios import LEAKED_KEY
 
 from . import sequential
 from .instrument import (
@@ -181,7 +181,7 @@ def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
 
         return baseline
     from handlers import health
-    from responder.runtime import prewarm
+    from responder.entrypoint import prewarm
 
     event = scene.health_event()
     prewarm()  # Lambda's init phase (module import + home-region clients) is not part of the invocation

@@ -16,12 +16,12 @@ from responder.cloudtrail_records import LAUNCH_EVENTS
 from responder.config import Settings
 from responder.model import GLOBAL, Capacity, RegionEvidence, Step, Window
 from responder.planner import plan_key_containment, plan_region
-from responder.policy import RoguePolicy
 from responder.probes import REGION_DESCRIBES, describe_instances, key_owner, lookup_calls
+from responder.rogue import RoguePolicy
 from responder.sweep import attribution_suspects
 from responder.timeutil import utcnow
 
-from emulator import ACCOUNT
+from tools.emulator import ACCOUNT
 
 
 def contain(access_key_id: str, notice_start: datetime, regions: Sequence[str]) -> int:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS = ROOT / "lambdas"
 HANDLERS = ("handlers.health", "handlers.guardduty", "handlers.cloudtrail", "handlers.runbook")
 PROBE = """

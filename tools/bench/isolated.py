@@ -1,6 +1,6 @@
 """The 1,000-instance run in a fresh interpreter, so its memory figures are its own.
 
-``python -m bench.isolated OUT LABEL TOTAL LATENCY``: warm-up, then one measured response with the
+``python -m tools.bench.isolated OUT LABEL TOTAL LATENCY``: warm-up, then one measured response with the
 resident memory sampled; the ``RunResult`` goes to OUT as JSON.
 """
 
@@ -17,7 +17,7 @@ from .instrument import CpuMeter
 from .runs import RunResult, RunSpec, run, warm_up
 from .scenario import Size
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_isolated(label: str, total: int, latency: float) -> RunResult:
@@ -25,7 +25,9 @@ def run_isolated(label: str, total: int, latency: float) -> RunResult:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         subprocess.run(
-            [sys.executable, "-m", "bench.isolated", str(out), label, str(total), str(latency)], cwd=ROOT, check=True
+            [sys.executable, "-m", "tools.bench.isolated", str(out), label, str(total), str(latency)],
+            cwd=ROOT,
+            check=True,
         )
         return RunResult.from_json(json.loads(out.read_text()))
 

@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "lambdas") not in sys.path:
-    sys.path.insert(0, str(ROOT / "lambdas"))
 
 # One AMI instead of moto's hundreds: each region's EC2 backend then starts in milliseconds, not
 # seconds (moto reads this variable when it is first imported).
@@ -34,7 +29,7 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
 from responder.aws import reset_default_clients  # noqa: E402
-from responder.schema import TABLES, create_table_request  # noqa: E402
+from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402

@@ -27,6 +27,7 @@ from .events import BadInput
 from .notify import publish
 from .partitions import partition_of
 from .report import Report, fit
+from .report.needs_human import FAILED_TODO
 from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
@@ -50,6 +51,7 @@ def traced(handler: Callable[[Any, Any], dict[str, Any]]) -> Callable[[Any, Any]
 
 
 IDEMPOTENCY = cap.declare(
+    "record",
     "idempotency",
     ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
     cap.IDEMPOTENCY_TABLE,
@@ -90,16 +92,6 @@ def refusal(ctx: ResponseContext) -> str | None:
             f"{ctx.own_account} (single-account mode)"
         )
     return None
-
-
-def not_acted(ctx: ResponseContext, why: str) -> Report:
-    report = ctx.new_report(headline=f"{ctx.trigger} event for account {ctx.account}: nothing changed", severity="high")
-    report.status = "notified"
-    report.facts["refused"] = why
-    report.todo = [
-        f"Contain it in account {ctx.account} itself (deploy the responder there, or run it in organization mode)."
-    ]
-    return report
 
 
 def entrypoint(
@@ -151,6 +143,8 @@ def entrypoint(
                             lambda: incidents.attempts(ctx.incident_id), ctx.incident_id
                         )
                     if why_not:
+                        from .flows.notices import not_acted
+
                         return finish(ctx, not_acted(ctx, why_not))
                     return finish(ctx, _respond_or_report_failure(respond, parsed, ctx))
 
@@ -204,10 +198,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
             report.facts["earlierAttempts"] = earlier.note
         report.include_earlier(earlier.attempts)
         if report.failed:
-            report.todo.append(
-                "Some steps FAILED (see FAILED): the platform retries; the retry redoes nothing that AWS "
-                "accepted. If the DLQ alarm fires, run the matching runbook by hand."
-            )
+            report.todo.append(FAILED_TODO)
         data = report.to_json()
         notified = True
         try:

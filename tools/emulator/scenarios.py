@@ -17,7 +17,7 @@ from typing import Any
 from . import EmulatedAws
 from .actor import Actor
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 LEAKED_KEY = "AKIAIOSFODNN7EXAMPLE"
 TEAM_KEY = "AKIAI44QH8DHBEXAMPLE"
 ATTACKER_REGIONS = ("us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")

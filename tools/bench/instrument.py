@@ -23,8 +23,8 @@ import boto3.session
 import botocore.parsers
 from moto.core.botocore_stubber import BotocoreStubber
 
-from emulator import EmulatedAws
-from emulator.hooks import Call
+from tools.emulator import EmulatedAws
+from tools.emulator.hooks import Call
 
 STOP_ACTIONS = frozenset(
     {

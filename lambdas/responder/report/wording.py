@@ -10,77 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from .model import Outcome
+from ..actions import ACTIONS, ActionName
+from ..model import Outcome
 
 Acted = Iterable[tuple[str, str]]  # (action, status) of each step
-
-
-@dataclass(frozen=True)
-class Wording:
-    noun: str
-    plural: str
-    done: str  # past tense: only for steps AWS accepted
-    planned: str  # what a dry-run says
-    stops_capacity: bool = False
-    short: str = ""  # the headline's word, when it names the step (empty: counted, not named)
-    one: str = "{noun} {target} {short}"  # how the headline names one step AWS accepted
-
-
-WORDING: dict[str, Wording] = {
-    "deactivate-access-key": Wording(
-        "access key", "access keys", "deactivated (not deleted)", "to deactivate", short="deactivated"
-    ),
-    "quarantine-user": Wording(
-        "user", "users", "given the deny-all quarantine policy", "to quarantine", short="quarantined"
-    ),
-    "quarantine-role": Wording(
-        "role", "roles", "given the deny-all quarantine policy", "to quarantine", short="quarantined"
-    ),
-    "revoke-role-sessions": Wording(
-        "role",
-        "roles",
-        "had their older sessions revoked",
-        "to revoke sessions of",
-        short="sessions revoked",
-        one="sessions of role {target} revoked",
-    ),
-    "delete-login-profile": Wording(
-        "console password", "console passwords", "removed (login profiles)", "to remove (login profiles)"
-    ),
-    "cancel-spot-fleet": Wording("spot fleet", "spot fleets", "cancelled", "to cancel", stops_capacity=True),
-    "delete-ec2-fleet": Wording(
-        "EC2 fleet", "EC2 fleets", "deleted (instances terminated separately)", "to delete", stops_capacity=True
-    ),
-    "cancel-spot-request": Wording("spot request", "spot requests", "cancelled", "to cancel", stops_capacity=True),
-    "scale-asg-to-zero": Wording(
-        "Auto Scaling group", "Auto Scaling groups", "scaled to zero", "to scale to zero", stops_capacity=True
-    ),
-    "disable-termination-protection": Wording(
-        "termination protection", "termination protections", "turned off", "to turn off"
-    ),
-    "terminate-instance": Wording("instance", "instances", "terminated", "to terminate", stops_capacity=True),
-    "isolate-instance": Wording(
-        "instance",
-        "instances",
-        "isolated (quarantine security group)",
-        "to isolate",
-        short="isolated",
-        one="{noun} {target} {short} (not terminated)",
-    ),
-    "snapshot-volume": Wording(
-        "EBS volume", "EBS volumes", "snapshotted for forensics", "to snapshot", short="snapshotted"
-    ),
-    "release-instance": Wording("instance", "instances", "released from isolation", "to release", short="released"),
-}
-CAPACITY_SHORT = (  # the headline's capacity tail, in this order
-    ("terminate-instance", "instances"),
-    ("cancel-spot-request", "spot requests"),
-    ("cancel-spot-fleet", "fleets"),
-    ("delete-ec2-fleet", "fleets"),
-    ("scale-asg-to-zero", "ASGs"),
-)
 
 
 def statuses(outcomes: Iterable[Outcome]) -> list[tuple[str, str]]:
@@ -97,20 +31,21 @@ def count_lines(steps: Acted, dry_run: bool) -> list[str]:
     """``instances terminated: 22`` - one line per action that happened (or would, in a dry-run)."""
     counts = acted(steps, dry_run)
     lines = []
-    for action, wording in WORDING.items():
+    for action, cls in ACTIONS.items():
         if counts[action]:
-            verb = wording.planned if dry_run else wording.done
-            lines.append(f"{wording.plural} {verb}: {counts[action]}")
+            verb = cls.words.planned if dry_run else cls.words.done
+            lines.append(f"{cls.words.plural} {verb}: {counts[action]}")
     return lines
 
 
 def capacity_phrase(steps: Acted, regions: dict[str, str], dry_run: bool) -> str:
     """``22 instances, 20 spot requests stopped in 5 regions`` (only what AWS accepted)."""
     counts = acted(steps, dry_run)
-    merged: Counter[str] = Counter()
-    for action, label in CAPACITY_SHORT:
-        merged[label] += counts[action]
-    stopped = [f"{n} {label}" for label, n in merged.items() if n]
+    stopped = [
+        f"{counts[name]} {cls.words.noun if counts[name] == 1 else cls.words.plural}"
+        for name, cls in sorted(ACTIONS.items(), key=lambda item: item[1].phase, reverse=True)
+        if cls.stops_capacity and not cls.words.short and counts[name]
+    ]
     contained = sum(1 for s in regions.values() if s == "contained")
     if not stopped:
         return "no rogue capacity found" if not dry_run else "no rogue capacity to stop"
@@ -118,7 +53,7 @@ def capacity_phrase(steps: Acted, regions: dict[str, str], dry_run: bool) -> str
     return ", ".join(stopped) + (" to stop" if dry_run else " stopped") + where
 
 
-DOOR = ("deactivate-access-key", "quarantine-user")  # what "contained" already says for a key
+DOOR = (ActionName.DEACTIVATE_ACCESS_KEY, ActionName.QUARANTINE_USER)  # what "contained" says for a key
 
 
 def named_phrase(outcomes: Iterable[Outcome], dry_run: bool, skip: tuple[str, ...] = ()) -> str | None:
@@ -126,11 +61,12 @@ def named_phrase(outcomes: Iterable[Outcome], dry_run: bool, skip: tuple[str, ..
     counted = "planned" if dry_run else "done"
     by_action: dict[str, list[str]] = {}
     for o in outcomes:
-        if o.status == counted and WORDING.get(o.step.action, Wording("", "", "", "")).short:
+        if o.status == counted and o.step.action in ACTIONS and ACTIONS[o.step.action].words.short:
             by_action.setdefault(o.step.action, []).append(o.step.target)
     parts = []
-    for action, wording in WORDING.items():
+    for action, cls in ACTIONS.items():
         targets = by_action.get(action, [])
+        wording = cls.words
         if not targets or action in skip:
             continue
         verb = wording.planned if dry_run else wording.short

@@ -1,4 +1,10 @@
-"""The report every handler returns, notifies and records (contract: "Report", "Truth of the report")."""
+"""The report every handler returns, notifies and records (contract: "Report", "Truth of the report").
+
+(this module)  Report: the steps and their outcomes, regions, facts; fitting it into SNS / DynamoDB
+wording        the words a report may use about its steps, from their statuses only
+needs_human    NEEDS A HUMAN lines
+summary        the notification's human text and subject
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .attempts import step_key
-from .model import Outcome, Principal, RegionResult, Step, Window
-from .timeutil import iso, utcnow
-from .wording import DOOR, capacity_phrase, failure_phrase, named_phrase, statuses
+from ..attempts import step_key
+from ..model import Outcome, Principal, RegionResult, Step, Window
+from ..timeutil import iso, utcnow
 
 
 @dataclass
@@ -65,6 +70,21 @@ class Report:
             or any(o.status == "failed" for o in self.outcomes)
         )
 
+    def status_of(self, action: str) -> str | None:
+        """The status of the report's (first) step of this action, if it has one."""
+        return next((o.status for o in self.outcomes if o.step.action == action), None)
+
+    def absorb(self, other: Report) -> None:
+        """Take another flow's steps into this report (one response made of two flows)."""
+        self.outcomes.extend(other.outcomes)
+        for region, status in other.regions.items():
+            if self.regions.get(region) != "failed":
+                self.regions[region] = status
+        self.region_errors.update(other.region_errors)
+        self.attribution.update(other.attribution)
+        self.errors.extend(other.errors)
+        self.todo.extend(t for t in other.todo if t not in self.todo)
+
     def failures(self) -> list[str]:
         out = [f"region {r}: {e}" for r, e in sorted(self.region_errors.items()) if self.regions.get(r) == "failed"]
         out += [
@@ -92,6 +112,8 @@ class Report:
         """The fixed headline, or the subject worded from what AWS accepted (never from what was meant)."""
         if self.headline:
             return self.headline
+        from .wording import DOOR, capacity_phrase, failure_phrase, named_phrase, statuses
+
         failure = failure_phrase(self.outcomes, self.regions, self.errors)
         capacity = capacity_phrase(statuses(self.outcomes), self.regions, self.dry_run) if self.regions else None
         named = named_phrase(self.outcomes, self.dry_run, skip=DOOR if self.done_word and not failure else ())

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import EmulatedAws, Launched
-from emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
 from infra.config import DEFAULT_REGIONS
+from tools.emulator import EmulatedAws, Launched
+from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
 
 REGIONS: tuple[str, ...] = DEFAULT_REGIONS  # the 17 regions enabled by default, as the stack forwards
 CLEAN_REGIONS: tuple[str, ...] = ("ca-central-1", "eu-west-3", "ap-northeast-3")

@@ -18,42 +18,12 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .arns import principal_names
 from .config import Settings
 from .model import RegionEvidence, Resource, Suspect, Verdict, Window
 from .timeutil import iso
 
 PROTECT_OVERRIDE_NOTE = "protect tag overridden: an attacker holding the key can tag its own resources"
-
-
-def role_of_session(arn: str) -> str | None:
-    """``arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`` -> ``ROLE``."""
-    if ":assumed-role/" in arn:
-        return arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
-    return None
-
-
-def role_arn_of_session(arn: str) -> str | None:
-    """``arn:P:sts::ACCT:assumed-role/ROLE/SESSION`` -> ``arn:P:iam::ACCT:role/ROLE``."""
-    role = role_of_session(arn)
-    if role is None:
-        return None
-    parts = arn.split(":")
-    return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
-
-
-def principal_names(arn_or_name: str) -> set[str]:
-    """Every spelling a PROTECTED_PRINCIPALS entry may use for this principal."""
-    names = {arn_or_name}
-    if arn_or_name.startswith("arn:"):
-        resource = arn_or_name.split(":", 5)[-1]
-        role = role_of_session(arn_or_name)
-        if role:
-            names |= {role, str(role_arn_of_session(arn_or_name))}
-        elif resource.startswith(("user/", "role/")):
-            names.add(resource.rsplit("/", 1)[-1])
-        elif resource == "root":
-            names.add("root")
-    return names
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .flows import (
     revoke_role_sessions,
     terminate_attributed_instance,
 )
-from .model import Launch, Principal
+from .model import Launch
 from .probes import launch_of
 from .report import Report
 
@@ -170,25 +170,15 @@ def respond_to_finding(ctx: ResponseContext, finding: FindingDetail, event_regio
             ctx, details.accessKeyId, window=window, what=f"GuardDuty {finding.type}:", facts=facts
         )
     if rule.response == "revoke-role-sessions" and details and details.userName:
-        report = ctx.new_report(severity="high")
-        report.facts.update(facts)
-        report.principal = Principal(
-            "Role", details.userName, ctx.iam_arn("role", details.userName), details.accessKeyId
+        report = revoke_role_sessions(
+            ctx, details.userName, f"GuardDuty {finding.type}: {finding.title}", details.accessKeyId
         )
-        report.add(revoke_role_sessions(ctx, details.userName, f"GuardDuty {finding.type}: {finding.title}"))
         if instance and instance.instanceId:
-            report.add(
-                isolate_instance(
-                    ctx,
-                    instance.instanceId,
-                    region,
-                    f"its role's credentials were abused ({finding.type})",
-                    {"findingId": finding.id},
-                )
-            )
+            why = f"its role's credentials were abused ({finding.type})"
+            report.absorb(isolate_instance(ctx, instance.instanceId, region, why, {"findingId": finding.id}))
+        report.facts.update(facts)
         report.subject = f"GuardDuty {finding.type}"
         report.status = "planned" if ctx.dry_run else "contained"
-        report.todo = [f"Find how {details.userName}'s credentials left their instance; rotate what they could reach."]
         return report
     if rule.response == "isolate-instance" and instance and instance.instanceId:
         return _instance_finding(ctx, finding, instance.instanceId, region, facts)
@@ -215,16 +205,9 @@ def _instance_finding(
         report = terminate_attributed_instance(ctx, instance_id, region, why)
         report.subject = f"GuardDuty {finding.type}: rogue instance {instance_id}"
     else:
-        report = ctx.new_report(severity="high")
-        report.add(
-            isolate_instance(
-                ctx, instance_id, region, f"GuardDuty {finding.type}: {finding.title}", {"findingId": finding.id}
-            )
-        )
+        why = f"GuardDuty {finding.type}: {finding.title}"
+        report = isolate_instance(ctx, instance_id, region, why, {"findingId": finding.id})
         report.subject = f"GuardDuty {finding.type}"
-        report.todo = [
-            f"Investigate {instance_id} from its snapshots; release it with the release-instance runbook or replace it."
-        ]
     report.facts.update(facts)
     report.status = "planned" if ctx.dry_run else "contained"
     return report

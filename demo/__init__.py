@@ -1,1 +1,0 @@
-"""`make demo`: a real incident replayed against emulated AWS, with a readable report."""

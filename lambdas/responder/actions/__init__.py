@@ -1,0 +1,39 @@
+"""The registry of changes the responder may make in AWS (Cloud Custodian style).
+
+  base       what an action is: name, service, permissions, phase, words, what it stops
+  iam        close the door: deactivate keys, quarantine principals, revoke sessions, remove passwords
+  capacity   take rogue capacity away: fleets, spot requests, Auto Scaling groups, then instances
+  isolation  keep a compromised instance's evidence: snapshot, isolate, release
+  executor   run planned steps phase by phase, batches in parallel, faults isolated
+
+None of them deletes data: keys are deactivated, principals denied, instances terminated only when the
+planner proved them rogue, isolated otherwise.
+"""
+
+from __future__ import annotations
+
+from . import capacity, iam, isolation  # noqa: F401 - importing them registers every action
+from .base import ACTIONS, Action, ActionName, Words
+from .executor import StepKey, execute
+
+STOP_ACTION = {cls.stops: cls.name for cls in ACTIONS.values() if cls.stops}  # capacity kind -> action
+STOPS_CAPACITY = frozenset(name for name, cls in ACTIONS.items() if cls.stops_capacity)
+REPORT_ORDER = {name: (cls.phase, i) for i, (name, cls) in enumerate(ACTIONS.items())}
+
+
+def report_order(action: str) -> tuple[int, int]:
+    """Steps are listed in execution order: by phase, then as the actions are declared."""
+    return REPORT_ORDER.get(action, (99, 0))
+
+
+__all__ = [
+    "ACTIONS",
+    "STOPS_CAPACITY",
+    "STOP_ACTION",
+    "Action",
+    "ActionName",
+    "StepKey",
+    "Words",
+    "execute",
+    "report_order",
+]

@@ -1,0 +1,114 @@
+"""What an action is (Cloud Custodian style): every fact about it lives on its class.
+
+An action is a small class with its ``name`` (what the report says), the boto3 ``service`` it talks
+to, the IAM ``permissions`` it needs (and on which symbolic ``resource``), a ``batch_size`` (targets
+per call), a ``phase`` (containment order: cancel launchers before terminating), its ``words`` (what
+the report may say once AWS accepted it, or in a plan), and whether it ``stops`` a kind of capacity.
+``register`` records the class and declares its capability; nothing else repeats these facts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from .. import capabilities as cap
+from ..aws import AWS_ERRORS, describe_error
+from ..model import Outcome, Step
+
+
+class ActionName(StrEnum):
+    """Every step a report can list (the contract's ``actions[].action``)."""
+
+    DEACTIVATE_ACCESS_KEY = "deactivate-access-key"
+    QUARANTINE_USER = "quarantine-user"
+    QUARANTINE_ROLE = "quarantine-role"
+    REVOKE_ROLE_SESSIONS = "revoke-role-sessions"
+    DELETE_LOGIN_PROFILE = "delete-login-profile"
+    CANCEL_SPOT_FLEET = "cancel-spot-fleet"
+    DELETE_EC2_FLEET = "delete-ec2-fleet"
+    CANCEL_SPOT_REQUEST = "cancel-spot-request"
+    SCALE_ASG_TO_ZERO = "scale-asg-to-zero"
+    DISABLE_TERMINATION_PROTECTION = "disable-termination-protection"
+    TERMINATE_INSTANCE = "terminate-instance"
+    SNAPSHOT_VOLUME = "snapshot-volume"
+    ISOLATE_INSTANCE = "isolate-instance"
+    RELEASE_INSTANCE = "release-instance"
+    REVIEW_PERSISTENCE = "review-persistence"  # a finding for a human: never executed, always skipped
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the report may say about an action's steps: ``done`` only for steps AWS accepted."""
+
+    noun: str
+    plural: str
+    done: str
+    planned: str
+    short: str = ""  # the headline names the step with this word (empty: counted in the summary only)
+    one: str = "{noun} {target} {short}"  # how the headline names one accepted step
+
+
+class Action(ABC):
+    """Base of every action. Subclasses set the class attributes and implement ``run``."""
+
+    name: ClassVar[ActionName]
+    service: ClassVar[str]
+    permissions: ClassVar[tuple[str, ...]]
+    resource: ClassVar[str] = cap.ANY
+    batch_size: ClassVar[int] = 1
+    phase: ClassVar[int]
+    words: ClassVar[Words]
+    stops: ClassVar[str | None] = None  # the capacity kind this action stops (spot-request, asg ...), if any
+    stops_capacity: ClassVar[bool] = False  # it takes rogue capacity away (a region with one done is contained)
+    capability: ClassVar[cap.Capability]
+
+    @abstractmethod
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        """Carry out the steps (all of this action, one region, at most ``batch_size``)."""
+
+
+ACTIONS: dict[str, type[Action]] = {}
+
+
+def register(cls: type[Action]) -> type[Action]:
+    ACTIONS[cls.name] = cls
+    doc = (cls.__doc__ or "").strip().splitlines()[0]
+    cls.capability = cap.declare("change", cls.name, cls.permissions, cls.resource, doc)
+    return cls
+
+
+def each(steps: Sequence[Step], call: Callable[[Step], object]) -> list[Outcome]:
+    """Run a per-target call; a failure of one target does not stop the others.
+
+    A ``str`` the call returns becomes the outcome's detail; anything else (a boto3 response) is dropped.
+    """
+    out = []
+    for step in steps:
+        try:
+            detail = call(step)
+            out.append(step.outcome("done", detail if isinstance(detail, str) else None))
+        except AWS_ERRORS as exc:
+            out.append(step.outcome("failed", describe_error(exc)))
+    return out
+
+
+def batch_result(steps: Sequence[Step], ok: dict[str, str], bad: dict[str, str], verb: str) -> list[Outcome]:
+    """Outcomes of a batch call: the targets AWS accepted, refused, or did not mention."""
+    out = []
+    for step in steps:
+        if step.target in bad:
+            out.append(step.outcome("failed", bad[step.target]))
+        elif step.target in ok:
+            out.append(step.outcome("done", f"{verb} ({ok[step.target]})" if ok[step.target] else verb))
+        else:
+            out.append(step.outcome("failed", "not in the response"))
+    return out
+
+
+def describe_unsuccessful(item: dict[str, Any]) -> str:
+    err = item.get("Error", {})
+    return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()

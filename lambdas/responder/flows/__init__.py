@@ -1,0 +1,41 @@
+"""The responses, each a fixed sequence of engine pieces (parse -> evidence -> plan -> execute), each
+returning a Report and declaring the capabilities it may use (``Flow``).
+
+  base          what a flow is, and the capability groups flows share
+  keys          access-key containment, region sweep, backdoor sweep
+  roles         revoke a role's older sessions
+  instances     isolate, release, stop an instance proven rogue
+  launch_watch  the CloudTrail launch watcher
+  notices       notify-only responses
+"""
+
+from __future__ import annotations
+
+from .base import Flow
+from .instances import ISOLATION, RELEASE, isolate_instance, release_instance, terminate_attributed_instance
+from .keys import BACKDOOR_SWEEP, KEY_CONTAINMENT, REGION_SWEEP, contain_access_key, sweep_backdoors, sweep_regions
+from .launch_watch import LAUNCH_CONTAINMENT, watch_call
+from .notices import NOTICE, not_acted, notify_only
+from .roles import SESSION_REVOCATION, revoke_role_sessions
+
+__all__ = [
+    "BACKDOOR_SWEEP",
+    "ISOLATION",
+    "KEY_CONTAINMENT",
+    "LAUNCH_CONTAINMENT",
+    "NOTICE",
+    "REGION_SWEEP",
+    "RELEASE",
+    "SESSION_REVOCATION",
+    "Flow",
+    "contain_access_key",
+    "isolate_instance",
+    "not_acted",
+    "notify_only",
+    "release_instance",
+    "revoke_role_sessions",
+    "sweep_backdoors",
+    "sweep_regions",
+    "terminate_attributed_instance",
+    "watch_call",
+]

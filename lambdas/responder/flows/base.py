@@ -1,0 +1,61 @@
+"""What a flow is: a named response and the capabilities it may use.
+
+The flow names are their own kind (a flow is not the action or the runbook of the same idea); the
+capabilities are the objects the actions, probes and stores declared, so a typo fails at import.
+``responder.catalog`` maps handlers to flows; the stack turns that into each function's IAM policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import probes, store
+from ..actions import iam
+from ..actions.capacity import (
+    CancelSpotFleet,
+    CancelSpotRequest,
+    DeleteEc2Fleet,
+    DisableTerminationProtection,
+    ScaleAsgToZero,
+    TerminateInstance,
+)
+from ..capabilities import Capability
+from ..notify import PUBLISH
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    uses: tuple[Capability, ...]
+    doc: str = ""
+
+
+RECORD = (PUBLISH, store.INCIDENTS_WRITE, store.INCIDENTS_READ)  # notify, and keep every attempt
+DESCRIBE = (
+    probes.DESCRIBE_INSTANCES,
+    probes.DESCRIBE_SPOT_REQUESTS,
+    probes.DESCRIBE_SPOT_FLEETS,
+    probes.DESCRIBE_EC2_FLEETS,
+    probes.DESCRIBE_ASGS,
+)
+STOP = tuple(
+    a.capability
+    for a in (
+        CancelSpotFleet,
+        DeleteEc2Fleet,
+        CancelSpotRequest,
+        ScaleAsgToZero,
+        DisableTerminationProtection,
+        TerminateInstance,
+    )
+)
+SWEEP = (probes.DESCRIBE_REGIONS, *DESCRIBE, probes.LOOKUP_EVENTS, store.LEDGER_READ, *STOP)
+BACKDOORS = (
+    store.LEDGER_READ,
+    probes.LOOKUP_EVENTS,
+    iam.DeactivateAccessKey.capability,
+    iam.QuarantineUser.capability,
+    iam.QuarantineRole.capability,
+    iam.DeleteLoginProfile.capability,
+    store.INCIDENTS_WRITE,
+)

@@ -1,0 +1,142 @@
+"""Access keys: the full containment of an exposed or abused key, the region sweep, the backdoor sweep."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from .. import probes
+from ..actions import ActionName
+from ..actions.iam import DeactivateAccessKey, QuarantineUser
+from ..aws import describe_error
+from ..backdoors import gather_backdoors, plan_backdoors
+from ..context import ResponseContext
+from ..model import GLOBAL, Outcome, Principal, Step, Window
+from ..planner import plan_key_containment
+from ..probes import key_owner
+from ..report import Report
+from ..report.needs_human import key_todo, protected_key_todo, unknown_key_todo
+from ..sweep import SweepRequest, enabled_regions
+from ..timeutil import iso
+from .base import BACKDOORS, RECORD, SWEEP, Flow
+
+KEY_CONTAINMENT = Flow(
+    "access-key-containment",
+    (probes.KEY_OWNER, DeactivateAccessKey.capability, QuarantineUser.capability, *SWEEP, *BACKDOORS, *RECORD),
+    "contract: containment of an exposed or abused access key",
+)
+REGION_SWEEP = Flow("region-sweep", (probes.KEY_OWNER, *SWEEP, *RECORD), "stop rogue capacity, no IAM change")
+BACKDOOR_SWEEP = Flow("backdoor-sweep", (probes.KEY_OWNER, *BACKDOORS, *RECORD), "the persistence sweep alone")
+
+
+def contain_access_key(
+    ctx: ResponseContext,
+    access_key_id: str,
+    *,
+    window: Window,
+    what: str,
+    facts: dict[str, Any] | None = None,
+) -> Report:
+    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the entrypoint)."""
+    report = ctx.new_report()
+    report.window = window
+    report.facts.update(facts or {})
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg") as background:
+        regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
+        owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        if owner.principal is None:
+            return _unknown_key(ctx, report, access_key_id, what)
+        principal = owner.principal
+        report.principal = principal
+        if owner.last_used:
+            report.facts["keyLastUsed"] = _last_used(owner.last_used)
+
+        report.add(ctx.run(plan_key_containment(access_key_id, principal, ctx.policy)))  # the door closes first
+        ctx.log("key containment", steps=[(o.step.action, o.status) for o in report.outcomes])
+
+        if ctx.policy.is_protected_principal(principal.name, principal.arn) and principal.type != "Root":
+            report.severity = "critical"
+            report.status = "notified"
+            report.headline = f"{what} key {access_key_id} of PROTECTED principal {principal.name}: nothing changed"
+            report.todo = protected_key_todo(principal, access_key_id)
+            return report
+
+        backdoors: Future[list[Outcome]] | None = None
+        if principal.type == "IAMUser":
+            backdoors = background.submit(_neutralise_backdoors, ctx, report, principal, window)
+        try:
+            regions = regions_future.result()
+        except Exception as exc:  # noqa: BLE001 - still sweep backdoors; the failure is reported
+            report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
+            regions = []
+        results = ctx.region_sweep().run(
+            regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress
+        )
+        report.add_regions(results)
+        if backdoors is not None:
+            report.add(backdoors.result())
+
+    door_closed = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
+    report.severity = "critical" if principal.type == "Root" or not (door_closed or ctx.dry_run) else "high"
+    report.subject = f"{what} key {access_key_id} ({principal.name})"
+    report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
+    report.todo = key_todo(principal, access_key_id, report)
+    return report
+
+
+def _unknown_key(ctx: ResponseContext, report: Report, access_key_id: str, what: str) -> Report:
+    report.status = "notified"
+    report.headline = f"{what} key {access_key_id} is not in this account: nothing changed"
+    why = f"key not found in this account {ctx.account or ''} (GetAccessKeyLastUsed: NoSuchEntity)"
+    report.add(
+        [Step(ActionName.DEACTIVATE_ACCESS_KEY, access_key_id, GLOBAL, why, status="skipped").outcome("skipped")]
+    )
+    report.todo = unknown_key_todo(access_key_id)
+    return report
+
+
+def _last_used(last: dict[str, Any]) -> str:
+    when = last.get("LastUsedDate")
+    when_text = iso(when) if isinstance(when, datetime) else when or "never"
+    return f"{when_text} ({last.get('ServiceName', 'N/A')}, {last.get('Region', 'N/A')})"
+
+
+def _neutralise_backdoors(ctx: ResponseContext, report: Report, principal: Principal, window: Window) -> list[Outcome]:
+    found, note = gather_backdoors(ctx, principal, window)
+    if note:
+        report.facts["persistenceSweep"] = note
+    steps = plan_backdoors(found, ctx.policy, principal)
+    removes = any(s.action == ActionName.DELETE_LOGIN_PROFILE and s.status == "planned" for s in steps)
+    if removes and ctx.incidents and not ctx.dry_run:
+        ctx.incidents.save_findings(ctx.incident_id, [b.to_json() for b in found])  # recorded before removing
+    outcomes = ctx.run(steps)
+    responses = {o.step.target: f"{o.step.action}: {o.status}" for o in outcomes}
+    report.findings.extend(b.to_json(responses.get(b.target)) for b in found)
+    return outcomes
+
+
+def sweep_backdoors(ctx: ResponseContext, principal: Principal, window: Window) -> Report:
+    """The persistence sweep alone (runbook ``sweep-persistence``)."""
+    report = ctx.new_report()
+    report.principal = principal
+    report.window = window
+    report.add(_neutralise_backdoors(ctx, report, principal, window))
+    report.subject = f"Persistence sweep of {principal.name} ({len(report.findings)} found)"
+    return report
+
+
+def sweep_regions(ctx: ResponseContext, access_key_id: str | None, window: Window) -> Report:
+    """Stop rogue capacity only (no IAM change): by attribution to a key, or by the window rule alone."""
+    report = ctx.new_report()
+    report.window = window
+    if access_key_id:
+        owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        report.principal = owner.principal or Principal("Unknown", "unknown", None, access_key_id)
+    regions = enabled_regions(ctx.clients, ctx.settings)
+    report.add_regions(
+        ctx.region_sweep().run(regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress)
+    )
+    report.subject = f"Region sweep{' for ' + access_key_id if access_key_id else ''}"
+    report.status = "planned" if ctx.dry_run else "notified"
+    return report

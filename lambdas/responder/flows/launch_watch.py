@@ -1,0 +1,82 @@
+"""The launch watcher: record every watched CloudTrail call; contain a launch that is clearly abuse."""
+
+from __future__ import annotations
+
+from .. import store
+from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
+from ..context import ResponseContext
+from ..model import Principal, Suspect
+from ..report import Report
+from ..timeutil import iso
+from .base import DESCRIBE, RECORD, STOP, Flow
+from .instances import stop_these
+
+LAUNCH_CONTAINMENT = Flow(
+    "launch-containment",
+    (store.LEDGER_WRITE, store.INCIDENTS_READ, *DESCRIBE, *STOP, *RECORD),
+    "contract: CloudTrail launch events",
+)
+
+
+def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
+    """Contract "CloudTrail launch events": record every watched call; contain a launch outside a
+    non-empty ALLOWED_REGIONS or by a credential under an open incident; notify a suspicious type."""
+    report = ctx.new_report()
+    report.status = "recorded"  # nothing changed and nobody notified, unless decided below
+    who = rec.principal_arn or rec.principal_name or "unknown principal"
+    report.facts.update(
+        call=f"{rec.event_name} in {rec.region} at {iso(rec.time)}",
+        by=f"{who} with key {rec.access_key_id}",
+        sourceIp=rec.source_ip,
+        userAgent=rec.user_agent,
+        resources=", ".join(rec.resource_ids) or None,
+        instanceType=rec.instance_type,
+        errorCode=rec.error_code,
+    )
+    if rec.event_name not in WATCHED_EVENTS:
+        report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
+        return report
+    if ctx.ledger is not None:
+        ctx.ledger.record(rec)
+    report.headline = f"recorded {rec.event_name} ({rec.kind}) by {who} in {rec.region}"
+    if rec.kind != "launch":
+        return report  # failed attempts and persistence calls are only recorded
+
+    report.principal = Principal(
+        rec.identity_type or "Unknown", rec.principal_name or "unknown", rec.principal_arn, rec.access_key_id
+    )
+    incident = ctx.incidents.open_incident(rec.access_key_id, rec.principal_arn) if ctx.incidents else None
+    protected = ctx.policy.is_protected_principal(rec.principal_arn, rec.principal_name)
+    outside = ctx.policy.region_outside_allowed(rec.region)
+    suspicious = bool(rec.instance_type) and ctx.policy.is_suspicious([rec.instance_type or ""])
+    if incident:
+        why = f"launched by {rec.access_key_id} ({who}), a credential under open incident {incident}"
+        _contain_launch(ctx, report, rec, why, compromised=True)
+        report.severity = "critical"
+    elif outside and not protected:
+        why = f"launched in {rec.region}, outside ALLOWED_REGIONS, by {who}"
+        _contain_launch(ctx, report, rec, why, compromised=False)
+    elif outside or suspicious:
+        report.status = "notified"
+        report.severity = "medium"
+        what = f"{rec.instance_type} " if rec.instance_type else ""
+        where = "outside ALLOWED_REGIONS" if outside else "allowed region"
+        report.headline = f"{what}launch left running: {rec.principal_name or who} in {rec.region} ({where})"
+        report.todo = [
+            f"{who} is a protected principal: confirm the launch is intended."
+            if protected
+            else f"Confirm with {who} that the {rec.instance_type} launch is intended (suspicious type, allowed region)."
+        ]
+    return report
+
+
+def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: str, *, compromised: bool) -> None:
+    """Stop exactly what one launch created (cancel first, then terminate), in its region."""
+    suspect = Suspect(why, "launch-event", compromised=compromised)
+    stop_these(ctx, report, rec.region, frozenset(rec.resource_ids), suspect, rec.termination_protected)
+    report.status = "planned" if ctx.dry_run else "contained"
+    report.subject = f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}"
+    report.done_word = "contained"
+    report.todo = [
+        f"Find out why {rec.access_key_id} launched in {rec.region}; if it is compromised, run contain-access-key.",
+    ]

@@ -1,0 +1,59 @@
+"""NEEDS A HUMAN: what the on-call engineer must do next, worded from what AWS confirmed."""
+
+from __future__ import annotations
+
+from ..actions import ActionName
+from ..actions.iam import QUARANTINE_POLICY_NAME
+from ..model import Principal
+from . import Report
+
+
+def key_todo(principal: Principal, access_key_id: str, report: Report) -> list[str]:
+    """Never "it is Inactive" unless it is; a key still active is said first and loudly."""
+    todo = []
+    key_step = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY)
+    quarantine_step = report.status_of(ActionName.QUARANTINE_USER)
+    if principal.type == "Root":
+        todo += [
+            f"ROOT KEY: sign in as root and delete access key {access_key_id} now (a role cannot deactivate root keys).",
+            "Enable MFA on the root user and stop using root keys.",
+        ]
+    elif key_step == "done":
+        todo.append(
+            f"Rotate: create a new key for {principal.name}'s legitimate use, update where it is used, then delete "
+            f"{access_key_id} (it is Inactive, not deleted)."
+        )
+    elif key_step != "planned":
+        todo.append(
+            f"KEY {access_key_id} IS STILL ACTIVE: deactivate it by hand now (IAM console: Users > {principal.name} > "
+            "Security credentials > Actions > Deactivate), then find out why the responder could not."
+        )
+    if principal.type != "Root" and quarantine_step == "done":
+        todo.append(f"Remove the inline policy {QUARANTINE_POLICY_NAME} from {principal.name} once it is safe.")
+    elif principal.type != "Root" and quarantine_step != "planned":
+        todo.append(f"{principal.name} has NO quarantine policy: attach a deny-all policy by hand if the key was used.")
+    todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
+    if report.status_of(ActionName.REVIEW_PERSISTENCE):
+        todo.append("Review the persistence findings marked review-persistence (policies, trust changes, key pairs).")
+    return todo
+
+
+def protected_key_todo(principal: Principal, access_key_id: str) -> list[str]:
+    return [
+        f"{principal.name} is in PROTECTED_PRINCIPALS (break-glass): decide by hand whether to deactivate "
+        f"{access_key_id} (IAM console: Users > {principal.name} > Security credentials > Actions > Deactivate).",
+        "Run the sweep-regions runbook (dryRun first) to see rogue capacity launched with this key.",
+    ]
+
+
+def unknown_key_todo(access_key_id: str) -> list[str]:
+    return [
+        f"Find which AWS account owns {access_key_id} (aws sts get-access-key-info --access-key-id {access_key_id}) "
+        "and contain it there."
+    ]
+
+
+FAILED_TODO = (
+    "Some steps FAILED (see FAILED): the platform retries; the retry redoes nothing that AWS accepted. "
+    "If the DLQ alarm fires, run the matching runbook by hand."
+)

@@ -1,0 +1,13 @@
+"""Benchmark of the compromise responder against emulated AWS with injected per-call latency.
+
+``python -m tools.bench`` (``make bench``); see tools/bench/README.md for what is measured and how to read it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+import tools.emulator  # noqa: F401 - first: it configures moto (MOTO_AMIS_PATH) before anything imports moto
