@@ -168,14 +168,6 @@ def handler_function(name: str) -> Callable[[Any, Any], dict[str, Any]]:
     return module.handler  # type: ignore[no-any-return]
 
 
-def caller_account(clients: Any, region: str) -> str | None:
-    """The account of the current credentials; unknown is fine (principal ARNs stay unknown)."""
-    try:
-        return str(clients.get("sts", region).get_caller_identity()["Account"])
-    except Exception:  # noqa: BLE001 - best effort, as in the handlers
-        return None
-
-
 # --- plan ----------------------------------------------------------------------------------
 def plan_settings(
     allowed_regions: str | None, protected_principals: str | None, regions: str | None, ledger_table: str | None
@@ -236,7 +228,7 @@ def plan(
 
 def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[str, Any]:
     """The engine itself, dry-run, with a progress line per region; ``finish`` (notify/record) is skipped."""
-    from responder.aws import Clients
+    from responder.aws import Clients, caller_account
     from responder.context import ResponseContext, incident_id_for
     from responder.runbooks import run_runbook
     from responder.timeutil import utcnow
@@ -326,7 +318,7 @@ def run(
 
 def run_local(event: dict[str, Any], dry_run: bool, yes: bool, verbose: bool, err: Console) -> dict[str, Any]:
     """``handlers.runbook`` in-process: parse, respond, notify, record, raise - exactly as deployed."""
-    from responder.aws import default_clients
+    from responder.aws import caller_account, default_clients
     from responder.config import Settings
 
     settings = Settings.from_env()  # fails here (exit 2, variable named) before the prompt

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from responder.config import DEFAULT_SUSPICIOUS_INSTANCE_TYPES
+from responder.partitions import is_region, not_regions, partition_of
+
 # The local part and the domain as SMTP allows them unquoted: no brackets, quotes, commas or spaces
 EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
-REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 ACCOUNT = re.compile(r"^\d{12}$")
 PRINCIPAL = re.compile(r"^(arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+|[\w+=,.@-]{1,64})$")
 # Regions EventBridge forwarders are deployed to by default: the commercial regions enabled by default.
@@ -201,7 +203,7 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
     _unknown_keys(ctx)
     account = resolve_account(ctx, default_account)
     home = str(ctx.get("homeRegion", "us-east-1"))
-    if not REGION.match(home):
+    if not is_region(home, partition_of(home)):
         raise ContextError(f"context 'homeRegion' is not a region name: {home!r}")
     emails = _list(ctx, "notifyEmails")
     bad = [e for e in emails if not EMAIL.match(e)]
@@ -222,14 +224,12 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
     regions: dict[str, tuple[str, ...]] = {}
     for key, default in (("allowedRegions", ()), ("forwarderRegions", DEFAULT_REGIONS), ("sweepRegions", ())):
         regions[key] = _list(ctx, key, default)
-        bad = [r for r in regions[key] if not REGION.match(r)]
+        bad = not_regions(regions[key], partition_of(home))
         if bad:
             raise ContextError(f"context '{key}' holds values that are not region names: {bad}")
     if home not in regions["forwarderRegions"]:
         regions["forwarderRegions"] = (home, *regions["forwarderRegions"])
-    types = _list(
-        ctx, "suspiciousInstanceTypes", ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal")
-    )
+    types = _list(ctx, "suspiciousInstanceTypes", DEFAULT_SUSPICIOUS_INSTANCE_TYPES)
     if not types or any(not t or fnmatch.translate(t) == "" for t in types):
         raise ContextError("context 'suspiciousInstanceTypes' must be a non-empty list of glob patterns")
     return ResponderConfig(

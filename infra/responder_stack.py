@@ -9,12 +9,12 @@ from constructs import Construct
 
 from .alarms import FailureAlarms
 from .config import ResponderConfig
+from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
 from .notifications import TeamTopic
 from .permissions import catalog
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
-from .test_events import ShareableTestEvents
 from .trail import ManagementTrail
 
 # handler -> (timeout s, memory MB). Sweeping every region is CPU-bound in one Python process (see bench/):

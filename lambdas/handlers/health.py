@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from responder.context import ResponseContext
 from responder.entrypoint import entrypoint
-from responder.events import HealthEvent, parse_health
+from responder.events import HEALTH_NOTICES, HealthEvent, parse_health
 from responder.flows import contain_access_key
 from responder.report import Report
-
-WHAT = {
-    "AWS_RISK_CREDENTIALS_EXPOSED": "Exposed",
-    "AWS_RISK_CREDENTIALS_EXPOSURE_SUSPECTED": "Possibly exposed",
-    "AWS_RISK_CREDENTIALS_COMPROMISED": "Compromised",
-    "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED": "Possibly compromised",
-    "AWS_RISK_IAM_QUARANTINE": "AWS-quarantined",
-}
 
 
 @entrypoint("health", parse_health, account=lambda event: event.account)
@@ -30,6 +22,6 @@ def handler(event: HealthEvent, ctx: ResponseContext) -> Report:
         ctx,
         event.access_key_id(),
         window=ctx.window(event.detail.startTime or event.time),
-        what=WHAT.get(event.detail.eventTypeCode, "Exposed"),
+        what=HEALTH_NOTICES[event.detail.eventTypeCode],
         facts=facts,
     )

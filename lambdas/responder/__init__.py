@@ -1,15 +1,31 @@
 """Compromise responder: contain an AWS credential compromise without destroying anything.
 
-Layout (functional core, imperative shell):
-  events      typed models of what AWS delivers (pure parsing)
-  config      environment configuration, validated once per invocation
-  model       the domain: principals, windows, evidence, planned steps, reports
-  policy      RoguePolicy - the pure decision of what is rogue
-  planner     evidence -> ordered list of steps (pure)
-  actions     registry of the AWS changes the responder can make, each with its IAM permissions
-  probes      registry of the AWS reads, each with its IAM permissions
-  sweep       RegionSweep - every region in parallel, fault-isolated
-  flows       the responses (contain an access key, sweep regions, ...) glued from the above
-  notify      human summary + JSON report to SNS
-  store       DynamoDB: incidents and the launch ledger
+Layout (functional core, imperative shell: parsing, deciding and planning make no AWS call):
+
+  parsing and settings (pure)
+    events              typed models of what AWS delivers and of the runbooks; BadInput names the field
+    cloudtrail_records  one reader of CloudTrail records (watcher events and LookupEvents alike)
+    config              environment configuration, validated once per invocation
+    partitions, arns    regions of a partition; ARN text, partition-aware
+    timeutil, pricing   UTC time parsing; on-demand $/hour of instance types
+  the decision (pure)
+    model               principals, windows, evidence, planned steps, outcomes
+    rogue               RoguePolicy: what is rogue, and why
+    planner             evidence -> ordered steps
+    backdoors           what a contained principal created to come back, and what to do with it
+  AWS calls (thin executors, each declaring its IAM permissions)
+    capabilities        the declarations; catalog maps handlers -> flows -> capabilities
+    actions/            the changes (iam, capacity, isolation) and the executor
+    probes              the reads (describes, key owner, LookupEvents)
+    sweep               RegionSweep: every region in parallel, fault-isolated
+    store, table_keys   DynamoDB: launch ledger, incidents (every attempt); the tables' keys
+    attempts            earlier attempts of an incident: a retry keeps what they did
+    notify              the one SNS call
+  responses
+    context             what one response needs: settings, clients, stores, the journal
+    flows/              keys, roles, instances, launch_watch, notices: each returns a Report
+    finding_responses   GuardDuty finding -> the flow that fits it (a table)
+    runbooks            manual runbooks -> flows
+    report/             the Report; its words (only what AWS confirmed), summary, NEEDS A HUMAN
+    entrypoint          handler glue: parse -> respond once -> notify -> record every attempt -> raise
 """

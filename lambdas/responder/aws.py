@@ -75,6 +75,14 @@ def reset_default_clients() -> None:
         _DEFAULT = None
 
 
+def caller_account(clients: Clients, region: str) -> str | None:
+    """The account of the current credentials (STS GetCallerIdentity needs no IAM permission); None if unknown."""
+    try:
+        return str(clients.get("sts", region).get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - principal ARNs stay unknown; names still match
+        return None
+
+
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", "ClientError"))

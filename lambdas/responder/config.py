@@ -16,7 +16,7 @@ from typing import Literal
 from .partitions import not_regions, partition_of
 
 DEFAULT_PROTECT_TAG_KEY = "compromise-responder:protect"
-DEFAULT_SUSPICIOUS_INSTANCE_TYPES = "g*,p*,inf*,trn*,dl*,f1.*,vt1.*,x1*,x2*,*.metal"
+DEFAULT_SUSPICIOUS_INSTANCE_TYPES = ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal")
 TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 Mode = Literal["enforce", "dry-run"]
@@ -39,7 +39,7 @@ class Settings:
     protect_tag_key: str = DEFAULT_PROTECT_TAG_KEY
     protected_principals: tuple[str, ...] = ()
     allowed_regions: tuple[str, ...] = ()
-    suspicious_instance_types: tuple[str, ...] = _split(DEFAULT_SUSPICIOUS_INSTANCE_TYPES)
+    suspicious_instance_types: tuple[str, ...] = DEFAULT_SUSPICIOUS_INSTANCE_TYPES
     lookback_hours: float = 72.0
     guardduty_min_severity: float = 7.0
     incidents_table: str | None = None
@@ -83,7 +83,7 @@ class Settings:
             protect_tag_key=(env.get("PROTECT_TAG_KEY") or DEFAULT_PROTECT_TAG_KEY).strip(),
             protected_principals=_split(env.get("PROTECTED_PRINCIPALS")),
             allowed_regions=allowed,
-            suspicious_instance_types=_split(env.get("SUSPICIOUS_INSTANCE_TYPES") or DEFAULT_SUSPICIOUS_INSTANCE_TYPES),
+            suspicious_instance_types=_split(env.get("SUSPICIOUS_INSTANCE_TYPES")) or DEFAULT_SUSPICIOUS_INSTANCE_TYPES,
             lookback_hours=_number(env, "INCIDENT_LOOKBACK_HOURS", 72.0, low=0.0, high=24 * 90),
             guardduty_min_severity=_number(env, "GUARDDUTY_MIN_SEVERITY", 7.0, low=0.0, high=10.0),
             incidents_table=env.get("INCIDENTS_TABLE") or None,

@@ -20,7 +20,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from . import attempts
 from . import capabilities as cap
-from .aws import Clients, default_clients, describe_error
+from .arns import account_of
+from .aws import Clients, caller_account, default_clients, describe_error
 from .config import Settings
 from .context import ResponseContext, incident_id_for
 from .events import BadInput
@@ -58,7 +59,7 @@ IDEMPOTENCY = cap.declare(
     "Powertools idempotency: one response per EventBridge envelope id",
 )
 IDEMPOTENCY_SECONDS = 24 * 3600
-IDEMPOTENCY_RECORD_BYTES = 300_000
+IDEMPOTENCY_RECORD_BYTES = MAX_REPORT_BYTES
 
 P = TypeVar("P")
 
@@ -73,14 +74,7 @@ def _log(message: str, **fields: Any) -> None:
 
 def own_account(context: Any, clients: Clients, region: str) -> str | None:
     """The account the function runs in: from its ARN (Lambda), else STS (the CLI). Never from the event."""
-    arn = getattr(context, "invoked_function_arn", "") or ""
-    parts = arn.split(":")
-    if len(parts) > 4 and parts[4].isdigit():
-        return parts[4]
-    try:  # GetCallerIdentity needs no IAM permission
-        return str(clients.get("sts", region).get_caller_identity()["Account"])
-    except Exception:  # noqa: BLE001 - principal ARNs stay unknown; names still match
-        return None
+    return account_of(getattr(context, "invoked_function_arn", "") or "") or caller_account(clients, region)
 
 
 def refusal(ctx: ResponseContext) -> str | None:

@@ -29,15 +29,14 @@ ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")  # IAM user/role names: ASCII only
-HEALTH_CREDENTIAL_CODES = frozenset(
-    {
-        "AWS_RISK_CREDENTIALS_EXPOSED",
-        "AWS_RISK_CREDENTIALS_EXPOSURE_SUSPECTED",
-        "AWS_RISK_CREDENTIALS_COMPROMISED",
-        "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED",
-        "AWS_RISK_IAM_QUARANTINE",
-    }
-)
+HEALTH_NOTICES = {  # AWS Health credential-risk event codes (service RISK) -> how the headline names the key
+    "AWS_RISK_CREDENTIALS_EXPOSED": "Exposed",
+    "AWS_RISK_CREDENTIALS_EXPOSURE_SUSPECTED": "Possibly exposed",
+    "AWS_RISK_CREDENTIALS_COMPROMISED": "Compromised",
+    "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED": "Possibly compromised",
+    "AWS_RISK_IAM_QUARANTINE": "AWS-quarantined",
+}
+HEALTH_CREDENTIAL_CODES = frozenset(HEALTH_NOTICES)
 HEALTH_DETAIL_TYPES = frozenset({"AWS Health Event", "AWS Health Abuse Event"})
 
 

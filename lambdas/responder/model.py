@@ -197,7 +197,6 @@ class RegionResult:
     error: str | None = None
     attribution: str | None = None
     seconds: float = 0.0
-    calls: int = 0
 
 
 def planned(steps: list[Step]) -> list[Outcome]:

@@ -41,7 +41,7 @@ INCIDENTS_WRITE = cap.declare(
 )
 CREATOR_INDEX = "byCreator"
 LEDGER_TTL_DAYS = 90
-MAX_REPORT_BYTES = 300_000
+MAX_REPORT_BYTES = 300_000  # of report JSON in one DynamoDB item (400 KB, with the item's other attributes)
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
