@@ -1,7 +1,8 @@
 """The 1,000-instance run in a fresh interpreter, so its memory figures are its own.
 
-``python -m tools.bench.isolated OUT LABEL TOTAL LATENCY``: warm-up, then one measured response with the
-resident memory sampled; the ``RunResult`` goes to OUT as JSON.
+``python -m tools.bench.isolated OUT LABEL TOTAL LATENCY [cold]``: warm-up (unless cold: then the handler is
+first imported for the run, as in a new Lambda container), then one measured response with the resident
+memory sampled; the ``RunResult`` goes to OUT as JSON.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ def run_isolated(label: str, total: int, latency: float) -> RunResult:
 
 def main(argv: list[str]) -> int:
     out, label, total, latency = Path(argv[0]), argv[1], int(argv[2]), float(argv[3])
+    cold = argv[4:] == ["cold"]
     meter = CpuMeter()
     with meter.installed():
-        warm_up(meter)
-        result = run(RunSpec(label, Size.total(total), latency, sample_memory=True), meter)
+        if not cold:
+            warm_up(meter)
+        result = run(RunSpec(label, Size.total(total), latency, sample_memory=True, cold=cold), meter)
     result.process_maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.write_text(json.dumps(result.to_json()))
     return 0

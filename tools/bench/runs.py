@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class RunSpec:
     sample_memory: bool = False
     invocations: int = 1  # > 1: re-invoke a handler that raised, as Lambda retries an async event (twice)
     target_latency: float = 0.1  # the latency an estimate is made for, when ``latency`` is lower
+    cold: bool = False  # a new container: the handler module is first imported (Lambda's init) for this run
 
 
 @dataclass
@@ -83,6 +85,7 @@ class RunResult:
     rss_peak_mb: float | None = None
     process_maxrss_mb: float | None = None
     verified: dict[str, bool] = field(default_factory=dict)
+    init_s: float | None = None  # cold runs: Lambda's init phase (import the handler, create home clients)
 
     @property
     def contained(self) -> bool:
@@ -164,11 +167,16 @@ def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
         if spec.throttle:
             aws.faults.fail(**THROTTLE)
         aws.latency.seconds = spec.latency
-        measured = _measure(_responder(spec, scene), aws, timeline, meter, spec.sample_memory)
+        init_started = time.perf_counter()
+        respond = _responder(spec, scene)
+        init = time.perf_counter() - init_started
+        measured = _measure(respond, aws, timeline, meter, spec.sample_memory)
         aws.latency.seconds = 0.0
         aws.faults.clear()
         verified = verify(aws, scene, spec.sweep)
-    return _result(spec, measured, verified)
+    result = _result(spec, measured, verified)
+    result.init_s = init if spec.cold else None
+    return result
 
 
 def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
@@ -180,11 +188,15 @@ def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
             return 1
 
         return baseline
+    if spec.cold:  # a new container: Lambda's init imports the handler module, which creates the home clients
+        assert "handlers.health" not in sys.modules, "a cold run needs a fresh interpreter (run_isolated)"
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "compromise-responder-health"
     from handlers import health
     from responder.entrypoint import prewarm
 
     event = scene.health_event()
-    prewarm()  # Lambda's init phase (module import + home-region clients) is not part of the invocation
+    if not spec.cold:
+        prewarm()  # Lambda's init phase (module import + home-region clients) is not part of the invocation
 
     def respond() -> int:
         for invocation in range(1, spec.invocations + 1):
