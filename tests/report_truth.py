@@ -155,15 +155,19 @@ def _asg_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return bool(groups) and all(g["DesiredCapacity"] == g["MinSize"] == g["MaxSize"] == 0 for g in groups)
 
 
-def _isolated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+def _group_names(aws: EmulatedAws, action: dict[str, Any]) -> tuple[set[str], set[str]] | None:
+    """(names of the instance's security groups over every interface, its tag keys); None when it is gone."""
     instance = _instance(aws, action)
     if instance is None:
-        return False
-    ec2 = aws.client("ec2", action["region"])
+        return None
     groups = {g["GroupId"] for eni in instance["NetworkInterfaces"] for g in eni["Groups"]}
-    names = {g["GroupName"] for g in ec2.describe_security_groups(GroupIds=sorted(groups))["SecurityGroups"]}
-    tags = {t["Key"] for t in instance.get("Tags", [])}
-    return names == {QUARANTINE_GROUP} and ISOLATED_TAG in tags
+    described = aws.client("ec2", action["region"]).describe_security_groups(GroupIds=sorted(groups))
+    return {g["GroupName"] for g in described["SecurityGroups"]}, {t["Key"] for t in instance.get("Tags", [])}
+
+
+def _isolated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = _group_names(aws, action)
+    return found is not None and found[0] == {QUARANTINE_GROUP} and ISOLATED_TAG in found[1]
 
 
 def _snapshot_exists(aws: EmulatedAws, action: dict[str, Any]) -> bool:
@@ -172,13 +176,8 @@ def _snapshot_exists(aws: EmulatedAws, action: dict[str, Any]) -> bool:
 
 
 def _released(aws: EmulatedAws, action: dict[str, Any]) -> bool:
-    instance = _instance(aws, action)
-    if instance is None:
-        return False
-    ec2 = aws.client("ec2", action["region"])
-    groups = {g["GroupId"] for eni in instance["NetworkInterfaces"] for g in eni["Groups"]}
-    names = {g["GroupName"] for g in ec2.describe_security_groups(GroupIds=sorted(groups))["SecurityGroups"]}
-    return QUARANTINE_GROUP not in names
+    found = _group_names(aws, action)
+    return found is not None and QUARANTINE_GROUP not in found[0]
 
 
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {

@@ -248,6 +248,12 @@ def _items(container: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _listed_ids(kind: str, items: list[Any], key: str, path: str, event_name: str) -> list[tuple[str, str]]:
+    """The ids a successful call's response lists (at least one), each checked against its kind's pattern."""
+    found = [_id(kind, i.get(key), f"{path}.{key}") for i in items if isinstance(i, Mapping) and i.get(key)]
+    return list(_require(found, path, event_name))
+
+
 def _instance_type(obj: Any, path: str) -> str | None:
     """The first ``instanceType`` anywhere in a request (launch templates, overrides...)."""
     for key, value in _walk(obj):
@@ -269,24 +275,16 @@ def _created(
         _require(response, "responseElements", name)
     if name == "RunInstances":
         items = _items(response.get("instancesSet"))
-        res = [
-            _id("instance", i.get("instanceId"), "responseElements.instancesSet.items.instanceId")
-            for i in items
-            if isinstance(i, Mapping) and i.get("instanceId")
-        ]
-        _require(res, "responseElements.instancesSet.items", name)
+        res = _listed_ids("instance", items, "instanceId", "responseElements.instancesSet.items", name)
         instance_type = _text(request, "instanceType", "requestParameters.instanceType") or _instance_type(
             items, "responseElements.instancesSet.items"
         )
         protected = str(request.get("disableApiTermination", "")).lower() == "true"
     elif name == "RequestSpotInstances":
         items = _items(response.get("spotInstanceRequestSet"))
-        res = [
-            _id("spot-request", i.get("spotInstanceRequestId"), "responseElements.spotInstanceRequestSet.items")
-            for i in items
-            if isinstance(i, Mapping) and i.get("spotInstanceRequestId")
-        ]
-        _require(res, "responseElements.spotInstanceRequestSet.items", name)
+        res = _listed_ids(
+            "spot-request", items, "spotInstanceRequestId", "responseElements.spotInstanceRequestSet.items", name
+        )
         spec = _obj(request, "launchSpecification", "requestParameters.launchSpecification")
         instance_type = _text(spec, "instanceType", "requestParameters.launchSpecification.instanceType")
     elif name == "RequestSpotFleet":

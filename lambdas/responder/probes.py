@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from . import capabilities as cap
 from .aws import Clients, error_code
 from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
-from .model import Capacity, Instance, Launch, Principal, Window
+from .model import Capacity, CapacityKind, Instance, Launch, Principal, Window
 from .timeutil import as_utc
 
 ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
@@ -155,24 +155,13 @@ def describe_spot_fleets(clients: Clients, region: str) -> list[Capacity]:
     out = []
     for page in ec2.get_paginator("describe_spot_fleet_requests").paginate():
         for raw in page.get("SpotFleetRequestConfigs", []):
-            if raw.get("SpotFleetRequestState") not in LISTED_FLEET_STATES:
-                continue
-            fleet_id = str(raw["SpotFleetRequestId"])
-            config = raw.get("SpotFleetRequestConfig") or {}
-            members = _fleet_members(partial(_spot_fleet_page, ec2, fleet_id))
-            out.append(
-                Capacity(
-                    kind="spot-fleet",
-                    id=fleet_id,
-                    region=region,
-                    state=str(raw.get("SpotFleetRequestState")),
-                    launched_at=_utc(raw.get("CreateTime")),
-                    instance_types=_types_in(config) + tuple(m[2] for m in members if m[2]),
-                    tags=tags_of(raw.get("Tags")),
-                    instance_ids=tuple(m[0] for m in members),
-                    request_ids=tuple(m[1] for m in members if m[1]),
+            state = str(raw.get("SpotFleetRequestState"))
+            if state in LISTED_FLEET_STATES:
+                fleet_id = str(raw["SpotFleetRequestId"])
+                members = _fleet_members(partial(_spot_fleet_page, ec2, fleet_id))
+                out.append(
+                    _fleet("spot-fleet", fleet_id, region, state, raw, raw.get("SpotFleetRequestConfig"), members)
                 )
-            )
     return out
 
 
@@ -181,7 +170,8 @@ def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
     out = []
     for page in ec2.get_paginator("describe_fleets").paginate():
         for raw in page.get("Fleets", []):
-            if raw.get("FleetState") not in LISTED_FLEET_STATES:
+            state = str(raw.get("FleetState"))
+            if state not in LISTED_FLEET_STATES:
                 continue
             fleet_id = str(raw["FleetId"])
             if raw.get("Type") == "instant":
@@ -192,20 +182,31 @@ def describe_ec2_fleets(clients: Clients, region: str) -> list[Capacity]:
                 ]
             else:
                 members = _fleet_members(partial(_ec2_fleet_page, ec2, fleet_id))
-            out.append(
-                Capacity(
-                    kind="ec2-fleet",
-                    id=fleet_id,
-                    region=region,
-                    state=str(raw.get("FleetState")),
-                    launched_at=_utc(raw.get("CreateTime")),
-                    instance_types=_types_in(raw.get("LaunchTemplateConfigs")) + tuple(m[2] for m in members if m[2]),
-                    tags=tags_of(raw.get("Tags")),
-                    instance_ids=tuple(m[0] for m in members),
-                    request_ids=tuple(m[1] for m in members if m[1]),
-                )
-            )
+            out.append(_fleet("ec2-fleet", fleet_id, region, state, raw, raw.get("LaunchTemplateConfigs"), members))
     return out
+
+
+def _fleet(
+    kind: CapacityKind,
+    fleet_id: str,
+    region: str,
+    state: str,
+    raw: Mapping[str, Any],
+    config: Any,
+    members: list[tuple[str, str, str]],
+) -> Capacity:
+    """A spot or EC2 fleet with its members: (instance id, spot request id, instance type)."""
+    return Capacity(
+        kind=kind,
+        id=fleet_id,
+        region=region,
+        state=state,
+        launched_at=_utc(raw.get("CreateTime")),
+        instance_types=_types_in(config) + tuple(m[2] for m in members if m[2]),
+        tags=tags_of(raw.get("Tags")),
+        instance_ids=tuple(m[0] for m in members),
+        request_ids=tuple(m[1] for m in members if m[1]),
+    )
 
 
 def _spot_fleet_page(ec2: Any, fleet_id: str, token: dict[str, Any]) -> Mapping[str, Any]:

@@ -29,6 +29,14 @@ def subject_line(report: dict[str, Any]) -> str:
     return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3].rstrip() + "..."
 
 
+def _listed(items: list[str]) -> list[str]:
+    """``  - item`` lines, at most LIST_LIMIT, then how many more the JSON report holds."""
+    lines = [f"  - {item}" for item in items[:LIST_LIMIT]]
+    if len(items) > LIST_LIMIT:
+        lines.append(f"  ... and {len(items) - LIST_LIMIT} more (see the JSON report)")
+    return lines
+
+
 def _short(value: Any, limit: int = FACT_MAX) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -102,9 +110,7 @@ def summary(report: dict[str, Any]) -> str:
             "",
             f"FAILED ({len(failures)}): the platform retries; the retry keeps what was done and redoes nothing",
         ]
-        lines += [f"  - {_short(f, 400)}" for f in failures[:LIST_LIMIT]]
-        if len(failures) > LIST_LIMIT:
-            lines.append(f"  ... and {len(failures) - LIST_LIMIT} more (see the JSON report)")
+        lines += _listed([_short(f, 400) for f in failures])
 
     earlier = report.get("earlierAttempts") or []
     if earlier:
@@ -121,20 +127,18 @@ def summary(report: dict[str, Any]) -> str:
     skipped = [a for a in actions if a["status"] == "skipped"]
     if skipped:
         lines += ["", f"LEFT ALONE ({len(skipped)})"]
-        lines += [f"  - {a['target']} ({a['region']}): {_short(a['reason'], 300)}" for a in skipped[:LIST_LIMIT]]
-        if len(skipped) > LIST_LIMIT:
-            lines.append(f"  ... and {len(skipped) - LIST_LIMIT} more (see the JSON report)")
+        lines += _listed([f"{a['target']} ({a['region']}): {_short(a['reason'], 300)}" for a in skipped])
 
     findings = report.get("persistence") or []
     if findings:
         lines += ["", f"PERSISTENCE FOUND ({len(findings)}): what the principal created to come back"]
-        lines += [
-            f"  - {f['kind']} {f['target']} by {f.get('creator')} at {f.get('time')} ({f.get('eventName')}, {f.get('source')})"
-            + (f" -> {f['response']}" if f.get("response") else "")
-            for f in findings[:LIST_LIMIT]
-        ]
-        if len(findings) > LIST_LIMIT:
-            lines.append(f"  ... and {len(findings) - LIST_LIMIT} more (see the JSON report)")
+        lines += _listed(
+            [
+                f"{f['kind']} {f['target']} by {f.get('creator')} at {f.get('time')} ({f.get('eventName')}, "
+                f"{f.get('source')})" + (f" -> {f['response']}" if f.get("response") else "")
+                for f in findings
+            ]
+        )
 
     todo = report.get("needsHuman") or []
     if todo:
