@@ -26,7 +26,7 @@ from .timeutil import parse_time
 
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # not \d: it matches fullwidth and other Unicode digits
 INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")  # IAM user/role names: ASCII only
 HEALTH_CREDENTIAL_CODES = frozenset(
@@ -100,7 +100,9 @@ class Envelope(BaseModel):
     source: str = Field(examples=["aws.health"])
     account: str = Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])
     time: Timestamp = Field(examples=["2026-11-20T06:40:12Z"])
-    region: str = Field(examples=["us-east-1"])
+    region: Region = Field(
+        examples=["us-east-1"], description="Where the event happened: a finding without its own region acts here"
+    )
     resources: list[str] = Field(default_factory=list)
 
 
