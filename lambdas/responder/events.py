@@ -45,6 +45,12 @@ class BadInput(ValueError):
     """The event is malformed; the message names the field. Nothing was changed."""
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A bad value as a refusal quotes it: its repr, cut (a hostile value can be 200 KB)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -174,12 +180,12 @@ class HealthEvent(Envelope):
 def parse_health(event: Any, partition: str = "aws") -> HealthEvent:
     model = _validate(HealthEvent, event, "health event", partition)
     if model.source != "aws.health":
-        raise BadInput(f"health event: field 'source': expected 'aws.health', got {model.source!r}")
+        raise BadInput(f"health event: field 'source': expected 'aws.health', got {shown(model.source)}")
     if model.detail_type not in HEALTH_DETAIL_TYPES:
         raise BadInput(f"health event: field 'detail-type': expected one of {sorted(HEALTH_DETAIL_TYPES)}")
     if model.detail.eventTypeCode not in HEALTH_CREDENTIAL_CODES:
         raise BadInput(
-            f"health event: field 'detail.eventTypeCode': {model.detail.eventTypeCode!r} is not a "
+            f"health event: field 'detail.eventTypeCode': {shown(model.detail.eventTypeCode)} is not a "
             f"credential-risk event (expected one of {sorted(HEALTH_CREDENTIAL_CODES)})"
         )
     model.access_key_id()  # fail now, before anything changes, if no key id is found
@@ -246,7 +252,7 @@ class GuardDutyEvent(Envelope):
 def parse_guardduty(event: Any, partition: str = "aws") -> GuardDutyEvent:
     model = _validate(GuardDutyEvent, event, "guardduty finding", partition)
     if model.source != "aws.guardduty":
-        raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {model.source!r}")
+        raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {shown(model.source)}")
     if model.detail_type != "GuardDuty Finding":
         raise BadInput("guardduty finding: field 'detail-type': expected 'GuardDuty Finding'")
     return model
@@ -394,7 +400,7 @@ def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
     if name is None:
         raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
     if not isinstance(name, str) or name not in RUNBOOKS:
-        raise BadInput(f"runbook event: field 'runbook': unknown runbook {name!r} (one of {sorted(RUNBOOKS)})")
+        raise BadInput(f"runbook event: field 'runbook': unknown runbook {shown(name)} (one of {sorted(RUNBOOKS)})")
     model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
     if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):
         raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
