@@ -255,6 +255,16 @@ def parse_guardduty(event: Any, partition: str = "aws") -> GuardDutyEvent:
         raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {shown(model.source)}")
     if model.detail_type != "GuardDuty Finding":
         raise BadInput("guardduty finding: field 'detail-type': expected 'GuardDuty Finding'")
+    details = model.detail.resource.accessKeyDetails
+    if details is not None and not model.detail.sample:  # sample findings carry placeholder ids
+        where = "guardduty finding: field 'detail.resource.accessKeyDetails"
+        if details.userType in ("IAMUser", "AssumedRole") and not IAM_NAME.match(details.userName or ""):
+            raise BadInput(
+                f"{where}.userName': {shown(details.userName)} is not an IAM user or role name "
+                "(1-64 ASCII letters, digits and _+=,.@-)"
+            )
+        if details.userType == "IAMUser" and details.accessKeyId and not ACCESS_KEY_ID.match(details.accessKeyId):
+            raise BadInput(f"{where}.accessKeyId': {shown(details.accessKeyId)} is not an access key id")
     return model
 
 
