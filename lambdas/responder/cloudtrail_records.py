@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .events import BadInput, parse_cloudtrail
+from .events import ACCESS_KEY_ID, BadInput, parse_cloudtrail, shown
 from .model import Launch
 from .policy import role_arn_of_session, role_of_session
 from .timeutil import parse_time
@@ -269,10 +269,14 @@ def _created(
         _require(response, "responseElements", name)
     if name == "RunInstances":
         items = _items(response.get("instancesSet"))
+        if not all(isinstance(i, Mapping) for i in items):
+            raise BadInput(
+                "cloudtrail event: field 'detail.responseElements.instancesSet.items': not a list of objects"
+            )
         res = [
             _id("instance", i.get("instanceId"), "responseElements.instancesSet.items.instanceId")
             for i in items
-            if isinstance(i, Mapping) and i.get("instanceId")
+            if i.get("instanceId")
         ]
         _require(res, "responseElements.instancesSet.items", name)
         instance_type = _text(request, "instanceType", "requestParameters.instanceType") or _instance_type(
@@ -282,7 +286,11 @@ def _created(
     elif name == "RequestSpotInstances":
         items = _items(response.get("spotInstanceRequestSet"))
         res = [
-            _id("spot-request", i.get("spotInstanceRequestId"), "responseElements.spotInstanceRequestSet.items")
+            _id(
+                "spot-request",
+                i.get("spotInstanceRequestId"),
+                "responseElements.spotInstanceRequestSet.items.spotInstanceRequestId",
+            )
             for i in items
             if isinstance(i, Mapping) and i.get("spotInstanceRequestId")
         ]
@@ -318,11 +326,11 @@ def _created(
     return res, instance_type, protected, details
 
 
-def _name(request: Mapping[str, Any], key: str) -> str:
-    """An IAM/EC2 name from the request: a string of IAM's name characters, or bad input naming it."""
-    value = _text(request, key, f"requestParameters.{key}") or ""
+def _name(container: Mapping[str, Any], key: str, where: str = "requestParameters") -> str:
+    """An IAM/EC2 name (request, or response at ``where``): a string of IAM's name characters, or bad input naming it."""
+    value = _text(container, key, f"{where}.{key}") or ""
     if value and not NAME.match(value):
-        raise BadInput(f"cloudtrail event: field 'detail.requestParameters.{key}': not a valid name")
+        raise BadInput(f"cloudtrail event: field 'detail.{where}.{key}': not a valid name")
     return value
 
 
@@ -342,7 +350,12 @@ def _persistence(
             "responseElements.accessKey.accessKeyId",
             name,
         )
-        owner = _text(key, "userName", "responseElements.accessKey.userName") or user or caller
+        if not ACCESS_KEY_ID.match(key_id):  # the persistence sweep sets this key Inactive
+            raise BadInput(
+                f"cloudtrail event: field 'detail.responseElements.accessKey.accessKeyId': {shown(key_id)} "
+                "is not an access key id"
+            )
+        owner = _name(key, "userName", "responseElements.accessKey") or user or caller
         return [("access-key", key_id)], {"userName": owner}
     if name in ("CreateLoginProfile", "UpdateLoginProfile"):
         owner = user or caller

@@ -299,7 +299,7 @@ class CloudTrailDetail(BaseModel):
     userIdentity: UserIdentity
     eventTime: Timestamp
     eventSource: str = Field(examples=["ec2.amazonaws.com"])
-    eventName: str = Field(examples=["RunInstances"])
+    eventName: str = Field(min_length=1, examples=["RunInstances"])
     awsRegion: Region = Field(examples=["ap-south-1"], description="Where the call was made: where containment acts")
     sourceIPAddress: str | None = None
     userAgent: str | None = None
@@ -326,9 +326,25 @@ def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:
         raise BadInput(f"cloudtrail event: field 'source': expected one of {sorted(CLOUDTRAIL_SOURCES)}")
     if model.detail.eventSource.split(".", 1)[0] != model.source.split(".", 1)[1]:
         raise BadInput(
-            f"cloudtrail event: field 'detail.eventSource': {model.detail.eventSource!r} does not match 'source'"
+            f"cloudtrail event: field 'detail.eventSource': {shown(model.detail.eventSource)} does not match "
+            f"field 'source' ({shown(model.source)})"
         )
+    _check_identity(model.detail.userIdentity)
     return model
+
+
+def _check_identity(identity: UserIdentity) -> None:
+    """What the responder later hands to IAM (the caller's key, user or role name) must be well formed."""
+    where = "cloudtrail event: field 'detail.userIdentity"
+    if identity.accessKeyId and not ACCESS_KEY_ID.match(identity.accessKeyId):
+        raise BadInput(f"{where}.accessKeyId': {shown(identity.accessKeyId)} is not an access key id")
+    if identity.type == "IAMUser" and identity.userName is not None and not IAM_NAME.match(identity.userName):
+        raise BadInput(f"{where}.userName': {shown(identity.userName)} is not an IAM user name")
+    issuer = identity.sessionContext.sessionIssuer if identity.sessionContext else None
+    if issuer and issuer.userName is not None and not IAM_NAME.match(issuer.userName):
+        raise BadInput(
+            f"{where}.sessionContext.sessionIssuer.userName': {shown(issuer.userName)} is not an IAM role name"
+        )
 
 
 # --- Runbooks (manual invocation) ---------------------------------------------------------
