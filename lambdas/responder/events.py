@@ -428,8 +428,15 @@ def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
     if not isinstance(name, str) or name not in RUNBOOKS:
         raise BadInput(f"runbook event: field 'runbook': unknown runbook {shown(name)} (one of {sorted(RUNBOOKS)})")
     model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
-    if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):
-        raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
+    if isinstance(model, SweepPersistence):
+        given = [field for field in ("userName", "roleName", "accessKeyId") if getattr(model, field)]
+        if not given:
+            raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
+        if len(given) > 1:  # which one would be swept is not for the responder to guess
+            raise BadInput(
+                f"runbook sweep-persistence: field '{given[1]}': give only one of userName, roleName or "
+                f"accessKeyId (got {', '.join(given)})"
+            )
     return model
 
 
