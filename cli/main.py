@@ -91,13 +91,13 @@ def load_json(source: str, what: str) -> Any:
             text, origin = path.read_text(), str(path)
         except OSError as exc:
             raise CliInputError(
-                f"{what}: cannot read {source!r} ({exc.strerror or exc}); give a file or inline JSON"
+                f"argument '{what}': cannot read {source!r} ({exc.strerror or exc}); give a file or inline JSON"
             ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliInputError(
-            f"{what}: {origin} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"argument '{what}': {origin} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
 
 
@@ -230,6 +230,8 @@ def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[st
     """The engine itself, dry-run, with a progress line per region; ``finish`` (notify/record) is skipped."""
     from responder.aws import Clients, caller_account
     from responder.context import ResponseContext, incident_id_for
+    from responder.entrypoint import refusal
+    from responder.flows import not_acted
     from responder.runbooks import run_runbook
     from responder.timeutil import utcnow
 
@@ -237,17 +239,19 @@ def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[st
     account = caller_account(clients, settings.home_region)
     where = ", ".join(settings.sweep_regions) or "all enabled regions"
     name = getattr(command, "runbook", type(command).__name__)
-    err.print(f"planning {name} in account {account or 'unknown'} ({where}), dry run:")
+    err.print(f"planning {name} in account {command.accountId or account or 'unknown'} ({where}), dry run:")
     ctx = ResponseContext(
         settings=settings,
         clients=clients,
         trigger="runbook",
         incident_id=incident_id_for(f"cli-plan-{uuid.uuid4()}", utcnow()),
         dry_run=True,
-        account=account,
+        account=command.accountId or account,
+        own_account=account,
         progress=lambda result: render.progress(err, result, dry_run=True),
     )
-    report = run_runbook(ctx, command)
+    why_not = refusal(ctx)  # as the function would: another account is notified about, never acted in
+    report = not_acted(ctx, why_not) if why_not else run_runbook(ctx, command)
     report.finished = utcnow()
     return report.to_json()
 
@@ -406,8 +410,8 @@ def replay(
             raise CliInputError(
                 f"option '--handler': {name!r} is not one of {list(HANDLERS)}"
                 if handler
-                else f"EVENT: cannot tell the handler from the file name or the event's 'source'/'detail-type'; "
-                f"give --handler ({', '.join(HANDLERS)})"
+                else "argument 'EVENT': cannot tell the handler from the file name or the event's source/detail-type; "
+                f"give option '--handler' ({', '.join(HANDLERS)})"
             )
         if emulated:
             report = replay_emulated(name, event, out, err, verbose)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .arns import role_arn_of_session, role_of_session
-from .events import BadInput, parse_cloudtrail
+from .events import ACCESS_KEY_ID, BadInput, parse_cloudtrail, shown
 from .model import Launch
 from .timeutil import parse_time
 
@@ -250,7 +250,9 @@ def _items(container: Any) -> list[Any]:
 
 def _listed_ids(kind: str, items: list[Any], key: str, path: str, event_name: str) -> list[tuple[str, str]]:
     """The ids a successful call's response lists (at least one), each checked against its kind's pattern."""
-    found = [_id(kind, i.get(key), f"{path}.{key}") for i in items if isinstance(i, Mapping) and i.get(key)]
+    if not all(isinstance(i, Mapping) for i in items):
+        raise BadInput(f"cloudtrail event: field 'detail.{path}': not a list of objects")
+    found = [_id(kind, i.get(key), f"{path}.{key}") for i in items if i.get(key)]
     return list(_require(found, path, event_name))
 
 
@@ -316,11 +318,11 @@ def _created(
     return res, instance_type, protected, details
 
 
-def _name(request: Mapping[str, Any], key: str) -> str:
-    """An IAM/EC2 name from the request: a string of IAM's name characters, or bad input naming it."""
-    value = _text(request, key, f"requestParameters.{key}") or ""
+def _name(container: Mapping[str, Any], key: str, where: str = "requestParameters") -> str:
+    """An IAM/EC2 name (request, or response at ``where``): a string of IAM's name characters, or bad input naming it."""
+    value = _text(container, key, f"{where}.{key}") or ""
     if value and not NAME.match(value):
-        raise BadInput(f"cloudtrail event: field 'detail.requestParameters.{key}': not a valid name")
+        raise BadInput(f"cloudtrail event: field 'detail.{where}.{key}': not a valid name")
     return value
 
 
@@ -340,7 +342,12 @@ def _persistence(
             "responseElements.accessKey.accessKeyId",
             name,
         )
-        owner = _text(key, "userName", "responseElements.accessKey.userName") or user or caller
+        if not ACCESS_KEY_ID.match(key_id):  # the persistence sweep sets this key Inactive
+            raise BadInput(
+                f"cloudtrail event: field 'detail.responseElements.accessKey.accessKeyId': {shown(key_id)} "
+                "is not an access key id"
+            )
+        owner = _name(key, "userName", "responseElements.accessKey") or user or caller
         return [("access-key", key_id)], {"userName": owner}
     if name in ("CreateLoginProfile", "UpdateLoginProfile"):
         owner = user or caller

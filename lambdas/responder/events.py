@@ -26,7 +26,7 @@ from .timeutil import parse_time
 
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # not \d: it matches fullwidth and other Unicode digits
 INSTANCE_ID = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 IAM_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")  # IAM user/role names: ASCII only
 HEALTH_NOTICES = {  # AWS Health credential-risk event codes (service RISK) -> how the headline names the key
@@ -42,6 +42,12 @@ HEALTH_DETAIL_TYPES = frozenset({"AWS Health Event", "AWS Health Abuse Event"})
 
 class BadInput(ValueError):
     """The event is malformed; the message names the field. Nothing was changed."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A bad value as a refusal quotes it: its repr, cut (a hostile value can be 200 KB)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -99,7 +105,9 @@ class Envelope(BaseModel):
     source: str = Field(examples=["aws.health"])
     account: str = Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])
     time: Timestamp = Field(examples=["2026-11-20T06:40:12Z"])
-    region: str = Field(examples=["us-east-1"])
+    region: Region = Field(
+        examples=["us-east-1"], description="Where the event happened: a finding without its own region acts here"
+    )
     resources: list[str] = Field(default_factory=list)
 
 
@@ -171,12 +179,12 @@ class HealthEvent(Envelope):
 def parse_health(event: Any, partition: str = "aws") -> HealthEvent:
     model = _validate(HealthEvent, event, "health event", partition)
     if model.source != "aws.health":
-        raise BadInput(f"health event: field 'source': expected 'aws.health', got {model.source!r}")
+        raise BadInput(f"health event: field 'source': expected 'aws.health', got {shown(model.source)}")
     if model.detail_type not in HEALTH_DETAIL_TYPES:
         raise BadInput(f"health event: field 'detail-type': expected one of {sorted(HEALTH_DETAIL_TYPES)}")
     if model.detail.eventTypeCode not in HEALTH_CREDENTIAL_CODES:
         raise BadInput(
-            f"health event: field 'detail.eventTypeCode': {model.detail.eventTypeCode!r} is not a "
+            f"health event: field 'detail.eventTypeCode': {shown(model.detail.eventTypeCode)} is not a "
             f"credential-risk event (expected one of {sorted(HEALTH_CREDENTIAL_CODES)})"
         )
     model.access_key_id()  # fail now, before anything changes, if no key id is found
@@ -243,9 +251,19 @@ class GuardDutyEvent(Envelope):
 def parse_guardduty(event: Any, partition: str = "aws") -> GuardDutyEvent:
     model = _validate(GuardDutyEvent, event, "guardduty finding", partition)
     if model.source != "aws.guardduty":
-        raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {model.source!r}")
+        raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {shown(model.source)}")
     if model.detail_type != "GuardDuty Finding":
         raise BadInput("guardduty finding: field 'detail-type': expected 'GuardDuty Finding'")
+    details = model.detail.resource.accessKeyDetails
+    if details is not None and not model.detail.sample:  # sample findings carry placeholder ids
+        where = "guardduty finding: field 'detail.resource.accessKeyDetails"
+        if details.userType in ("IAMUser", "AssumedRole") and not IAM_NAME.match(details.userName or ""):
+            raise BadInput(
+                f"{where}.userName': {shown(details.userName)} is not an IAM user or role name "
+                "(1-64 ASCII letters, digits and _+=,.@-)"
+            )
+        if details.userType == "IAMUser" and details.accessKeyId and not ACCESS_KEY_ID.match(details.accessKeyId):
+            raise BadInput(f"{where}.accessKeyId': {shown(details.accessKeyId)} is not an access key id")
     return model
 
 
@@ -280,7 +298,7 @@ class CloudTrailDetail(BaseModel):
     userIdentity: UserIdentity
     eventTime: Timestamp
     eventSource: str = Field(examples=["ec2.amazonaws.com"])
-    eventName: str = Field(examples=["RunInstances"])
+    eventName: str = Field(min_length=1, examples=["RunInstances"])
     awsRegion: Region = Field(examples=["ap-south-1"], description="Where the call was made: where containment acts")
     sourceIPAddress: str | None = None
     userAgent: str | None = None
@@ -307,9 +325,25 @@ def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:
         raise BadInput(f"cloudtrail event: field 'source': expected one of {sorted(CLOUDTRAIL_SOURCES)}")
     if model.detail.eventSource.split(".", 1)[0] != model.source.split(".", 1)[1]:
         raise BadInput(
-            f"cloudtrail event: field 'detail.eventSource': {model.detail.eventSource!r} does not match 'source'"
+            f"cloudtrail event: field 'detail.eventSource': {shown(model.detail.eventSource)} does not match "
+            f"field 'source' ({shown(model.source)})"
         )
+    _check_identity(model.detail.userIdentity)
     return model
+
+
+def _check_identity(identity: UserIdentity) -> None:
+    """What the responder later hands to IAM (the caller's key, user or role name) must be well formed."""
+    where = "cloudtrail event: field 'detail.userIdentity"
+    if identity.accessKeyId and not ACCESS_KEY_ID.match(identity.accessKeyId):
+        raise BadInput(f"{where}.accessKeyId': {shown(identity.accessKeyId)} is not an access key id")
+    if identity.type == "IAMUser" and identity.userName is not None and not IAM_NAME.match(identity.userName):
+        raise BadInput(f"{where}.userName': {shown(identity.userName)} is not an IAM user name")
+    issuer = identity.sessionContext.sessionIssuer if identity.sessionContext else None
+    if issuer and issuer.userName is not None and not IAM_NAME.match(issuer.userName):
+        raise BadInput(
+            f"{where}.sessionContext.sessionIssuer.userName': {shown(issuer.userName)} is not an IAM role name"
+        )
 
 
 # --- Runbooks (manual invocation) ---------------------------------------------------------
@@ -391,10 +425,17 @@ def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
     if name is None:
         raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
     if not isinstance(name, str) or name not in RUNBOOKS:
-        raise BadInput(f"runbook event: field 'runbook': unknown runbook {name!r} (one of {sorted(RUNBOOKS)})")
+        raise BadInput(f"runbook event: field 'runbook': unknown runbook {shown(name)} (one of {sorted(RUNBOOKS)})")
     model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
-    if isinstance(model, SweepPersistence) and not (model.userName or model.roleName or model.accessKeyId):
-        raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
+    if isinstance(model, SweepPersistence):
+        given = [field for field in ("userName", "roleName", "accessKeyId") if getattr(model, field)]
+        if not given:
+            raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
+        if len(given) > 1:  # which one would be swept is not for the responder to guess
+            raise BadInput(
+                f"runbook sweep-persistence: field '{given[1]}': give only one of userName, roleName or "
+                f"accessKeyId (got {', '.join(given)})"
+            )
     return model
 
 

@@ -31,13 +31,13 @@ def parse_time(value: object) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"not a timestamp: {value!r}")
-        seconds = value / 1000 if value > 1e11 else value
-        try:
+        try:  # a 400-digit JSON integer is a valid int but too large for a float: OverflowError
+            seconds = value / 1000 if value > 1e11 else value
             return _bounded(datetime.fromtimestamp(seconds, UTC), value)
         except (OverflowError, OSError, ValueError):
-            raise ValueError(f"timestamp out of range: {value!r}") from None
+            raise ValueError(f"timestamp out of range: {str(value)[:40]}") from None
     text = value.strip()
     for parse in (_iso, _rfc1123, _console):
         try:
