@@ -228,9 +228,9 @@ def plan(
 
 def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[str, Any]:
     """The engine itself, dry-run, with a progress line per region; ``finish`` (notify/record) is skipped."""
+    from responder.accounts import act_in, refusal
     from responder.aws import Clients, caller_account
     from responder.context import ResponseContext, incident_id_for
-    from responder.entrypoint import refusal
     from responder.flows import not_acted
     from responder.runbooks import run_runbook
     from responder.timeutil import utcnow
@@ -250,7 +250,7 @@ def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[st
         own_account=account,
         progress=lambda result: render.progress(err, result, dry_run=True),
     )
-    why_not = refusal(ctx)  # as the function would: another account is notified about, never acted in
+    why_not = refusal(ctx) or act_in(ctx)  # as the function would: never acted in an account it may not act in
     report = not_acted(ctx, why_not) if why_not else run_runbook(ctx, command)
     report.finished = utcnow()
     return report.to_json()

@@ -65,7 +65,19 @@ SETTINGS = (
     "createTestEventRegistry",
     "powertoolsLayerVersion",
     "sweepRegions",
+    "organization",
+    "organizationId",
+    "organizationTargets",
+    "organizationCallAs",
+    "memberRoleName",
+    "protectedAccounts",
+    "organizationMaxConcurrency",
+    "organizationToleratedFailurePercentage",
+    "organizationInlineAccounts",
 )
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+OU_OR_ROOT = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
 # Context keys the CDK itself keeps next to ours: feature flags (@aws-cdk/...), the CLI's (aws:cdk:...),
 # cached lookups (provider:key=value...), and the notices the team acknowledged.
 CDK_KEYS = ("acknowledged-issue-numbers",)
@@ -92,6 +104,15 @@ class ResponderConfig:
     create_test_event_registry: bool
     powertools_layer_version: int
     sweep_regions: tuple[str, ...]
+    organization: bool = False
+    organization_id: str = ""
+    organization_targets: tuple[str, ...] = ()
+    organization_call_as: str = "DELEGATED_ADMIN"
+    member_role_name: str = "CompromiseResponderMember"
+    protected_accounts: tuple[str, ...] = ()
+    organization_max_concurrency: int = 20
+    organization_tolerated_failure_percentage: float = 10.0
+    organization_inline_accounts: int = 10
 
     def environment(self) -> dict[str, str]:
         """The contract's environment variables (tables and topic are added by the stack)."""
@@ -104,7 +125,15 @@ class ResponderConfig:
             "INCIDENT_LOOKBACK_HOURS": _num(self.incident_lookback_hours),
             "GUARDDUTY_MIN_SEVERITY": _num(self.guardduty_min_severity),
             "SWEEP_REGIONS": ",".join(self.sweep_regions),
-        }
+        } | (
+            {
+                "MEMBER_ROLE_NAME": self.member_role_name,
+                "PROTECTED_ACCOUNTS": ",".join(self.protected_accounts),
+                "ORGANIZATION_INLINE_ACCOUNTS": str(self.organization_inline_accounts),
+            }
+            if self.organization
+            else {}
+        )
 
 
 def _num(value: float) -> str:
@@ -229,6 +258,7 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
             raise ContextError(f"context '{key}' holds values that are not region names: {bad}")
     if home not in regions["forwarderRegions"]:
         regions["forwarderRegions"] = (home, *regions["forwarderRegions"])
+    organization = _organization(ctx)
     types = _list(ctx, "suspiciousInstanceTypes", DEFAULT_SUSPICIOUS_INSTANCE_TYPES)
     if not types or any(not t or fnmatch.translate(t) == "" for t in types):
         raise ContextError("context 'suspiciousInstanceTypes' must be a non-empty list of glob patterns")
@@ -248,4 +278,41 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
         powertools_layer_version=_int(ctx, "powertoolsLayerVersion", 27),
         sweep_regions=regions["sweepRegions"],
+        **organization,
     )
+
+
+def _organization(ctx: Mapping[str, Any]) -> dict[str, Any]:
+    """Organization mode's keys: validated only when ``organization`` is true (and then required)."""
+    if not _bool(ctx, "organization", False):
+        return {}
+    org_id = str(ctx.get("organizationId", ""))
+    if not ORGANIZATION_ID.match(org_id):
+        raise ContextError(f"context 'organizationId' must be the organization's id (o-...), not {org_id!r}")
+    targets = _list(ctx, "organizationTargets")
+    bad = [t for t in targets if not OU_OR_ROOT.match(t)]
+    if not targets or bad:
+        raise ContextError(
+            f"context 'organizationTargets' must list the root (r-...) or OUs (ou-...) to deploy members to: {bad}"
+        )
+    role = str(ctx.get("memberRoleName", "CompromiseResponderMember"))
+    if not ROLE_NAME.match(role):
+        raise ContextError(f"context 'memberRoleName' is not an IAM role name: {role!r}")
+    protected = _list(ctx, "protectedAccounts")
+    bad = [a for a in protected if not ACCOUNT.match(a)]
+    if bad:
+        raise ContextError(f"context 'protectedAccounts' holds values that are not 12-digit account ids: {bad}")
+    call_as = str(ctx.get("organizationCallAs", "DELEGATED_ADMIN"))
+    if call_as not in ("SELF", "DELEGATED_ADMIN"):
+        raise ContextError(f"context 'organizationCallAs' must be SELF or DELEGATED_ADMIN, not {call_as!r}")
+    return {
+        "organization": True,
+        "organization_id": org_id,
+        "organization_targets": targets,
+        "organization_call_as": call_as,
+        "member_role_name": role,
+        "protected_accounts": protected,
+        "organization_max_concurrency": _int(ctx, "organizationMaxConcurrency", 20),
+        "organization_tolerated_failure_percentage": _float(ctx, "organizationToleratedFailurePercentage", 10, 0, 100),
+        "organization_inline_accounts": _int(ctx, "organizationInlineAccounts", 10),
+    }

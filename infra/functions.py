@@ -62,6 +62,8 @@ class ResponderFunction(Construct):
         key: kms.IKey,
         timeout: Duration,
         memory_mb: int,
+        member_role_name: str | None = None,
+        organization_id: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = handler
@@ -71,8 +73,15 @@ class ResponderFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"compromise responder {handler}: exactly the actions its flows declare",
         )
-        for statement in statements_for(handler, table_arns, topic_arn):
+        for statement in statements_for(handler, table_arns, topic_arn, member_role_name, organization_id):
             self.role.add_to_policy(statement)
+        if member_role_name:
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{member_role_name}]",
+                "Organization mode: the member role in any account of the organization (aws:ResourceOrgID "
+                "condition); accounts join and leave, so they cannot be listed.",
+            )
         self.logs = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )

@@ -13,7 +13,15 @@ from responder import catalog
 from responder.table_keys import TABLES
 
 
-def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> list[str]:
+def resources_for(
+    symbol: str, table_arns: dict[str, str], topic_arn: str, member_role_name: str | None = None
+) -> list[str]:
+    if symbol == cap.MEMBER_ROLE and member_role_name:
+        return [f"arn:{Aws.PARTITION}:iam::*:role/{member_role_name}"]
+    if symbol == cap.SWEEP_STATE_MACHINE:
+        from .organization import sweep_state_machine_arn
+
+        return [sweep_state_machine_arn()]
     if symbol == cap.ANY:
         return ["*"]
     if symbol == cap.IAM_USER:
@@ -29,20 +37,32 @@ def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> li
     raise ValueError(f"unknown symbolic resource {symbol!r}")
 
 
-def statements_for(handler: str, table_arns: dict[str, str], topic_arn: str) -> list[iam.PolicyStatement]:
-    """One statement per resource group: exactly the actions the handler's flows declare."""
+def statements_for(
+    handler: str,
+    table_arns: dict[str, str],
+    topic_arn: str,
+    member_role_name: str | None = None,
+    organization_id: str = "",
+) -> list[iam.PolicyStatement]:
+    """One statement per resource group: exactly the actions the handler's flows declare (in organization mode
+    also the member role, assumable only inside the organization)."""
+    organization = bool(member_role_name)
     return [
         iam.PolicyStatement(
             sid=_sid(symbol),
             actions=actions,
-            resources=resources_for(symbol, table_arns, topic_arn),
+            resources=resources_for(symbol, table_arns, topic_arn, member_role_name),
+            conditions={"StringEquals": {"aws:ResourceOrgID": organization_id}} if symbol == cap.MEMBER_ROLE else None,
         )
-        for symbol, actions in catalog.permissions_for(handler).items()
+        for symbol, actions in catalog.permissions_for(handler, organization).items()
     ]
 
 
 def _sid(symbol: str) -> str:
     return (
-        "".join(part.capitalize() for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").split())
+        "".join(
+            part.capitalize()
+            for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").replace("-", " ").split()
+        )
         or "All"
     )

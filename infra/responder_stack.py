@@ -12,6 +12,7 @@ from .config import ResponderConfig
 from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
 from .notifications import TeamTopic
+from .organization import OrganizationHub, sweep_state_machine_arn
 from .permissions import catalog
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
@@ -19,7 +20,13 @@ from .trail import ManagementTrail
 
 # handler -> (timeout s, memory MB). Sweeping every region is CPU-bound in one Python process (see bench/):
 # 1,769 MB is the size that gets one full vCPU; the launch watcher acts on one region only.
-FUNCTION_SIZES = {"health": (900, 1769), "guardduty": (900, 1769), "cloudtrail": (300, 1024), "runbook": (900, 1769)}
+FUNCTION_SIZES = {
+    "health": (900, 1769),
+    "guardduty": (900, 1769),
+    "cloudtrail": (300, 1024),
+    "runbook": (900, 1769),
+    "organization": (900, 1769),  # organization mode: one account of the Distributed Map, then the report
+}
 # rule name -> (pattern, handler, description). Other regions' events arrive via the forwarders.
 ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
     "HealthRule": (HEALTH_PATTERN, "health", "AWS Health credential-risk notices -> contain the key"),
@@ -38,7 +45,8 @@ class ResponderStack(Stack):
         layer = powertools_layer(self, config.powertools_layer_version)
         table_env = self.tables.env()
         self.functions: dict[str, ResponderFunction] = {}
-        for handler, (timeout, memory) in FUNCTION_SIZES.items():
+        for handler in catalog.handlers(config.organization):
+            timeout, memory = FUNCTION_SIZES[handler]
             env = {
                 **config.environment(),
                 "NOTIFY_TOPIC_ARN": self.team.topic.topic_arn,
@@ -48,6 +56,8 @@ class ResponderStack(Stack):
                 "SWEEP_MAX_WORKERS": "24",  # region threads (the sweep's pool is sized from the region count)
                 "AWS_MAX_ATTEMPTS": "8",  # adaptive retries per AWS call
             }
+            if config.organization:
+                env["ORGANIZATION_SWEEP_STATE_MACHINE"] = sweep_state_machine_arn()
             for symbol in catalog.tables_for(handler):
                 logical = symbol.split(":", 1)[1]
                 variable = next(k for k in table_env if k.startswith(logical.upper()))
@@ -63,6 +73,8 @@ class ResponderStack(Stack):
                 key=self.team.key,
                 timeout=Duration.seconds(timeout),
                 memory_mb=memory,
+                member_role_name=config.member_role_name if config.organization else None,
+                organization_id=config.organization_id,
             )
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for name, (pattern, handler, description) in ROUTES.items():
@@ -77,3 +89,11 @@ class ResponderStack(Stack):
             create_registry=config.create_test_event_registry,
         )
         FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))
+        if config.organization:
+            OrganizationHub(
+                self,
+                "OrganizationHub",
+                config=config,
+                function_roles=[f.role for f in self.functions.values()],
+                worker=self.functions["organization"].function,
+            )

@@ -4,6 +4,7 @@ that every AWS call it made is declared in its function's IAM policy (least priv
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,18 +13,32 @@ from responder import catalog
 
 from tools.emulator import EmulatedAws, LambdaContext
 
-HANDLER_TESTS = {"test_health.py", "test_guardduty.py", "test_cloudtrail.py", "test_runbook.py", "test_persistence.py"}
+HANDLER_TESTS = {
+    "test_health.py",
+    "test_guardduty.py",
+    "test_cloudtrail.py",
+    "test_runbook.py",
+    "test_persistence.py",
+    "test_organization.py",
+}
 # Granted although no test path calls it, each with the reason.
 REQUIRED_BY_LIBRARIES = {
     "dynamodb:GetItem": "Powertools idempotency reads the record when a failed conditional put does not return it "
     "(its documented IAM requirement: GetItem, PutItem, UpdateItem, DeleteItem)",
 }
-DECLARED = {
-    handler: {p for perms in catalog.permissions_for(handler).values() for p in perms}
-    for handler in catalog.HANDLER_FLOWS
+# handler -> IAM actions its function's policy grants, in single-account and in organization mode
+DECLARED_IN = {
+    mode: {
+        handler: {p for perms in catalog.permissions_for(handler, mode).values() for p in perms}
+        for handler in catalog.handlers(mode)
+    }
+    for mode in (False, True)
 }
+DECLARED = {h: DECLARED_IN[False].get(h, set()) | DECLARED_IN[True][h] for h in catalog.HANDLER_FLOWS}
+MEMBER = "member-role"  # what the member role grants in a member account (organization mode)
+DECLARED[MEMBER] = {p for c in catalog.member_capabilities() for p in c.permissions}
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
-USED: dict[str, set[str]] = {handler: set() for handler in catalog.HANDLER_FLOWS}  # over the whole session
+USED: dict[str, set[str]] = {handler: set() for handler in DECLARED}  # over the whole session
 
 
 @pytest.fixture
@@ -50,10 +65,13 @@ def invoke(aws: EmulatedAws, context: LambdaContext) -> Invoke:
         try:
             return module.handler(event, ctx or context)  # type: ignore[no-any-return]
         finally:
-            used = aws.recorder.actions()
-            USED[handler] |= used
-            undeclared = used - DECLARED[handler] - NEEDS_NO_PERMISSION
-            assert not undeclared, f"{handler} called AWS actions its IAM policy lacks: {sorted(undeclared)}"
+            organization = bool(os.environ.get("MEMBER_ROLE_NAME"))
+            for account, used in aws.recorder.by_account.items():
+                policy = handler if account == aws.account else MEMBER  # member calls use the member role
+                granted = DECLARED_IN[organization][handler] if policy == handler else DECLARED[MEMBER]
+                USED[policy] |= used
+                undeclared = used - granted - NEEDS_NO_PERMISSION
+                assert not undeclared, f"{handler} ({policy}) called AWS actions its policy lacks: {sorted(undeclared)}"
 
     return run
 

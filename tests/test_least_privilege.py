@@ -15,10 +15,12 @@ def test_declarations_name_real_aws_operations():
 
     session = boto3.session.Session()
     services = {"ec2": "ec2", "iam": "iam", "autoscaling": "autoscaling", "cloudtrail": "cloudtrail",
-                "dynamodb": "dynamodb", "sns": "sns"}  # fmt: skip
+                "dynamodb": "dynamodb", "sns": "sns", "sts": "sts", "organizations": "organizations",
+                "states": "stepfunctions"}  # fmt: skip
     for capability in capabilities.REGISTRY.values():
         for permission in capability.permissions:
             prefix, operation = permission.split(":")
             model = session._session.get_service_model(services[prefix])
             assert operation in model.operation_names, permission
-    assert set(catalog.HANDLER_FLOWS) == {"health", "guardduty", "cloudtrail", "runbook"}
+    assert set(catalog.handlers(organization=False)) == {"health", "guardduty", "cloudtrail", "runbook"}
+    assert set(catalog.handlers(organization=True)) == {"health", "guardduty", "cloudtrail", "runbook", "organization"}

@@ -154,6 +154,9 @@ def test_a_non_object_event_is_refused(invoke):
 def test_every_shipped_event_is_accepted_by_its_handler_in_dry_run(aws, invoke, path):
     aws.set_env(RESPONSE_MODE="dry-run", ALLOWED_REGIONS=ALLOWED)
     aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    if "organization" in path.name:  # organization mode only: an emulated organization with one member
+        aws.organization(1)
+        aws.set_env(MEMBER_ROLE_NAME="CompromiseResponderMember")
     before = aws.snapshot()
     handler = path.name.split("-", 1)[0]
 

@@ -15,6 +15,7 @@ from responder.runbooks import run_runbook
     account=lambda command: command.accountId,
     dry_run=lambda command: command.dryRun,
     idempotent=False,
+    caller_names_account=True,
 )
 def handler(command: RunbookBase, ctx: ResponseContext) -> Report:
     """``{"runbook": "contain-access-key", "accessKeyId": "AKIA...", "dryRun": true}`` - see events/runbook-*.json."""

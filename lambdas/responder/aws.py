@@ -1,7 +1,9 @@
-"""boto3 clients: one per (service, region), reused, with adaptive retries.
+"""boto3 clients: one per (account, service, region), reused, with adaptive retries.
 
 Clients are thread-safe once made; making them is not, so a lock guards the cache. Clients live
-at module scope so a warm Lambda container reuses them between invocations.
+at module scope so a warm Lambda container reuses them between invocations. In organization mode a
+member account's clients come from one AssumeRole per (account, incident), refreshed before expiry,
+and share the hub session's botocore loader (service models are read once, not once per account).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import html
 import os
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 
@@ -28,13 +33,16 @@ def retry_config() -> Config:
 
 
 class Clients:
-    """Factory and cache of boto3 clients for one boto3 session."""
+    """Factory and cache of boto3 clients for one boto3 session (one account's credentials)."""
 
-    def __init__(self, session: boto3.session.Session | None = None, config: Config | None = None) -> None:
+    def __init__(
+        self, session: boto3.session.Session | None = None, config: Config | None = None, account: str | None = None
+    ) -> None:
         self._session = session or boto3.session.Session()
         self._config = config or retry_config()
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self.account = account  # None: the account of the environment's credentials
 
     @property
     def session(self) -> boto3.session.Session:
@@ -56,6 +64,45 @@ class Clients:
         return list(self._session.get_available_regions("ec2", partition_name=partition))
 
 
+_ASSUMED: dict[tuple[str, str], Clients] = {}
+_ASSUMED_LOCK = threading.Lock()
+REFRESH_SECONDS = 15 * 60  # botocore refreshes assumed-role credentials this long before they expire
+
+
+def assumed(hub: Clients, role_arn: str, session_name: str, region: str) -> Clients:
+    """Clients acting in another account through ``role_arn``. The first AssumeRole happens here, so a role
+    that cannot be assumed fails now (before anything is planned), with AWS's error."""
+    key = (role_arn, session_name)
+    with _ASSUMED_LOCK:
+        found = _ASSUMED.get(key)
+    if found is not None:
+        return found
+    sts = hub.get("sts", region)
+
+    def fetch() -> dict[str, str]:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=3600)
+        c = creds["Credentials"]
+        expiry = c["Expiration"]
+        return {
+            "access_key": c["AccessKeyId"],
+            "secret_key": c["SecretAccessKey"],
+            "token": c["SessionToken"],
+            "expiry_time": (expiry if isinstance(expiry, datetime) else datetime.now(UTC)).isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(fetch(), fetch, "assume-role")
+    member = botocore.session.get_session()
+    member._credentials = credentials
+    member.register_component("data_loader", hub.session._session.get_component("data_loader"))
+    clients = Clients(
+        boto3.session.Session(botocore_session=member, region_name=region), hub._config, role_arn.split(":")[4]
+    )
+    with _ASSUMED_LOCK:
+        if len(_ASSUMED) > 256:
+            _ASSUMED.clear()
+        return _ASSUMED.setdefault(key, clients)
+
+
 _DEFAULT: Clients | None = None
 _DEFAULT_LOCK = threading.Lock()
 
@@ -73,6 +120,8 @@ def reset_default_clients() -> None:
     global _DEFAULT
     with _DEFAULT_LOCK:
         _DEFAULT = None
+    with _ASSUMED_LOCK:
+        _ASSUMED.clear()
 
 
 def caller_account(clients: Clients, region: str) -> str | None:

@@ -23,6 +23,8 @@ INCIDENTS_TABLE = "table:incidents"
 LEDGER_TABLE = "table:ledger"
 IDEMPOTENCY_TABLE = "table:idempotency"
 NOTIFY_TOPIC = "topic:notify"
+MEMBER_ROLE = "iam:member-role"  # organization mode: MEMBER_ROLE_NAME in every account of the organization
+SWEEP_STATE_MACHINE = "states:organization-sweep"  # organization mode: the Distributed Map state machine
 
 
 @dataclass(frozen=True)

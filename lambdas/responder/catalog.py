@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from . import capabilities
+from . import accounts, capabilities
 from .entrypoint import IDEMPOTENCY
 from .flows import (
     BACKDOOR_SWEEP,
@@ -21,31 +21,67 @@ from .flows import (
     SESSION_REVOCATION,
     Flow,
 )
+from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
     "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
-    "runbook": (KEY_CONTAINMENT, REGION_SWEEP, BACKDOOR_SWEEP, SESSION_REVOCATION, ISOLATION, RELEASE, NOTICE),
+    "runbook": (
+        KEY_CONTAINMENT,
+        REGION_SWEEP,
+        BACKDOOR_SWEEP,
+        SESSION_REVOCATION,
+        ISOLATION,
+        RELEASE,
+        ORGANIZATION_SWEEP,
+        NOTICE,
+    ),
+    "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
+ORGANIZATION_HANDLERS = ("organization",)
+# What only organization mode grants; every function then may act in a member account and name it.
+ORGANIZATION_ONLY = (accounts.MEMBER_ROLE, accounts.ORGANIZATION_ACCOUNTS, START_SWEEP)
+IN_EVERY_MEMBER = (accounts.MEMBER_ROLE, accounts.ORGANIZATION_ACCOUNTS)
 
 
-def capabilities_for(handler: str) -> list[capabilities.Capability]:
+def handlers(organization: bool) -> list[str]:
+    return [h for h in HANDLER_FLOWS if organization or h not in ORGANIZATION_HANDLERS]
+
+
+def capabilities_for(handler: str, organization: bool = False) -> list[capabilities.Capability]:
     found: dict[str, capabilities.Capability] = {}
     for flow in HANDLER_FLOWS[handler]:
         found.update((c.key, c) for c in flow.uses)
     if handler in IDEMPOTENT:
         found[IDEMPOTENCY.key] = IDEMPOTENCY
+    if organization:
+        found.update((c.key, c) for c in IN_EVERY_MEMBER)
+    else:
+        for capability in ORGANIZATION_ONLY:
+            found.pop(capability.key, None)
     return list(found.values())
 
 
-def permissions_for(handler: str) -> dict[str, list[str]]:
+def permissions_for(handler: str, organization: bool = False) -> dict[str, list[str]]:
     """symbolic resource -> sorted IAM actions, e.g. ``{"*": ["ec2:TerminateInstances", ...]}``."""
     by_resource: dict[str, set[str]] = defaultdict(set)
-    for capability in capabilities_for(handler):
+    for capability in capabilities_for(handler, organization):
         by_resource[capability.resource].update(capability.permissions)
     return {resource: sorted(perms) for resource, perms in sorted(by_resource.items())}
+
+
+def member_capabilities() -> list[capabilities.Capability]:
+    """What the member role allows in a member account: every change and read a response makes there (the
+    hub's own records, the organization reads and the member role itself stay in the hub)."""
+    found: dict[str, capabilities.Capability] = {}
+    hub_only = {c.key for c in ORGANIZATION_ONLY}
+    for handler in HANDLER_FLOWS:
+        for capability in capabilities_for(handler, organization=True):
+            if capability.kind != "record" and capability.key not in hub_only:
+                found[capability.key] = capability
+    return sorted(found.values(), key=lambda c: c.key)
 
 
 def tables_for(handler: str) -> list[str]:

@@ -17,6 +17,9 @@ from .partitions import not_regions, partition_of
 
 DEFAULT_PROTECT_TAG_KEY = "compromise-responder:protect"
 DEFAULT_SUSPICIOUS_INSTANCE_TYPES = ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal")
+ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
 TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 Mode = Literal["enforce", "dry-run"]
@@ -48,10 +51,19 @@ class Settings:
     sweep_regions: tuple[str, ...] = ()
     home_region: str = "us-east-1"
     max_workers: int = 24
+    member_role_name: str | None = None  # organization mode: the role assumed in a member account
+    protected_accounts: tuple[str, ...] = ()  # organization mode: never changed, notify only
+    organization_state_machine: str | None = None  # sweep-organization beyond the in-process limit
+    organization_inline_accounts: int = 10  # sweep-organization: up to this many accounts in one invocation
 
     @property
     def partition(self) -> str:
         return partition_of(self.home_region)
+
+    @property
+    def organization(self) -> bool:
+        """Organization mode: the responder acts in member accounts through MEMBER_ROLE_NAME."""
+        return bool(self.member_role_name)
 
     @property
     def dry_run(self) -> bool:
@@ -77,7 +89,21 @@ class Settings:
                 raise ConfigError(
                     f"{name} holds values that are not regions of the {partition_of(home)} partition: {bad}"
                 )
+        role = (env.get("MEMBER_ROLE_NAME") or "").strip() or None
+        if role and not ROLE_NAME.match(role):
+            raise ConfigError(f"MEMBER_ROLE_NAME is not an IAM role name: {role!r}")
+        protected_accounts = _split(env.get("PROTECTED_ACCOUNTS"))
+        bad_accounts = [a for a in protected_accounts if not ACCOUNT_ID.match(a)]
+        if bad_accounts:
+            raise ConfigError(f"PROTECTED_ACCOUNTS holds values that are not 12-digit account ids: {bad_accounts}")
+        machine = (env.get("ORGANIZATION_SWEEP_STATE_MACHINE") or "").strip() or None
+        if machine and not STATE_MACHINE_ARN.match(machine):
+            raise ConfigError(f"ORGANIZATION_SWEEP_STATE_MACHINE is not a state machine ARN: {machine!r}")
         return cls(
+            member_role_name=role,
+            protected_accounts=protected_accounts,
+            organization_state_machine=machine,
+            organization_inline_accounts=int(_number(env, "ORGANIZATION_INLINE_ACCOUNTS", 10, low=0, high=1000)),
             notify_topic_arn=topic,
             mode=mode,  # type: ignore[arg-type]
             protect_tag_key=(env.get("PROTECT_TAG_KEY") or DEFAULT_PROTECT_TAG_KEY).strip(),

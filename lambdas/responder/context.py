@@ -34,6 +34,9 @@ def _no_log(message: str, **fields: Any) -> None:
 
 @dataclass
 class ResponseContext:
+    """``clients`` act in the account acted on (a member account's, in organization mode); ``hub`` in the
+    responder's own account, where notifications, incident records, the ledger and idempotency stay."""
+
     settings: Settings
     clients: Clients
     trigger: str
@@ -45,6 +48,17 @@ class ResponseContext:
     log: Callable[..., None] = _no_log
     progress: Callable[[RegionResult], None] | None = None  # called as each region finishes (CLI)
     journal: Future[Journal] | None = None  # earlier attempts, being read in the background
+    hub: Clients | None = None  # defaults to ``clients`` (single-account mode)
+
+    def __post_init__(self) -> None:
+        if self.hub is None:
+            self.hub = self.clients
+
+    @property
+    def home(self) -> Clients:
+        """The responder's own account's clients (never None after construction)."""
+        assert self.hub is not None
+        return self.hub
 
     @cached_property
     def earlier(self) -> Journal:
@@ -71,12 +85,12 @@ class ResponseContext:
     @cached_property
     def ledger(self) -> Ledger | None:
         name = self.settings.ledger_table
-        return Ledger(self.clients, name, self.settings.home_region) if name else None
+        return Ledger(self.home, name, self.settings.home_region) if name else None
 
     @cached_property
     def incidents(self) -> Incidents | None:
         name = self.settings.incidents_table
-        return Incidents(self.clients, name, self.settings.home_region) if name else None
+        return Incidents(self.home, name, self.settings.home_region) if name else None
 
     @property
     def mode(self) -> str:

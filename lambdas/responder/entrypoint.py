@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import attempts
+from . import accounts, attempts
 from . import capabilities as cap
 from .arns import account_of
 from .aws import Clients, caller_account, default_clients, describe_error
@@ -77,30 +77,22 @@ def own_account(context: Any, clients: Clients, region: str) -> str | None:
     return account_of(getattr(context, "invoked_function_arn", "") or "") or caller_account(clients, region)
 
 
-def refusal(ctx: ResponseContext) -> str | None:
-    """Why the responder may not act in the account the event names, if it may not (contract: "Truth of the
-    report": an event for another account notifies and changes nothing)."""
-    if ctx.own_account and ctx.account and ctx.account != ctx.own_account:
-        return (
-            f"the event names account {ctx.account}, but this responder acts only in its own account "
-            f"{ctx.own_account} (single-account mode)"
-        )
-    return None
-
-
 def entrypoint(
     trigger: str,
     parse: Callable[[Any, str], P],
     *,
     account: Callable[[P], str | None] = lambda parsed: None,
+    incident: Callable[[P], str | None] = lambda parsed: None,
     dry_run: Callable[[P], bool] | None = None,
     idempotent: bool = True,
     eager_journal: bool = True,
+    caller_names_account: bool = False,
 ) -> Callable[[Callable[[P, ResponseContext], Report]], Callable[[Any, Any], dict[str, Any]]]:
     """Make ``respond(parsed_event, ctx) -> Report`` a Lambda handler ``handler(event, context)``.
 
-    ``account`` says which account the event is about; ``eager_journal`` reads the incident's earlier
-    attempts beside the first IAM call (the launch watcher reads them only when it acts)."""
+    ``account`` says which account the event is about (``caller_names_account``: a person typed it, so in
+    organization mode it must be an account of the organization); ``eager_journal`` reads the incident's
+    earlier attempts beside the first IAM call (the launch watcher reads them only when it acts)."""
 
     def decorate(respond: Callable[[P, ResponseContext], Report]) -> Callable[[Any, Any], dict[str, Any]]:
         @functools.wraps(respond)
@@ -120,14 +112,14 @@ def entrypoint(
                 settings=settings,
                 clients=clients,
                 trigger=trigger,
-                incident_id=incident_id_for(seed, when or utcnow()),
+                incident_id=incident(parsed) or incident_id_for(seed, when or utcnow()),
                 dry_run=settings.dry_run or bool(dry_run and dry_run(parsed)),
                 account=account(parsed) or own,
                 own_account=own,
                 log=_log,
             )
             logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode, account=ctx.account)
-            why_not = refusal(ctx)
+            why_not = accounts.refusal(ctx)
             try:
 
                 def run() -> dict[str, Any]:
@@ -140,6 +132,13 @@ def entrypoint(
                         from .flows.notices import not_acted
 
                         return finish(ctx, not_acted(ctx, why_not))
+                    if caller_names_account and ctx.settings.organization and ctx.account != ctx.own_account:
+                        accounts.verify_member(
+                            ctx.home, settings.home_region, str(ctx.account), "accountId", f"{trigger} event"
+                        )
+                    unreachable = accounts.act_in(ctx)
+                    if unreachable:
+                        return finish(ctx, _member_unreachable(ctx, unreachable))
                     return finish(ctx, _respond_or_report_failure(respond, parsed, ctx))
 
                 if idempotent and envelope_id and settings.idempotency_table:
@@ -175,6 +174,21 @@ def _respond_or_report_failure(
         return report
 
 
+def _member_unreachable(ctx: ResponseContext, error: str) -> Report:
+    """Organization mode: the member role could not be assumed: nothing planned or changed there; raise after."""
+    report = ctx.new_report(
+        headline=f"{ctx.trigger} event for member account {ctx.account}: role not assumable, nothing changed",
+        severity="critical",
+    )
+    report.account_errors[str(ctx.account)] = error
+    report.status = "failed"
+    report.todo = [
+        f"Check that {ctx.settings.member_role_name} exists in account {ctx.account} (the member StackSet) and "
+        "trusts the hub's function roles; the platform retries this event."
+    ]
+    return report
+
+
 def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     """Contract steps 5-6: notify, record; then raise if anything failed (after, never before).
 
@@ -182,6 +196,8 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     told what every attempt did, and the record keeps each attempt."""
     report.finished = utcnow()
     report.account = ctx.account
+    if ctx.settings.organization and ctx.account and ctx.account != ctx.own_account and report.status != "recorded":
+        report.facts.setdefault("accountName", accounts.account_name(ctx.home, ctx.settings.home_region, ctx.account))
     problems: list[str] = []
     if report.status == "recorded":
         data = report.to_json()
@@ -196,7 +212,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         data = report.to_json()
         notified = True
         try:
-            publish(ctx.clients, ctx.settings.notify_topic_arn, data)
+            publish(ctx.home, ctx.settings.notify_topic_arn, data)
         except Exception as exc:  # noqa: BLE001 - still record, then raise
             notified = False
             problems.append(f"notification failed: {describe_error(exc)}")
@@ -279,7 +295,7 @@ def _once(
     )
 
     table = str(ctx.settings.idempotency_table)
-    client = ctx.clients.get("dynamodb", ctx.settings.home_region)
+    client = ctx.home.get("dynamodb", ctx.settings.home_region)
     layer = _PERSISTENCE_LAYERS.get((table, id(client)))
     if layer is None:
         layer = _PERSISTENCE_LAYERS[(table, id(client))] = DynamoDBPersistenceLayer(

@@ -408,6 +408,18 @@ class SweepPersistence(RunbookBase):
     sinceHours: SinceHours | None = None
 
 
+class SweepOrganization(RunbookBase):
+    """Organization mode: sweep-regions in every active account (or ``accounts``), accounts in parallel,
+    each fault-isolated; the report holds ``accounts: {account: {region: status}}``."""
+
+    runbook: Literal["sweep-organization"]
+    accessKeyId: AccessKeyIdField | None = None
+    sinceHours: SinceHours | None = None
+    accounts: list[AccountIdField] | None = Field(
+        None, min_length=1, max_length=10_000, description="Default: every ACTIVE account of the organization"
+    )
+
+
 RUNBOOKS: dict[str, type[RunbookBase]] = {
     "contain-access-key": ContainAccessKey,
     "sweep-regions": SweepRegions,
@@ -415,6 +427,7 @@ RUNBOOKS: dict[str, type[RunbookBase]] = {
     "isolate-instance": IsolateInstance,
     "release-instance": ReleaseInstance,
     "sweep-persistence": SweepPersistence,
+    "sweep-organization": SweepOrganization,
 }
 
 
@@ -436,7 +449,48 @@ def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
                 f"runbook sweep-persistence: field '{given[1]}': give only one of userName, roleName or "
                 f"accessKeyId (got {', '.join(given)})"
             )
+    if isinstance(model, SweepOrganization) and model.accountId:
+        raise BadInput("runbook sweep-organization: field 'accountId': give the accounts to sweep as 'accounts'")
     return model
+
+
+# --- Steps of the organization sweep (Step Functions Distributed Map -> the organization function) --------
+class AccountSweepStep(BaseModel):
+    """One item of the Distributed Map: sweep one member account."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    step: Literal["sweep-account"]
+    incidentId: str = Field(pattern=r"^inc-[0-9]{8}-[0-9a-f]{10}$", description="The organization sweep's incident")
+    accountId: AccountIdField
+    accessKeyId: AccessKeyIdField | None = None
+    sinceHours: SinceHours | None = None
+    dryRun: Annotated[bool, Strict()] = False
+
+
+class OrganizationReportStep(BaseModel):
+    """After the map: fold every account's result into one report and notify once."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    step: Literal["report"]
+    incidentId: str = Field(pattern=r"^inc-[0-9]{8}-[0-9a-f]{10}$")
+    accounts: list[AccountIdField] = Field(min_length=1, max_length=10_000)
+    accessKeyId: AccessKeyIdField | None = None
+    sinceHours: SinceHours | None = None
+    dryRun: Annotated[bool, Strict()] = False
+    protected: list[AccountIdField] = Field(default_factory=list, max_length=10_000)
+
+
+OrganizationStep = AccountSweepStep | OrganizationReportStep
+
+
+def parse_organization_step(event: Any, partition: str = "aws") -> OrganizationStep:
+    if not isinstance(event, dict):
+        raise BadInput("organization step: field 'event': expected a JSON object")
+    steps: dict[str, type[BaseModel]] = {"sweep-account": AccountSweepStep, "report": OrganizationReportStep}
+    model = steps.get(str(event.get("step")))
+    if model is None:
+        raise BadInput("organization step: field 'step': expected 'sweep-account' or 'report'")
+    return _validate(model, event, "organization step", partition)  # type: ignore[no-any-return]
 
 
 def _validate(model: type[BaseModel], event: Any, what: str, partition: str = "aws") -> Any:

@@ -10,6 +10,7 @@ from .events import (
     ReleaseInstance,
     RevokeRoleSessions,
     RunbookBase,
+    SweepOrganization,
     SweepPersistence,
     SweepRegions,
 )
@@ -21,6 +22,7 @@ from .flows import (
     sweep_backdoors,
     sweep_regions,
 )
+from .flows.organization import sweep_organization
 from .model import Principal
 from .probes import key_owner
 from .report import Report
@@ -45,6 +47,8 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
         report = isolate_instance(ctx, command.instanceId, command.region, reason, {})
         report.subject = f"Runbook: {report.subject}"
         report.status = "planned" if ctx.dry_run else "notified"
+    elif isinstance(command, SweepOrganization):
+        report = sweep_organization(ctx, command)
     elif isinstance(command, ReleaseInstance):
         report = release_instance(ctx, command.instanceId, command.region)
     else:  # pragma: no cover - parse_runbook only returns the models above

@@ -10,6 +10,7 @@ Incident items:
   * ``incident#<id>`` / ``attempt#<nnnn>`` - one per attempt (time, outcomes, notified or not)
   * ``credential#<key>`` or ``principal#<arn>`` / ``incident#<id>`` - pointers to find open incidents
   * ``incident#<id>`` / ``findings`` - persistence findings, written before anything is removed
+  * ``incident#<id>`` / ``account#<account>`` - one account's part of an organization sweep
 """
 
 from __future__ import annotations
@@ -276,6 +277,20 @@ class Incidents(_Table):
                         }
                     )
         self.write_all(items)
+
+    def save_account_result(self, incident_id: str, account: str, report: Mapping[str, Any]) -> None:
+        """One account's part of an organization sweep (a Distributed Map item), folded in at the end."""
+        body = json.dumps(fit(dict(report), MAX_REPORT_BYTES), default=str)
+        self.write_all(
+            [{"pk": f"incident#{incident_id}", "sk": f"account#{account}", "incidentId": incident_id, "report": body}]
+        )
+
+    def account_results(self, incident_id: str) -> list[dict[str, Any]]:
+        items = self.query(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :a)",
+            ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}, ":a": {"S": "account#"}},
+        )
+        return [json.loads(str(i["report"])) for i in items if i.get("report")]
 
     def save_findings(self, incident_id: str, findings: Sequence[Mapping[str, Any]]) -> None:
         self.write_all(

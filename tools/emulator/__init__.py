@@ -11,6 +11,7 @@ Gaps filled (../shared/reference/emulation-notes.md):
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
+    AssumeRoleDenials,
     CallRecorder,
     Dispatcher,
     Faults,
@@ -114,8 +116,16 @@ class EmulatedAws:
         self.recorder = CallRecorder()
         self.latency = Latency(latency)
         self.root_keys = RootKeys()
+        self.assume_denied = AssumeRoleDenials()
         self.dispatcher = Dispatcher(self.faults)
-        self.dispatcher.plugins = [self.recorder, self.latency, self.protection, self.trail, self.root_keys]
+        self.dispatcher.plugins = [
+            self.recorder,
+            self.latency,
+            self.protection,
+            self.trail,
+            self.root_keys,
+            self.assume_denied,
+        ]
         self.spot_ids = SpotInstanceIds()
         self.dispatcher.observers = [self.protection.accepted, self.spot_ids.accepted]
         self._mock: Any = None
@@ -125,6 +135,7 @@ class EmulatedAws:
         self.tables: dict[str, str] = {}
         self.seen: list[Notification] = []
         self._clients: dict[tuple[str, str], Any] = {}
+        self._credentials: dict[str, str] = {}  # empty: the environment's (the home account)
 
     # --- lifecycle -------------------------------------------------------------------
     def __enter__(self) -> EmulatedAws:
@@ -180,11 +191,41 @@ class EmulatedAws:
 
     # --- reading the emulated world ----------------------------------------------------
     def client(self, service: str, region: str = HOME) -> Any:
-        """The emulator's own clients (the scenario's and the assertions'), cached."""
+        """The emulator's own clients (the scenario's and the assertions'), cached; in this view's account."""
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = boto3.client(service, region_name=region)
+            self._clients[key] = boto3.client(service, region_name=region, **self._credentials)
         return self._clients[key]
+
+    # --- several accounts (moto keeps one state per account) ----------------------------
+    def organization(self, members: int, *, names: tuple[str, ...] = ()) -> list[str]:
+        """An AWS Organization with this account as management account and ``members`` member accounts."""
+        org = self.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        accounts = []
+        for n in range(members):
+            name = names[n] if n < len(names) else f"member-{n + 1}"
+            created = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
+            accounts.append(str(created["AccountId"]))
+        return accounts
+
+    def in_account(self, account: str) -> EmulatedAws:
+        """The same emulated world seen from another account (its own IAM, EC2 ... in moto): scenarios and
+        assertions use it like the emulator itself. Credentials come from STS AssumeRole into the account."""
+        if account == self.account:
+            return self
+        creds = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="emulator"
+        )["Credentials"]
+        view = copy.copy(self)
+        view.account = account
+        view._clients = {}
+        view._credentials = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+        return view
 
     def notifications(self) -> list[Notification]:
         """Every message published to the team topic so far (drains the subscribed queue)."""

@@ -143,7 +143,9 @@ class EmulatedCloudTrail:
         start, end = call.params.get("StartTime"), call.params.get("EndTime")
         events = []
         for detail in reversed(self.records):  # newest first, as AWS returns them
-            if detail["awsRegion"] != call.region or not _matches(detail, attributes):
+            if detail["awsRegion"] != call.region or detail.get("recipientAccountId", call.account) != call.account:
+                continue  # each account's CloudTrail holds its own calls only
+            if not _matches(detail, attributes):
                 continue
             when = datetime.strptime(detail["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
             if (start and when < _utc(start)) or (end and when > _utc(end)):

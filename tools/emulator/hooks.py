@@ -36,6 +36,7 @@ class Call:
     operation: str
     region: str
     params: dict[str, Any]
+    account: str = "123456789012"  # the account whose credentials made the call (moto keeps one state per account)
 
     @property
     def action(self) -> str:
@@ -65,10 +66,11 @@ class Dispatcher:
         """``before-call`` sees the serialised request; keep the API parameters for the plugins."""
         context["emulator_api_params"] = dict(params)
 
-    def __call__(self, model: Any, context: dict[str, Any], **_: Any) -> Any:
+    def __call__(self, model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any) -> Any:
         service = str(model.service_model.signing_name or model.service_model.endpoint_prefix)
         params = context.get("emulator_api_params") or {}
-        call = Call(service, str(model.name), str(context.get("client_region") or ""), params)
+        context["emulator_account"] = account = _account_of(request_signer)
+        call = Call(service, str(model.name), str(context.get("client_region") or ""), params, account)
         for plugin in list(self.plugins):
             answer = plugin(call)
             if answer is not None:
@@ -84,7 +86,11 @@ class Dispatcher:
             return
         service = str(model.service_model.signing_name or model.service_model.endpoint_prefix)
         call = Call(
-            service, str(model.name), str(context.get("client_region") or ""), context.get("emulator_api_params") or {}
+            service,
+            str(model.name),
+            str(context.get("client_region") or ""),
+            context.get("emulator_api_params") or {},
+            str(context.get("emulator_account") or Call.account),
         )
         for observer in list(self.observers):
             observer(call, parsed)
@@ -100,6 +106,17 @@ class Dispatcher:
                 botocore.handlers.BUILTIN_HANDLERS.remove(entry)
 
 
+def _account_of(request_signer: Any) -> str:
+    """The account moto will act in for these credentials (assumed-role keys map to the role's account)."""
+    credentials = getattr(request_signer, "_credentials", None)
+    access_key = getattr(credentials, "access_key", None)
+    if not access_key:
+        return Call.account
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(access_key))
+
+
 READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Query", "Scan", "BatchGet")
 
 
@@ -109,12 +126,14 @@ class CallRecorder:
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.by_account: dict[str, set[str]] = {}  # account whose credentials made the call -> IAM actions
         self.changes: list[Call] = []
         self._lock = threading.Lock()
 
     def __call__(self, call: Call) -> None:
         with self._lock:
             self.calls[(call.action, call.region)] += 1
+            self.by_account.setdefault(call.account, set()).add(call.action)
             if not call.operation.startswith(READ_PREFIXES):
                 self.changes.append(call)
 
@@ -133,6 +152,7 @@ class CallRecorder:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.by_account.clear()
             self.changes.clear()
 
 
@@ -283,6 +303,27 @@ class SpotInstanceIds:
                     request = self.request_of.get(instance.get("InstanceId", ""))
                     if request and not instance.get("SpotInstanceRequestId"):
                         instance["SpotInstanceRequestId"] = request
+
+
+class AssumeRoleDenials:
+    """A member account whose role cannot be assumed (not deployed there, or its trust refuses the hub): moto
+    lets any role be assumed, AWS answers AccessDenied."""
+
+    def __init__(self) -> None:
+        self.accounts: set[str] = set()
+
+    def __call__(self, call: Call) -> Any:
+        if call.action == "sts:AssumeRole":
+            arn = str(call.params.get("RoleArn", ""))
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4] in self.accounts:
+                return error(
+                    "AccessDenied",
+                    f"User: arn:aws:sts::{call.account}:assumed-role/responder/fn is not authorized to perform: "
+                    f"sts:AssumeRole on resource: {arn}",
+                    403,
+                )
+        return None
 
 
 class RootKeys:

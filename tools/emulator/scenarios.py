@@ -57,8 +57,13 @@ class SpotSwarm:
     labels: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def health_event(self, event_id: str | None = None) -> dict[str, Any]:
-        return health_event(self.notice_start, event_id=event_id)
+    key: str = LEAKED_KEY
+
+    def health_event(self, event_id: str | None = None, account: str | None = None) -> dict[str, Any]:
+        event = health_event(self.notice_start, key=self.key, event_id=event_id)
+        if account:
+            event["account"] = account
+        return event
 
 
 def spot_swarm(
@@ -67,14 +72,16 @@ def spot_swarm(
     regions: tuple[str, ...] = ATTACKER_REGIONS,
     requests_per_region: int = 4,
     now: datetime | None = None,
+    key: str = LEAKED_KEY,
+    team_key: str = TEAM_KEY,
 ) -> SpotSwarm:
     """The team runs small instances in its two regions, an old GPU box and a protected GPU box;
     the attacker, with the leaked key, opens persistent g2.8xlarge spot requests everywhere, plus
     termination-protected p3.16xlarge instances in ap-south-1 (as the CloudTrail sample shows)."""
     now = now or datetime.now(UTC)
-    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", "sa-east-1"))
-    team = aws.create_user("ml-team", key_id=TEAM_KEY)
-    scene = SpotSwarm(notice_start=now - timedelta(hours=1), attacker=attacker, team=team)
+    attacker = aws.create_user("ci-deployer", key_id=key, last_used=("ec2", "sa-east-1"))
+    team = aws.create_user("ml-team", key_id=team_key)
+    scene = SpotSwarm(notice_start=now - timedelta(hours=1), attacker=attacker, team=team, key=key)
     protect = {"compromise-responder:protect": "true", "Name": "ml-training-protected"}
 
     def legit(label: str, launched: Any) -> None:

@@ -43,6 +43,8 @@ class Report:
     finished: datetime | None = None
     errors: list[str] = field(default_factory=list)
     account: str | None = None
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)  # sweep-organization: account -> regions
+    account_errors: dict[str, str] = field(default_factory=dict)  # organization mode: accounts not acted in
     attempt: int = 1
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier attempts, oldest first
 
@@ -62,11 +64,19 @@ class Report:
             if result.attribution:
                 self.attribution[result.region] = result.attribution
 
+    def all_regions(self) -> dict[str, str]:
+        """Region statuses; across accounts (``account/region``) for an organization sweep."""
+        every = dict(self.regions)
+        for account, regions in self.accounts.items():
+            every.update({f"{account}/{region}": status for region, status in regions.items()})
+        return every
+
     @property
     def failed(self) -> bool:
         return (
             bool(self.errors)
-            or any(s == "failed" for s in self.regions.values())
+            or bool(self.account_errors)
+            or any(s == "failed" for s in self.all_regions().values())
             or any(o.status == "failed" for o in self.outcomes)
         )
 
@@ -86,7 +96,9 @@ class Report:
         self.todo.extend(t for t in other.todo if t not in self.todo)
 
     def failures(self) -> list[str]:
-        out = [f"region {r}: {e}" for r, e in sorted(self.region_errors.items()) if self.regions.get(r) == "failed"]
+        out = [f"account {a}: {e}" for a, e in sorted(self.account_errors.items())]
+        regions = self.all_regions()
+        out += [f"region {r}: {e}" for r, e in sorted(self.region_errors.items()) if regions.get(r) == "failed"]
         out += [
             f"{o.step.action} {o.step.target} ({o.step.region}): {o.detail or 'failed'}"
             for o in self.outcomes
@@ -114,8 +126,9 @@ class Report:
             return self.headline
         from .wording import DOOR, capacity_phrase, failure_phrase, named_phrase, statuses
 
-        failure = failure_phrase(self.outcomes, self.regions, self.errors)
-        capacity = capacity_phrase(statuses(self.outcomes), self.regions, self.dry_run) if self.regions else None
+        regions = self.all_regions()
+        failure = failure_phrase(self.outcomes, regions, self.errors)
+        capacity = capacity_phrase(statuses(self.outcomes), regions, self.dry_run) if regions else None
         named = named_phrase(self.outcomes, self.dry_run, skip=DOOR if self.done_word and not failure else ())
         tail = "; ".join(p for p in (capacity, named) if p) or (
             "nothing to change" if self.dry_run else "nothing changed"
@@ -197,13 +210,18 @@ class Report:
         }
         if self.region_errors:
             out["regionErrors"] = dict(sorted(self.region_errors.items()))
+        if self.accounts or self.account_errors:
+            out["accounts"] = {a: dict(sorted(r.items())) for a, r in sorted(self.accounts.items())}
+        if self.account_errors:
+            out["accountErrors"] = dict(sorted(self.account_errors.items()))
         if self.history:
             out["earlierAttempts"] = self.history
         return out
 
 
-def outcome_from_json(action: Mapping[str, Any], attempt: int) -> Outcome:
-    """An earlier attempt's action, as an Outcome again (its detail says which attempt)."""
+def outcome_from_json(action: Mapping[str, Any], attempt: int, *, keep_detail: bool = False) -> Outcome:
+    """A reported action as an Outcome again: an earlier attempt's (its detail then says which attempt), or
+    one account's in an organization sweep (``keep_detail``)."""
     known = {"action", "target", "region", "status", "reason", "source", "detail", "hourlyCost"}
     step = Step(
         action=str(action.get("action")),
@@ -216,7 +234,7 @@ def outcome_from_json(action: Mapping[str, Any], attempt: int) -> Outcome:
         source=action.get("source"),
     )
     detail = str(action.get("detail") or "")
-    if f"attempt {attempt}" not in detail:
+    if not keep_detail and f"attempt {attempt}" not in detail:
         detail = f"attempt {attempt}" + (f": {detail}" if detail else "")
     return Outcome(step=step, status=action.get("status", "failed"), detail=detail)
 

@@ -1,0 +1,324 @@
+"""Organization mode: the hub's side of an AWS Organization (context ``organization=true``).
+
+Where events come from (AWS's documentation; see the README, "Organization mode"):
+  * GuardDuty findings of every member reach the GuardDuty delegated administrator's EventBridge natively
+    (the hub is that account): the hub's own rules and regional forwarders already take them.
+  * AWS Health credential notices and CloudTrail launch / IAM calls reach only the member's own EventBridge
+    (Health's organizational view aggregates in its API and console, not in EventBridge): each member
+    forwards them to the hub's default bus, whose policy admits only the organization.
+
+This construct adds to the hub stack: that bus policy, the service-managed StackSet deploying the member
+template to the organization (auto-deployment to new accounts), and the organization sweep's Step Functions
+Distributed Map. The member template holds the member role (trusted only by the hub's function roles, inside
+the organization; its permissions generated from the same capability declarations as the functions') and
+the forwarding rules, in every forwarder region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudformation as cfn
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+from responder import capabilities as cap
+from responder import catalog
+
+from .config import ResponderConfig
+from .nag import acknowledge
+from .rules import HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN
+
+SWEEP_STATE_MACHINE_NAME = "compromise-responder-organization-sweep"
+IAM_EVENTS_REGION = "us-east-1"  # IAM is global: its CloudTrail events arrive in us-east-1
+
+
+def sweep_state_machine_arn() -> str:
+    """Known before the state machine exists, so function policies never wait on it (no dependency cycle)."""
+    return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{SWEEP_STATE_MACHINE_NAME}"
+
+
+def member_role_arn_pattern(config: ResponderConfig) -> str:
+    return f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
+
+
+class OrganizationHub(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ResponderConfig,
+        function_roles: list[iam.IRole],
+        worker: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        bus_arn = f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+        events.CfnEventBusPolicy(
+            self,
+            "OrganizationMayForward",
+            statement_id="CompromiseResponderOrganizationMembers",
+            statement={
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": bus_arn,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": config.organization_id}},
+            },
+        )
+        self.state_machine = self._sweep_state_machine(worker)
+        template = member_template(config, [r.role_arn for r in function_roles], bus_arn, Aws.ACCOUNT_ID)
+        members = cfn.CfnStackSet(
+            self,
+            "Members",
+            stack_set_name="compromise-responder-member",
+            description="Compromise responder: the member role and the forwarding rules, in every member account",
+            permission_model="SERVICE_MANAGED",
+            call_as=config.organization_call_as,
+            auto_deployment=cfn.CfnStackSet.AutoDeploymentProperty(
+                enabled=True, retain_stacks_on_account_removal=False
+            ),
+            capabilities=["CAPABILITY_NAMED_IAM"],
+            managed_execution={"Active": True},
+            operation_preferences=cfn.CfnStackSet.OperationPreferencesProperty(
+                failure_tolerance_percentage=10, max_concurrent_percentage=50, region_concurrency_type="PARALLEL"
+            ),
+            stack_instances_group=[
+                cfn.CfnStackSet.StackInstancesProperty(
+                    deployment_targets=cfn.CfnStackSet.DeploymentTargetsProperty(
+                        organizational_unit_ids=list(config.organization_targets)
+                    ),
+                    regions=list(config.forwarder_regions),
+                )
+            ],
+            template_body=Stack.of(self).to_json_string(template),
+        )
+        # cfn-lint E1029 reads the member template's own ${AWS::...} (its Fn::Sub, evaluated in each member
+        # account) as the hub's: acknowledged on this one resource, linted as a template of its own in the tests.
+        members.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E1029"]}})
+
+    def _sweep_state_machine(self, worker: lambda_.IFunction) -> sfn.StateMachine:
+        """Distributed Map over the accounts (one child execution each: that account's region sweep), then one
+        report. A failing account is retried twice, then tolerated up to the configured share."""
+        sweep = tasks.LambdaInvoke(
+            self,
+            "SweepAccount",
+            lambda_function=worker,
+            payload_response_only=True,  # the item (ItemSelector) is the payload
+            retry_on_service_exceptions=True,
+        )
+        sweep.add_retry(errors=["States.TaskFailed"], max_attempts=2, interval=Duration.seconds(5), backoff_rate=2)
+        accounts = sfn.DistributedMap(
+            self,
+            "EveryAccount",
+            items_path="$.accounts",
+            item_selector={
+                "step": "sweep-account",
+                "incidentId.$": "$.incidentId",
+                "accountId.$": "$$.Map.Item.Value",
+                "accessKeyId.$": "$.accessKeyId",
+                "sinceHours.$": "$.sinceHours",
+                "dryRun.$": "$.dryRun",
+            },
+            max_concurrency=self.config.organization_max_concurrency,
+            tolerated_failure_percentage=self.config.organization_tolerated_failure_percentage,
+            result_path=sfn.JsonPath.DISCARD,  # each account's result is stored with the incident, not carried
+            map_execution_type=sfn.StateMachineType.EXPRESS,
+        )
+        accounts.item_processor(sweep)
+        report = tasks.LambdaInvoke(
+            self,
+            "Report",
+            lambda_function=worker,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "step": "report",
+                    "incidentId": sfn.JsonPath.string_at("$.incidentId"),
+                    "accounts": sfn.JsonPath.list_at("$.accounts"),
+                    "protected": sfn.JsonPath.list_at("$.protected"),
+                    "accessKeyId": sfn.JsonPath.string_at("$.accessKeyId"),
+                    "sinceHours": sfn.JsonPath.string_at("$.sinceHours"),
+                    "dryRun": sfn.JsonPath.string_at("$.dryRun"),
+                }
+            ),
+            payload_response_only=True,
+        )
+        logs_group = logs.LogGroup(self, "SweepLogs", retention=logs.RetentionDays.ONE_YEAR,
+                                   removal_policy=RemovalPolicy.RETAIN)  # fmt: skip
+        machine = sfn.StateMachine(
+            self,
+            "Sweep",
+            state_machine_name=SWEEP_STATE_MACHINE_NAME,
+            definition_body=sfn.DefinitionBody.from_chainable(accounts.next(report)),
+            timeout=Duration.hours(2),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=logs_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            role=iam.Role.from_role_arn(self, "SweepRoleArn", self._sweep_role(worker).role_arn, mutable=False),
+        )
+        # CDK also attaches its own copy of the map's execution grants, with ARNs known only at deploy time:
+        # the same grants are in the role above, written with the state machine's fixed name.
+        machine.node.try_remove_child("DistributedMapPolicy")
+        return machine
+
+    def _sweep_role(self, worker: lambda_.IFunction) -> iam.Role:
+        """The state machine's role, written out (CDK's generated grants name ARNs only at deploy time, so their
+        wildcard findings could not be acknowledged by name): invoke the one worker function, run and watch the
+        map's child executions of this state machine, deliver logs and traces."""
+        role = iam.Role(
+            self,
+            "SweepRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="Compromise responder organization sweep: the worker function and its own child executions",
+        )
+        machine = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{SWEEP_STATE_MACHINE_NAME}"
+        execution = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:execution:{SWEEP_STATE_MACHINE_NAME}"
+        executions = [f"{execution}:*", f"{execution}/*:*"]  # the run's own, and the map's child executions
+        role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[worker.function_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution", "states:StopExecution"], resources=executions)
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=LOG_DELIVERY + TRACING, resources=["*"]))
+        for pattern in (":*", "/*:*"):
+            acknowledge(
+                role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                f"{SWEEP_STATE_MACHINE_NAME}{pattern}]",
+                "The Distributed Map's child executions are named by Step Functions at run time; the grant stays "
+                "within this state machine's executions.",
+            )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs log delivery and X-Ray trace segments accept no narrower resource.",
+        )
+        return role
+
+
+LOG_DELIVERY = [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+]
+TRACING = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+
+
+def _resource(symbol: str, role_name: str) -> Any:
+    """A symbolic resource as the member account sees it (CloudFormation intrinsics of the member's stack)."""
+    if symbol == cap.ANY:
+        return "*"
+    if symbol in (cap.IAM_USER, cap.IAM_ROLE):
+        kind = "user" if symbol == cap.IAM_USER else "role"
+        return {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/*"}
+    raise ValueError(f"no member-account resource for {symbol!r}")
+
+
+def member_template(
+    config: ResponderConfig, hub_roles: list[str], hub_bus_arn: str, hub_account: str
+) -> dict[str, Any]:
+    """The member stack: the member role in the home region, the forwarders in every region (not in the hub)."""
+    by_resource: dict[str, set[str]] = {}
+    for capability in catalog.member_capabilities():
+        by_resource.setdefault(capability.resource, set()).update(capability.permissions)
+    statements = [
+        {"Sid": f"Responder{i}", "Effect": "Allow", "Action": sorted(actions), "Resource": _resource(symbol, "")}
+        for i, (symbol, actions) in enumerate(sorted(by_resource.items()))
+    ]
+    rules: dict[str, Any] = {}
+    for name, pattern, condition in (
+        ("HealthNotices", HEALTH_PATTERN, "NotHub"),
+        ("LaunchCalls", REGIONAL_CLOUDTRAIL_PATTERN, "NotHub"),
+        ("IamCalls", IAM_CLOUDTRAIL_PATTERN, "IamEventsHere"),
+    ):
+        rules[name] = {
+            "Type": "AWS::Events::Rule",
+            "Condition": condition,
+            "Properties": {
+                "Description": f"{name} -> the compromise responder's hub bus",
+                "EventPattern": pattern,
+                "Targets": [{"Id": "Hub", "Arn": hub_bus_arn, "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]}}],
+            },
+        }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Compromise responder member: the role the hub assumes, and the rules that forward events",
+        "Conditions": {
+            "IsHomeRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, config.home_region]},
+            "NotHub": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::AccountId"}, hub_account]}]},
+            "IamEventsHere": {
+                "Fn::And": [
+                    {"Condition": "NotHub"},
+                    {"Fn::Equals": [{"Ref": "AWS::Region"}, IAM_EVENTS_REGION]},
+                ]
+            },
+        },
+        "Resources": {
+            "MemberRole": {
+                "Type": "AWS::IAM::Role",
+                "Condition": "IsHomeRegion",
+                "Properties": {
+                    "RoleName": config.member_role_name,
+                    "Description": "Assumed by the compromise responder's hub functions, and only by them",
+                    "MaxSessionDuration": 3600,
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": hub_roles},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"aws:PrincipalOrgID": config.organization_id}},
+                            }
+                        ],
+                    },
+                    "Policies": [
+                        {
+                            "PolicyName": "compromise-responder-member",
+                            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                        }
+                    ],
+                },
+            },
+            "ForwardRole": {
+                "Type": "AWS::IAM::Role",
+                "Condition": "NotHub",
+                "Properties": {
+                    "RoleName": {"Fn::Sub": "compromise-responder-forward-${AWS::Region}"},
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                            }
+                        ],
+                    },
+                    "Policies": [
+                        {
+                            "PolicyName": "forward-to-hub",
+                            "PolicyDocument": {
+                                "Version": "2012-10-17",
+                                "Statement": [
+                                    {"Effect": "Allow", "Action": "events:PutEvents", "Resource": hub_bus_arn}
+                                ],
+                            },
+                        }
+                    ],
+                },
+            },
+            **rules,
+        },
+    }

@@ -1,0 +1,211 @@
+"""The hub stack in organization mode, synthesized once (in-process, with cdk-nag), and its member template.
+
+moto stores StackSets, event bus policies and IAM trust policies but deploys and evaluates none of them,
+so who may assume the member role, what it may do and what the members forward are asserted here on the
+synthesized documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from responder import catalog
+from responder.events import AccountSweepStep, OrganizationReportStep
+
+ROOT = Path(__file__).resolve().parent.parent
+ORG_ID = "o-a1b2c3d4e5"
+HUB = "123456789012"
+ORGANIZATION_CONTEXT = {
+    "account": HUB,
+    "organization": True,
+    "organizationId": ORG_ID,
+    "organizationTargets": "r-a1b2",  # a comma list, as `cdk -c` passes it
+    "protectedAccounts": '["111122223333"]',  # a JSON list, as `cdk -c` passes it
+    "organizationMaxConcurrency": 25,
+    "organizationToleratedFailurePercentage": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def org_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cdk.org")
+    script = f"""
+import json
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+from infra.config import load
+from infra.responder_stack import ResponderStack
+context = json.load(open("cdk.json"))["context"] | json.loads({json.dumps(json.dumps(ORGANIZATION_CONTEXT))})
+app = App(context=context, outdir={str(out)!r})
+config = load(app.node.get_all_context())
+ResponderStack(app, "CompromiseResponder", config=config, env=Environment(account=config.account, region="us-east-1"))
+Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+app.synth()
+"""
+    env = dict(
+        os.environ,
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20,18",
+        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]  # cdk-nag failures fail the synth
+    return out
+
+
+@pytest.fixture(scope="module")
+def hub(org_assembly: Path) -> dict[str, Any]:
+    return json.loads((org_assembly / "CompromiseResponder.template.json").read_text())
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def member_template(hub: dict[str, Any]) -> dict[str, Any]:
+    """The StackSet's template body: a JSON string the hub stack assembles with Fn::Join (its role ARNs)."""
+    [stack_set] = of_type(hub, "AWS::CloudFormation::StackSet").values()
+    body = stack_set["Properties"]["TemplateBody"]
+    if isinstance(body, dict):  # Fn::Join of literal text and the hub's values (its role ARNs, account, region)
+        body = "".join(part if isinstance(part, str) else _token(part) for part in body["Fn::Join"][1])
+    return json.loads(body)
+
+
+def _token(part: dict[str, Any]) -> str:
+    """A hub-stack value inside the member template's text, named: ``<HealthRole9992383A.Arn>``, ``<AWS::Region>``."""
+    if "Fn::GetAtt" in part:
+        return "<{}.{}>".format(*part["Fn::GetAtt"])
+    return f"<{part['Ref']}>"
+
+
+def test_the_stack_set_is_service_managed_and_follows_the_organization(hub):
+    [stack_set] = of_type(hub, "AWS::CloudFormation::StackSet").values()
+    props = stack_set["Properties"]
+    assert props["PermissionModel"] == "SERVICE_MANAGED" and props["AutoDeployment"]["Enabled"] is True
+    [group] = props["StackInstancesGroup"]
+    assert group["DeploymentTargets"]["OrganizationalUnitIds"] == ["r-a1b2"]
+    assert "us-east-1" in group["Regions"] and len(group["Regions"]) == 17
+    assert props["Capabilities"] == ["CAPABILITY_NAMED_IAM"]
+
+
+def test_only_the_hubs_functions_inside_the_organization_may_assume_the_member_role(hub):
+    template = member_template(hub)
+    role = template["Resources"]["MemberRole"]
+    assert role["Condition"] == "IsHomeRegion" and role["Properties"]["RoleName"] == "CompromiseResponderMember"
+    [statement] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    assert set(statement["Principal"]) == {"AWS"} and statement["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": ORG_ID}
+    }
+    function_roles = {
+        f"<{fn['Properties']['Role']['Fn::GetAtt'][0]}.Arn>" for fn in of_type(hub, "AWS::Lambda::Function").values()
+    }
+    assert set(statement["Principal"]["AWS"]) == function_roles  # the hub's function roles, and nobody else
+
+
+def test_the_member_role_may_do_exactly_what_responses_do_in_a_member_account(hub):
+    statements = member_template(hub)["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = {a for s in statements["Statement"] for a in s["Action"]}
+    assert granted == {p for c in catalog.member_capabilities() for p in c.permissions}
+    assert not {a for a in granted if a.startswith(("dynamodb:", "sns:", "states:", "organizations:", "sts:"))}
+    assert not [a for a in granted if a.startswith(("iam:Delete", "ec2:Delete")) and a not in (
+        "iam:DeleteLoginProfile", "ec2:DeleteFleets", "ec2:DeleteTags")]  # fmt: skip
+
+
+def test_members_forward_health_launch_and_iam_events_to_the_hub_bus(hub):
+    resources = member_template(hub)["Resources"]
+    rules = {k: v for k, v in resources.items() if v["Type"] == "AWS::Events::Rule"}
+    patterns = {k: v["Properties"]["EventPattern"]["source"] for k, v in rules.items()}
+    assert patterns == {
+        "HealthNotices": ["aws.health"],
+        "LaunchCalls": ["aws.ec2", "aws.autoscaling"],
+        "IamCalls": ["aws.iam"],
+    }
+    assert {v["Condition"] for v in rules.values()} == {"NotHub", "IamEventsHere"}  # the hub never forwards to itself
+    for rule in rules.values():
+        [target] = rule["Properties"]["Targets"]
+        assert ":event-bus/default" in json.dumps(target["Arn"]) and target["RoleArn"]
+
+
+def test_the_hub_bus_admits_only_the_organization(hub):
+    [policy] = of_type(hub, "AWS::Events::EventBusPolicy").values()
+    statement = policy["Properties"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
+
+
+def test_the_distributed_map_sweeps_accounts_through_the_organization_function(hub):
+    [machine] = of_type(hub, "AWS::StepFunctions::StateMachine").values()
+    definition = machine["Properties"]["DefinitionString"]
+    text = definition if isinstance(definition, str) else "".join(
+        p if isinstance(p, str) else "ARN" for p in definition["Fn::Join"][1]
+    )  # fmt: skip
+    states = json.loads(text)["States"]
+    [the_map] = [v for v in states.values() if v["Type"] == "Map"]
+    assert the_map["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert the_map["MaxConcurrency"] == 25 and the_map["ToleratedFailurePercentage"] == 5
+    assert the_map["ItemsPath"] == "$.accounts" and the_map["ResultPath"] is None
+    selector = {k.removesuffix(".$") for k in the_map["ItemSelector"]}
+    assert selector == set(AccountSweepStep.model_fields)  # exactly what the organization function accepts
+    assert states[the_map["Next"]]["Type"] == "Task"
+    report_fields = {k.removesuffix(".$") for k in states[the_map["Next"]]["Parameters"]}
+    assert report_fields <= set(OrganizationReportStep.model_fields)
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_organization_settings_reach_every_function(hub):
+    functions = of_type(hub, "AWS::Lambda::Function")
+    assert {f["Properties"]["Handler"] for f in functions.values()} == {
+        f"handlers.{h}.handler" for h in catalog.handlers(organization=True)
+    }
+    for fn in functions.values():
+        variables = fn["Properties"]["Environment"]["Variables"]
+        assert variables["MEMBER_ROLE_NAME"] == "CompromiseResponderMember"
+        assert variables["PROTECTED_ACCOUNTS"] == "111122223333"
+        assert "stateMachine:compromise-responder-organization-sweep" in json.dumps(
+            variables["ORGANIZATION_SWEEP_STATE_MACHINE"]
+        )
+
+
+def test_functions_may_assume_only_the_member_role_only_inside_the_organization(hub):
+    assume = [
+        s
+        for p in of_type(hub, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sts:AssumeRole" in json.dumps(s["Action"])
+    ]
+    assert len(assume) == len(catalog.handlers(organization=True))
+    for statement in assume:
+        assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG_ID}}
+        assert json.dumps(statement["Resource"]).endswith(':iam::*:role/CompromiseResponderMember"]]}')
+
+
+def test_cfn_lint_is_clean_on_the_hub_and_the_member_template(org_assembly, hub, tmp_path):
+    member = tmp_path / "member.template.json"
+    text = json.dumps(member_template(hub))
+    for token, value in (("<AWS::Partition>", "aws"), ("<AWS::Region>", "us-east-1"), ("<AWS::AccountId>", HUB)):
+        text = text.replace(token, value)
+    member.write_text(re.sub(r"<[A-Za-z0-9]+\.Arn>", f"arn:aws:iam::{HUB}:role/responder", text))
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(ROOT / ".cfnlintrc.yaml"),
+            str(org_assembly / "CompromiseResponder.template.json"),
+            str(member),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
