@@ -16,6 +16,7 @@ from rich.console import Console
 from . import coldstart
 from .instrument import CpuMeter
 from .isolated import run_isolated
+from .organization import ACCOUNTS, organization_table, run_organization
 from .report import show, write_json
 from .runs import RunResult, RunSpec, run_median, warm_up
 from .scenario import REGIONS, Size
@@ -24,6 +25,7 @@ from .targets import LATENCY, evaluate
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BIG = 1000
 COLD = "17x10 cold start"
+ORG_ACCOUNTS_QUICK = 10
 REPEATS = 3  # full mode: the two runs the ratio targets compare are repeated, the median kept
 REPEATED = frozenset({"17x10", "17x10 critical path"})
 T = TypeVar("T")
@@ -87,10 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     imports = timed(console, "cold imports", partial(coldstart.measure_all, 1 if args.quick else 2))
     runs = measure(console, args.quick)
+    org = timed(
+        console, "organization", partial(run_organization, LATENCY, ORG_ACCOUNTS_QUICK if args.quick else ACCOUNTS)
+    )
     targets = evaluate(runs, imports)
     seconds = time.perf_counter() - started
     show(console, runs, imports, targets)
-    write_json(args.out, quick=args.quick, seconds=seconds, runs=runs, imports=imports, targets=targets)
+    console.print(organization_table(org))
+    write_json(args.out, quick=args.quick, seconds=seconds, runs=runs, imports=imports, targets=targets,
+               extra={"organization": org.to_json()})  # fmt: skip
     met = sum(1 for t in targets if t.passed)
     missed = sum(1 for t in targets if t.passed is False)
     console.print(f"[bold]{met} targets met, {missed} missed[/bold]; benchmark took {seconds:.0f} s; JSON: {args.out}")

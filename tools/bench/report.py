@@ -194,6 +194,7 @@ def write_json(
     runs: dict[str, RunResult],
     imports: list[ColdImport],
     targets: list[Target],
+    extra: dict[str, Any] | None = None,
 ) -> None:
     result: dict[str, Any] = {
         "generatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -217,6 +218,7 @@ def write_json(
         "targetsMissed": [t.name for t in targets if t.passed is False],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
+    result.update(extra or {})
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
 
 
