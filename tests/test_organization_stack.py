@@ -19,6 +19,8 @@ import pytest
 from responder import catalog
 from responder.events import AccountSweepStep, OrganizationReportStep
 
+from tests.templates import resources
+
 ROOT = Path(__file__).resolve().parent.parent
 ORG_ID = "o-a1b2c3d4e5"
 HUB = "123456789012"
@@ -66,13 +68,9 @@ def hub(org_assembly: Path) -> dict[str, Any]:
     return json.loads((org_assembly / "CompromiseResponder.template.json").read_text())
 
 
-def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
 def member_template(hub: dict[str, Any]) -> dict[str, Any]:
     """The StackSet's template body: a JSON string the hub stack assembles with Fn::Join (its role ARNs)."""
-    [stack_set] = of_type(hub, "AWS::CloudFormation::StackSet").values()
+    [stack_set] = resources(hub, "AWS::CloudFormation::StackSet").values()
     body = stack_set["Properties"]["TemplateBody"]
     if isinstance(body, dict):  # Fn::Join of literal text and the hub's values (its role ARNs, account, region)
         body = "".join(part if isinstance(part, str) else _token(part) for part in body["Fn::Join"][1])
@@ -87,7 +85,7 @@ def _token(part: dict[str, Any]) -> str:
 
 
 def test_the_stack_set_is_service_managed_and_follows_the_organization(hub):
-    [stack_set] = of_type(hub, "AWS::CloudFormation::StackSet").values()
+    [stack_set] = resources(hub, "AWS::CloudFormation::StackSet").values()
     props = stack_set["Properties"]
     assert props["PermissionModel"] == "SERVICE_MANAGED" and props["AutoDeployment"]["Enabled"] is True
     [group] = props["StackInstancesGroup"]
@@ -106,7 +104,7 @@ def test_only_the_hubs_functions_inside_the_organization_may_assume_the_member_r
         "StringEquals": {"aws:PrincipalOrgID": ORG_ID}
     }
     function_roles = {
-        f"<{fn['Properties']['Role']['Fn::GetAtt'][0]}.Arn>" for fn in of_type(hub, "AWS::Lambda::Function").values()
+        f"<{fn['Properties']['Role']['Fn::GetAtt'][0]}.Arn>" for fn in resources(hub, "AWS::Lambda::Function").values()
     }
     assert set(statement["Principal"]["AWS"]) == function_roles  # the hub's function roles, and nobody else
 
@@ -136,14 +134,14 @@ def test_members_forward_health_launch_and_iam_events_to_the_hub_bus(hub):
 
 
 def test_the_hub_bus_admits_only_the_organization(hub):
-    [policy] = of_type(hub, "AWS::Events::EventBusPolicy").values()
+    [policy] = resources(hub, "AWS::Events::EventBusPolicy").values()
     statement = policy["Properties"]["Statement"]
     assert statement["Action"] == "events:PutEvents"
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
 
 
 def test_the_distributed_map_sweeps_accounts_through_the_organization_function(hub):
-    [machine] = of_type(hub, "AWS::StepFunctions::StateMachine").values()
+    [machine] = resources(hub, "AWS::StepFunctions::StateMachine").values()
     definition = machine["Properties"]["DefinitionString"]
     text = definition if isinstance(definition, str) else "".join(
         p if isinstance(p, str) else "ARN" for p in definition["Fn::Join"][1]
@@ -162,7 +160,7 @@ def test_the_distributed_map_sweeps_accounts_through_the_organization_function(h
 
 
 def test_organization_settings_reach_every_function(hub):
-    functions = of_type(hub, "AWS::Lambda::Function")
+    functions = resources(hub, "AWS::Lambda::Function")
     assert {f["Properties"]["Handler"] for f in functions.values()} == {
         f"handlers.{h}.handler" for h in catalog.handlers(organization=True)
     }
@@ -178,7 +176,7 @@ def test_organization_settings_reach_every_function(hub):
 def test_functions_may_assume_only_the_member_role_only_inside_the_organization(hub):
     assume = [
         s
-        for p in of_type(hub, "AWS::IAM::Policy").values()
+        for p in resources(hub, "AWS::IAM::Policy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if "sts:AssumeRole" in json.dumps(s["Action"])
     ]

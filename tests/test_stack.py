@@ -14,6 +14,7 @@ from responder import catalog
 from responder.table_keys import TABLES
 
 from infra.config import ContextError, load
+from tests.templates import resources
 from tools.emulator import EmulatedAws
 from tools.emulator.scenarios import load_event
 
@@ -84,10 +85,6 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def template(assembly: Path) -> dict[str, Any]:
     return json.loads((assembly / "CompromiseResponder.template.json").read_text())
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
 def function_of(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:

@@ -28,7 +28,7 @@ from .events import BadInput
 from .notify import publish
 from .partitions import partition_of
 from .report import Report, fit
-from .report.needs_human import FAILED_TODO
+from .report.needs_human import RETRY_NOTE
 from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
@@ -208,7 +208,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
             report.facts["earlierAttempts"] = earlier.note
         report.include_earlier(earlier.attempts)
         if report.failed:
-            report.todo.append(FAILED_TODO)
+            report.todo.append(RETRY_NOTE)
         data = report.to_json()
         notified = True
         try:

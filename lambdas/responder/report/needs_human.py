@@ -53,7 +53,7 @@ def unknown_key_todo(access_key_id: str) -> list[str]:
     ]
 
 
-FAILED_TODO = (
+RETRY_NOTE = (
     "Some steps FAILED (see FAILED): the platform retries; the retry redoes nothing that AWS accepted. "
     "If the DLQ alarm fires, run the matching runbook by hand."
 )
