@@ -7,6 +7,8 @@ Gaps filled (../shared/reference/emulation-notes.md):
     like AWS until ModifyInstanceAttribute turns it off.
   * Access key ids: moto generates random ones; ``adopt_key_id`` gives a key the AWS documentation
     example id, so fixtures stay the events AWS delivers.
+  * SNS: moto delivers to the SQS inbox (the ``default`` message, as AWS does) but cannot deliver to ``https``
+    subscribers (AWS Chatbot); ``chat_notifications`` reads what SNS would send them from the accepted Publish.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .hooks import (  # noqa: E402
     Dispatcher,
     Faults,
     Latency,
+    PublishedMessages,
     RootKeys,
     SpotInstanceIds,
     TerminationProtection,
@@ -79,6 +82,15 @@ class Notification:
 
 
 @dataclass
+class ClientContext:
+    """Lambda's ``context.client_context``: what the invoking client sent (``ClientContext`` of Invoke)."""
+
+    custom: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    client: Any = None
+
+
+@dataclass
 class LambdaContext:
     """A standard Lambda context object (the attributes the contract names)."""
 
@@ -87,6 +99,7 @@ class LambdaContext:
     invoked_function_arn: str = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:compromise-responder-health"
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     timeout_millis: int = 900_000
+    client_context: ClientContext | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         return self.timeout_millis
@@ -115,9 +128,20 @@ class EmulatedAws:
         self.latency = Latency(latency)
         self.root_keys = RootKeys()
         self.dispatcher = Dispatcher(self.faults)
-        self.dispatcher.plugins = [self.recorder, self.latency, self.protection, self.trail, self.root_keys]
+        self.dispatcher.plugins = [
+            self.recorder,
+            self.latency,
+            self.protection,
+            self.trail,
+            self.root_keys,
+        ]
         self.spot_ids = SpotInstanceIds()
-        self.dispatcher.observers = [self.protection.accepted, self.spot_ids.accepted]
+        self.published = PublishedMessages()
+        self.dispatcher.observers = [
+            self.protection.accepted,
+            self.spot_ids.accepted,
+            self.published.accepted,
+        ]
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._queue_url = ""
@@ -200,6 +224,10 @@ class EmulatedAws:
                 self.seen.append(Notification(envelope.get("Subject", ""), envelope["Message"], attributes))
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return list(self.seen)
+
+    def chat_notifications(self) -> list[dict[str, Any]]:
+        """What SNS sends ``https`` subscribers (AWS Chatbot) for every message published so far, parsed."""
+        return [json.loads(p.for_protocol("https")) for p in self.published.messages]
 
     def ami(self, region: str) -> str:
         return AMI
@@ -321,4 +349,14 @@ def clock(at: datetime | None) -> Iterator[None]:
 
 from .actor import Actor, Launched  # noqa: E402
 
-__all__ = ["ACCOUNT", "EC2_XMLNS", "Actor", "EmulatedAws", "Identity", "LambdaContext", "Launched", "cloudtrail_detail"]
+__all__ = [
+    "ACCOUNT",
+    "EC2_XMLNS",
+    "Actor",
+    "ClientContext",
+    "EmulatedAws",
+    "Identity",
+    "LambdaContext",
+    "Launched",
+    "cloudtrail_detail",
+]

@@ -296,3 +296,37 @@ class RootKeys:
         if call.action == "iam:GetAccessKeyLastUsed" and call.params.get("AccessKeyId") in self.keys:
             return reply(200, {"UserName": "root", "AccessKeyLastUsed": {"ServiceName": "ec2", "Region": "sa-east-1"}})
         return None
+
+
+@dataclass(frozen=True)
+class Published:
+    """One accepted SNS Publish, as sent: what each protocol's subscribers get is decided from it."""
+
+    subject: str
+    message: str
+    structure: str | None
+
+    def for_protocol(self, protocol: str) -> str:
+        """SNS: with ``MessageStructure=json`` the protocol's own key, else ``default``; without it, the message."""
+        if self.structure != "json":
+            return self.message
+        messages = json.loads(self.message)
+        return str(messages.get(protocol, messages["default"]))
+
+
+class PublishedMessages:
+    """Every message the team topic accepted. moto delivers to SQS (the emulator's inbox) but cannot reach an
+    ``https`` subscriber such as AWS Chatbot, so what SNS would send there is read from the accepted call."""
+
+    def __init__(self) -> None:
+        self.messages: list[Published] = []
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action == "sns:Publish":
+            self.messages.append(
+                Published(
+                    str(call.params.get("Subject", "")),
+                    str(call.params["Message"]),
+                    call.params.get("MessageStructure"),
+                )
+            )
