@@ -12,10 +12,12 @@ from . import capabilities
 from .entrypoint import IDEMPOTENCY
 from .flows import (
     BACKDOOR_SWEEP,
+    INCIDENT_CLOSE,
     ISOLATION,
     KEY_CONTAINMENT,
     LAUNCH_CONTAINMENT,
     NOTICE,
+    PRINCIPAL_RELEASE,
     REGION_SWEEP,
     RELEASE,
     SESSION_REVOCATION,
@@ -26,7 +28,17 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
     "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
-    "runbook": (KEY_CONTAINMENT, REGION_SWEEP, BACKDOOR_SWEEP, SESSION_REVOCATION, ISOLATION, RELEASE, NOTICE),
+    "runbook": (
+        KEY_CONTAINMENT,
+        REGION_SWEEP,
+        BACKDOOR_SWEEP,
+        SESSION_REVOCATION,
+        ISOLATION,
+        RELEASE,
+        INCIDENT_CLOSE,
+        PRINCIPAL_RELEASE,
+        NOTICE,
+    ),
 }
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 

@@ -45,6 +45,8 @@ class ResponseContext:
     log: Callable[..., None] = _no_log
     progress: Callable[[RegionResult], None] | None = None  # called as each region finishes (CLI)
     journal: Future[Journal] | None = None  # earlier attempts, being read in the background
+    caller: str = "unknown caller"  # who invoked it, as far as the invocation tells (recorded by close/release)
+    request_id: str | None = None  # the invocation's request id (Lambda's aws_request_id)
 
     @cached_property
     def earlier(self) -> Journal:

@@ -45,6 +45,8 @@ class Report:
     account: str | None = None
     attempt: int = 1
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier attempts, oldest first
+    lifecycle: dict[str, Any] | None = None  # close/release: who, when, why (recorded in the incidents it concerns)
+    concerns: list[str] = field(default_factory=list)  # close/release: the incidents it is about
 
     @property
     def dry_run(self) -> bool:
@@ -199,6 +201,8 @@ class Report:
             out["regionErrors"] = dict(sorted(self.region_errors.items()))
         if self.history:
             out["earlierAttempts"] = self.history
+        if self.lifecycle is not None:
+            out["lifecycle"] = {**self.lifecycle, "incidents": list(self.concerns)}
         return out
 
 

@@ -66,6 +66,11 @@ def summary(report: dict[str, Any]) -> str:
         )
     if report.get("window"):
         lines.append(f"  incident window: {report['window']['start']} .. {report['window']['end']}")
+    lifecycle = report.get("lifecycle")
+    if lifecycle:
+        lines.append(f"  {lifecycle.get('runbook')} by: {_short(lifecycle.get('by'), 300)}")
+        lines.append(f"  why: {_short(lifecycle.get('reason'))}")
+        lines.append(f"  incidents: {', '.join(lifecycle.get('incidents') or []) or 'none on record'}")
 
     actions = report.get("actions", [])
     lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE (confirmed by AWS)"]
