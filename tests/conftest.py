@@ -19,7 +19,7 @@ REQUIRED_BY_LIBRARIES = {
     "(its documented IAM requirement: GetItem, PutItem, UpdateItem, DeleteItem)",
 }
 DECLARED = {
-    handler: {p for perms in catalog.permissions_for(handler).values() for p in perms}
+    handler: {p for perms in catalog.permissions_for(handler, security_hub=True).values() for p in perms}
     for handler in catalog.HANDLER_FLOWS
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}

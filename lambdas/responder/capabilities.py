@@ -23,6 +23,8 @@ INCIDENTS_TABLE = "table:incidents"
 LEDGER_TABLE = "table:ledger"
 IDEMPOTENCY_TABLE = "table:idempotency"
 NOTIFY_TOPIC = "topic:notify"
+SECURITY_HUB_PRODUCT = "securityhub:product/default"  # the account's own default product (its findings)
+SECURITY_HUB_HUB = "securityhub:hub/default"  # the account's hub (customer-side updates of findings)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Which flows each handler can run, hence exactly which AWS permissions its function needs.
 
-The CDK stack reads ``permissions_for(handler)`` to build each function's IAM policy, so the
-policy is derived from the code's own declarations (see ``capabilities``).
+The CDK stack reads ``permissions_for(handler, security_hub=...)`` to build each function's IAM policy, so the
+policy is derived from the code's own declarations (see ``capabilities``). What a flow needs only when
+``securityHubFindings`` is on (``Flow.security_hub``) is granted only then.
 """
 
 from __future__ import annotations
@@ -43,19 +44,21 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 
 
-def capabilities_for(handler: str) -> list[capabilities.Capability]:
+def capabilities_for(handler: str, *, security_hub: bool = False) -> list[capabilities.Capability]:
     found: dict[str, capabilities.Capability] = {}
     for flow in HANDLER_FLOWS[handler]:
         found.update((c.key, c) for c in flow.uses)
+        if security_hub:
+            found.update((c.key, c) for c in flow.security_hub)
     if handler in IDEMPOTENT:
         found[IDEMPOTENCY.key] = IDEMPOTENCY
     return list(found.values())
 
 
-def permissions_for(handler: str) -> dict[str, list[str]]:
+def permissions_for(handler: str, *, security_hub: bool = False) -> dict[str, list[str]]:
     """symbolic resource -> sorted IAM actions, e.g. ``{"*": ["ec2:TerminateInstances", ...]}``."""
     by_resource: dict[str, set[str]] = defaultdict(set)
-    for capability in capabilities_for(handler):
+    for capability in capabilities_for(handler, security_hub=security_hub):
         by_resource[capability.resource].update(capability.permissions)
     return {resource: sorted(perms) for resource, perms in sorted(by_resource.items())}
 

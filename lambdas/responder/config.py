@@ -48,6 +48,7 @@ class Settings:
     sweep_regions: tuple[str, ...] = ()
     home_region: str = "us-east-1"
     max_workers: int = 24
+    security_hub_findings: bool = False
 
     @property
     def partition(self) -> str:
@@ -92,7 +93,16 @@ class Settings:
             sweep_regions=sweep,
             home_region=home,
             max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, low=1, high=256)),
+            security_hub_findings=_flag(env, "SECURITY_HUB_FINDINGS"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """``true`` or ``false`` (any case), empty = false; anything else is refused rather than guessed."""
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    return raw == "true"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:

@@ -30,6 +30,7 @@ from .notify import publish
 from .partitions import partition_of
 from .report import Report, fit
 from .report.needs_human import FAILED_TODO
+from .securityhub import import_finding, resolve_findings
 from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
@@ -211,6 +212,8 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         if report.failed:
             report.todo.append(FAILED_TODO)
         data = report.to_json()
+        if ctx.settings.security_hub_findings and not ctx.dry_run:
+            _security_hub(ctx, data, lambda **where: import_finding(ctx.clients, data, **where))
         notified = _notify(ctx, data, problems)
         attempt = {
             "attempt": report.attempt,
@@ -284,9 +287,42 @@ def _quarantined(ctx: ResponseContext, report: Report) -> list[str]:
     return sorted(arn for arn in found if arn)
 
 
+def _security_hub(ctx: ResponseContext, data: dict[str, Any], call: Callable[..., dict[str, Any]]) -> None:
+    """The incident's Security Hub finding (never raises: containment and the notification come first). What
+    Security Hub accepted goes into the report, and a failure into NEEDS A HUMAN; it is not retried (a retry
+    would contain and notify again for a secondary channel): the next attempt or the close sends it whole."""
+    account = ctx.own_account or ctx.account
+    region = ctx.settings.home_region
+    outcome: dict[str, Any] = {"status": "failed", "detail": "the responder's own account is unknown"}
+    if account:
+        try:
+            outcome = call(account=account, region=region, partition=ctx.settings.partition)
+        except Exception as exc:  # whatever went wrong, the notification still goes out
+            logger.exception("security hub")
+            outcome = {"status": "failed", "detail": describe_error(exc)}
+    data["securityHub"] = outcome
+    if outcome.get("status") == "failed":
+        data["needsHuman"] = [
+            *data.get("needsHuman", []),
+            f"Security Hub was NOT updated ({outcome.get('detail')}): check that Security Hub is enabled in "
+            f"{region} for account {account}; this notification and the incident record are complete.",
+        ]
+
+
 def _finish_lifecycle(ctx: ResponseContext, report: Report, problems: list[str]) -> dict[str, Any]:
     """A close or release: notify, and record it in every incident it concerns (never as an attempt of them)."""
     data = report.to_json()
+    closed = [
+        o.step.target for o in report.outcomes if o.step.action == ActionName.CLOSE_INCIDENT and o.status == "done"
+    ]
+    if closed and ctx.settings.security_hub_findings:
+        by, why = (
+            str(report.lifecycle and report.lifecycle.get("by")),
+            str(report.lifecycle and report.lifecycle.get("reason")),
+        )
+        _security_hub(
+            ctx, data, lambda **where: resolve_findings(ctx.clients, closed, note=f"Closed: {why}", by=by, **where)
+        )
     notified = _notify(ctx, data, problems)
     if ctx.incidents is not None and not ctx.dry_run:
         entry = {

@@ -9,6 +9,8 @@ Gaps filled (../shared/reference/emulation-notes.md):
     example id, so fixtures stay the events AWS delivers.
   * SNS: moto delivers to the SQS inbox (the ``default`` message, as AWS does) but cannot deliver to ``https``
     subscribers (AWS Chatbot); ``chat_notifications`` reads what SNS would send them from the accepted Publish.
+  * Security Hub: ``SecurityHubFindings`` answers BatchUpdateFindings (not in moto), refuses imports while
+    Security Hub is disabled, and keeps the customer's fields of a finding across imports, as AWS does.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .hooks import (  # noqa: E402
     Latency,
     PublishedMessages,
     RootKeys,
+    SecurityHubFindings,
     SpotInstanceIds,
     TerminationProtection,
 )
@@ -128,18 +131,21 @@ class EmulatedAws:
         self.latency = Latency(latency)
         self.root_keys = RootKeys()
         self.dispatcher = Dispatcher(self.faults)
+        self.security_hub = SecurityHubFindings(account)
         self.dispatcher.plugins = [
             self.recorder,
             self.latency,
             self.protection,
             self.trail,
             self.root_keys,
+            self.security_hub,
         ]
         self.spot_ids = SpotInstanceIds()
         self.published = PublishedMessages()
         self.dispatcher.observers = [
             self.protection.accepted,
             self.spot_ids.accepted,
+            self.security_hub.accepted,
             self.published.accepted,
         ]
         self._mock: Any = None
@@ -228,6 +234,11 @@ class EmulatedAws:
     def chat_notifications(self) -> list[dict[str, Any]]:
         """What SNS sends ``https`` subscribers (AWS Chatbot) for every message published so far, parsed."""
         return [json.loads(p.for_protocol("https")) for p in self.published.messages]
+
+    def findings(self, region: str = HOME) -> dict[str, dict[str, Any]]:
+        """Security Hub findings by Id, as GetFindings returns them."""
+        found = self.client("securityhub", region).get_findings()["Findings"]
+        return {f["Id"]: f for f in found}
 
     def ami(self, region: str) -> str:
         return AMI

@@ -21,6 +21,7 @@ from ..events import BadInput
 from ..model import GLOBAL, Principal, Step
 from ..probes import inline_policy
 from ..report import Report
+from ..securityhub import IMPORT_FINDING, RESOLVE_FINDING
 from ..timeutil import iso
 from .base import RECORD, Flow
 
@@ -28,6 +29,7 @@ INCIDENT_CLOSE = Flow(
     "incident-close",
     (store.INCIDENTS_READ, CloseIncident.capability, *RECORD),
     "contract: close-incident marks the credential's open incident closed and changes nothing else",
+    security_hub=(IMPORT_FINDING, RESOLVE_FINDING),
 )
 PRINCIPAL_RELEASE = Flow(
     "principal-release",

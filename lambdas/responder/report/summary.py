@@ -109,6 +109,14 @@ def summary(report: dict[str, Any]) -> str:
                 + f" ({per_region[region]} steps)"
             )
 
+    hub = report.get("securityHub")
+    if hub:
+        ids = hub.get("findingId") or ", ".join(hub.get("findingIds") or [])
+        state = {"imported": "imported/updated", "resolved": "set RESOLVED"}.get(str(hub.get("status")), "NOT updated")
+        lines.append(
+            f"  Security Hub finding {ids}: {state}" + (f" ({_short(hub['detail'], 300)})" if hub.get("detail") else "")
+        )
+
     failures = report.get("failures") or []
     if failures:
         lines += [
