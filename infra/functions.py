@@ -62,6 +62,7 @@ class ResponderFunction(Construct):
         key: kms.IKey,
         timeout: Duration,
         memory_mb: int,
+        security_hub: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = handler
@@ -71,7 +72,7 @@ class ResponderFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"compromise responder {handler}: exactly the actions its flows declare",
         )
-        for statement in statements_for(handler, table_arns, topic_arn):
+        for statement in statements_for(handler, table_arns, topic_arn, security_hub=security_hub):
             self.role.add_to_policy(statement)
         self.logs = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN

@@ -22,6 +22,10 @@ def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> li
         return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"]
     if symbol == cap.NOTIFY_TOPIC:
         return [topic_arn]
+    if symbol == cap.SECURITY_HUB_PRODUCT:
+        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:product/{Aws.ACCOUNT_ID}/default"]
+    if symbol == cap.SECURITY_HUB_HUB:
+        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:hub/default"]
     if symbol.startswith("table:"):
         logical = symbol.split(":", 1)[1]
         arn = table_arns[logical]
@@ -29,15 +33,18 @@ def resources_for(symbol: str, table_arns: dict[str, str], topic_arn: str) -> li
     raise ValueError(f"unknown symbolic resource {symbol!r}")
 
 
-def statements_for(handler: str, table_arns: dict[str, str], topic_arn: str) -> list[iam.PolicyStatement]:
-    """One statement per resource group: exactly the actions the handler's flows declare."""
+def statements_for(
+    handler: str, table_arns: dict[str, str], topic_arn: str, *, security_hub: bool = False
+) -> list[iam.PolicyStatement]:
+    """One statement per resource group: exactly the actions the handler's flows declare (Security Hub's only when
+    ``securityHubFindings`` is on)."""
     return [
         iam.PolicyStatement(
             sid=_sid(symbol),
             actions=actions,
             resources=resources_for(symbol, table_arns, topic_arn),
         )
-        for symbol, actions in catalog.permissions_for(handler).items()
+        for symbol, actions in catalog.permissions_for(handler, security_hub=security_hub).items()
     ]
 
 

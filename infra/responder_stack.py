@@ -8,6 +8,7 @@ from aws_cdk import Duration, Stack
 from constructs import Construct
 
 from .alarms import FailureAlarms
+from .chat import ChatChannels
 from .config import ResponderConfig
 from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
@@ -63,6 +64,7 @@ class ResponderStack(Stack):
                 key=self.team.key,
                 timeout=Duration.seconds(timeout),
                 memory_mb=memory,
+                security_hub=config.security_hub_findings,
             )
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for name, (pattern, handler, description) in ROUTES.items():
@@ -77,3 +79,5 @@ class ResponderStack(Stack):
             create_registry=config.create_test_event_registry,
         )
         FailureAlarms(self, "Alarms", topic=self.team.topic, functions=list(self.functions.values()))
+        if config.chat_channels:  # nothing at all is created without channels
+            ChatChannels(self, "Chat", topic=self.team.topic, channels=config.chat_channels)
