@@ -11,7 +11,7 @@ from responder.securityhub import finding_id
 
 from tests.report_truth import assert_truthful
 from tests.test_lifecycle import CALLER, oncall
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, spot_swarm
+from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, load_event, spot_swarm
 
 PRODUCT = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
 REQUIRED = {  # ASFF's required top-level attributes (Security Hub user guide)
@@ -150,3 +150,12 @@ def test_the_setting_is_true_or_false():
     assert Settings.from_env({**topic, "SECURITY_HUB_FINDINGS": "TRUE"}).security_hub_findings is True
     with pytest.raises(ConfigError, match="SECURITY_HUB_FINDINGS"):
         Settings.from_env({**topic, "SECURITY_HUB_FINDINGS": "yes"})
+
+
+def test_a_notice_that_only_informs_is_not_a_finding(hub, invoke):
+    sample = load_event("guardduty-sample-low-severity.json")
+
+    report = invoke("guardduty", sample)
+
+    assert report["severity"] == "info" and "securityHub" not in report
+    assert hub.findings() == {}

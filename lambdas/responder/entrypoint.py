@@ -30,7 +30,7 @@ from .notify import publish
 from .partitions import partition_of
 from .report import Report, fit
 from .report.needs_human import FAILED_TODO
-from .securityhub import import_finding, resolve_findings
+from .securityhub import import_finding, is_incident, resolve_findings
 from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
@@ -212,7 +212,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         if report.failed:
             report.todo.append(FAILED_TODO)
         data = report.to_json()
-        if ctx.settings.security_hub_findings and not ctx.dry_run:
+        if ctx.settings.security_hub_findings and is_incident(data):
             _security_hub(ctx, data, lambda **where: import_finding(ctx.clients, data, **where))
         notified = _notify(ctx, data, problems)
         attempt = {
@@ -312,21 +312,17 @@ def _security_hub(ctx: ResponseContext, data: dict[str, Any], call: Callable[...
 def _finish_lifecycle(ctx: ResponseContext, report: Report, problems: list[str]) -> dict[str, Any]:
     """A close or release: notify, and record it in every incident it concerns (never as an attempt of them)."""
     data = report.to_json()
+    lifecycle = report.lifecycle or {}
     closed = [
         o.step.target for o in report.outcomes if o.step.action == ActionName.CLOSE_INCIDENT and o.status == "done"
     ]
     if closed and ctx.settings.security_hub_findings:
-        by, why = (
-            str(report.lifecycle and report.lifecycle.get("by")),
-            str(report.lifecycle and report.lifecycle.get("reason")),
-        )
-        _security_hub(
-            ctx, data, lambda **where: resolve_findings(ctx.clients, closed, note=f"Closed: {why}", by=by, **where)
-        )
+        note, by = f"Closed: {lifecycle.get('reason')}", str(lifecycle.get("by"))
+        _security_hub(ctx, data, lambda **where: resolve_findings(ctx.clients, closed, note=note, by=by, **where))
     notified = _notify(ctx, data, problems)
     if ctx.incidents is not None and not ctx.dry_run:
         entry = {
-            **(report.lifecycle or {}),
+            **lifecycle,
             "requestId": ctx.request_id or ctx.incident_id,
             "notified": notified,
             "failures": report.failures() + problems,
@@ -335,9 +331,7 @@ def _finish_lifecycle(ctx: ResponseContext, report: Report, problems: list[str])
         try:
             ctx.incidents.record_lifecycle(report.concerns or [report.incident_id], entry)
         except Exception as exc:  # noqa: BLE001 - raise after, as for every record
-            problems.append(
-                f"recording the {report.lifecycle and report.lifecycle.get('runbook')} failed: {describe_error(exc)}"
-            )
+            problems.append(f"recording the {lifecycle.get('runbook')} failed: {describe_error(exc)}")
     return data
 
 

@@ -57,6 +57,16 @@ RESOURCE_TYPES = {  # action -> the ASFF resource type of its target
 }
 
 
+def is_incident(report: Mapping[str, Any]) -> bool:
+    """Worth a finding: a response that changed something or tried to, or anything high or critical. A notice
+    that only informs (a low-severity or sample GuardDuty finding, already in Security Hub as GuardDuty's own)
+    and a dry-run are not incidents."""
+    if report.get("mode") == "dry-run":
+        return False
+    acted = any(a.get("status") in ("done", "failed") for a in report.get("actions") or [])
+    return acted or bool(report.get("failures")) or str(report.get("severity")) in ("high", "critical")
+
+
 def product_arn(partition: str, region: str, account: str) -> str:
     return f"arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
 
