@@ -1,4 +1,5 @@
-"""``responder``: plan, run and replay the compromise responder from a terminal.
+"""``responder``: plan, run and replay the compromise responder from a terminal; close incidents, release
+principals, list and show incidents.
 
 Exit codes, everywhere: 0 contained or clean, 1 partial failure (a region or step failed, the
 function errored), 2 bad input (the message names the field). The engine and the handlers are
@@ -7,6 +8,7 @@ imported lazily so ``--help`` and ``events`` stay instant.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import logging
@@ -123,6 +125,25 @@ def load_runbook(source: str) -> tuple[dict[str, Any], RunbookBase]:
 
 
 @dataclass
+class CallerContext:
+    """Lambda's ``context.client_context``: the CLI states who runs it (the handler records it as stated)."""
+
+    custom: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    client: Any = None
+
+
+def caller_arn() -> str | None:
+    """The ARN of the credentials the CLI runs with (STS GetCallerIdentity needs no permission), if known."""
+    import boto3
+
+    try:
+        return str(boto3.client("sts").get_caller_identity()["Arn"])
+    except Exception:  # noqa: BLE001 - unknown caller: the record then says so, with the request id
+        return None
+
+
+@dataclass
 class CliContext:
     """A Lambda context for in-process runs: no function ARN, so the account comes from STS."""
 
@@ -130,9 +151,15 @@ class CliContext:
     memory_limit_in_mb: int = 0
     invoked_function_arn: str = ""
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    client_context: CallerContext = field(default_factory=lambda: CallerContext(caller_custom()))
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000
+
+
+def caller_custom() -> dict[str, Any]:
+    arn = caller_arn()
+    return {"caller": f"{arn} via the responder CLI"} if arn else {}
 
 
 @contextmanager
@@ -275,12 +302,19 @@ def lambda_client(region: str | None) -> Any:
     return boto3.client("lambda", region_name=region or None, config=config)
 
 
+EFFECT = {  # what an enforcing run of a runbook may do, said before it runs
+    "close-incident": "later launches by the key are then no longer contained at once",
+    "release-principal": "this removes the responder's quarantine policy from it",
+}
+
+
 def confirm_enforce(event: dict[str, Any], where: str, yes: bool) -> None:
     """Containment changes the account: ask first, unless --yes or the runbook is a dry run."""
     if yes or event.get("dryRun") is True:
         return
     summary = ", ".join(f"{k}={v}" for k, v in event.items() if k != "reason")
-    typer.confirm(f"Run {summary} {where} (this may deactivate keys and terminate instances)?", abort=True)
+    effect = EFFECT.get(str(event.get("runbook")), "this may deactivate keys and terminate instances")
+    typer.confirm(f"Run {summary} {where} ({effect})?", abort=True)
 
 
 @app.command()
@@ -343,8 +377,10 @@ def run_deployed(
         raise CliInputError(f"option '--function-name': required (or set {FUNCTION_ENV}), or use --local")
     confirm_enforce(event, f"with function {function_name}", yes)
     err.print(f"invoking {function_name}...")
+    custom = caller_custom()  # who runs it, for the incident's record (close-incident, release-principal)
+    extra = {"ClientContext": base64.b64encode(json.dumps({"custom": custom}).encode()).decode()} if custom else {}
     resp = lambda_client(region).invoke(
-        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+        FunctionName=function_name, InvocationType="RequestResponse", Payload=json.dumps(event).encode(), **extra
     )
     raw = resp["Payload"].read()
     try:
@@ -465,6 +501,159 @@ def replay_real(name: str, event: Any, yes: bool, verbose: bool, out: Console, e
         report = handler(event, CliContext())
     render.report(out, report)
     return report
+
+
+# --- the incident's life: close, release, list, show ------------------------------------------------
+Target = Annotated[str | None, typer.Option(envvar=FUNCTION_ENV, help="The deployed runbook function (name or ARN).")]
+Local = Annotated[bool, typer.Option("--local", help="Run handlers.runbook in-process (it notifies and records).")]
+Reason = Annotated[str, typer.Option("--reason", help="Why: recorded in the incident with who and when.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would be done; change nothing.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before an enforcing run.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the report JSON instead of tables.")]
+Region = Annotated[str | None, typer.Option(help="Region of the function or table (default: the AWS config's).")]
+
+
+def lifecycle_runbook(
+    event: dict[str, Any], function_name: str | None, region: str | None, local: bool, yes: bool, as_json: bool
+) -> None:
+    """Validate as the handler does (exit 2, the field named), then run like ``responder run``."""
+    from responder.events import parse_runbook
+
+    out, err = consoles()
+    with exit_codes(err):
+        command = parse_runbook({k: v for k, v in event.items() if v is not None})
+        event = {k: v for k, v in event.items() if v is not None}
+        report = (
+            run_local(event, command.dryRun, yes, False, err)
+            if local
+            else run_deployed(event, function_name, region, yes, err)
+        )
+    show(out, report, as_json)
+    exit_for(report)
+
+
+@app.command()
+def close(
+    reason: Reason,
+    key: Annotated[str | None, typer.Option("--key", help="Close every open incident of this access key id.")] = None,
+    incident: Annotated[str | None, typer.Option("--incident", help="Close this incident (inc-YYYYMMDD-...).")] = None,
+    dry_run: DryRun = False,
+    function_name: Target = None,
+    region: Region = None,
+    local: Local = False,
+    yes: Yes = False,
+    as_json: AsJson = False,
+) -> None:
+    """Close an incident: later launches by its key are no longer contained at once. Changes nothing else.
+
+    Example: responder close --key AKIAIOSFODNN7EXAMPLE --reason "key rotated, workloads checked"
+    """
+    event = {"runbook": "close-incident", "accessKeyId": key, "incidentId": incident, "reason": reason}
+    lifecycle_runbook({**event, "dryRun": True if dry_run else None}, function_name, region, local, yes, as_json)
+
+
+@app.command()
+def release(
+    reason: Reason,
+    user: Annotated[str | None, typer.Option("--user", help="The IAM user to release.")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="The IAM role to release.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Even while an open incident concerns it.")] = False,
+    dry_run: DryRun = False,
+    function_name: Target = None,
+    region: Region = None,
+    local: Local = False,
+    yes: Yes = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remove the responder's quarantine policy from a user or role (nothing else); refused while an open
+    incident concerns it, unless --force.
+
+    Example: responder release --user ci-deployer --reason "owner confirmed"
+    """
+    event = {"runbook": "release-principal", "userName": user, "roleName": role, "reason": reason}
+    extra = {"force": True if force else None, "dryRun": True if dry_run else None}
+    lifecycle_runbook({**event, **extra}, function_name, region, local, yes, as_json)
+
+
+def incidents_store(table: str | None, region: str | None) -> Any:
+    """The incidents table, read with the current credentials (the CLI's own reads: no function needs them)."""
+    from responder.aws import Clients
+    from responder.store import Incidents
+
+    if not table:
+        raise CliInputError("option '--table': required (or set INCIDENTS_TABLE): the stack's incidents table")
+    return Incidents(Clients(), table, region or os.environ.get("AWS_REGION") or "us-east-1")
+
+
+IncidentsTable = Annotated[str | None, typer.Option("--table", envvar="INCIDENTS_TABLE", help="The incidents table.")]
+
+
+@app.command()
+def incidents(
+    status: Annotated[
+        str, typer.Option(help="open, closed or all (all: also notified, contained, planned...).")
+    ] = "all",
+    table: IncidentsTable = None,
+    region: Region = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the incidents in the incidents table, newest first, with their counts."""
+    out, err = consoles()
+    with exit_codes(err):
+        if status not in ("open", "closed", "all"):
+            raise CliInputError(f"option '--status': {status!r} is not one of open, closed, all")
+        items = incidents_store(table, region).summaries()
+    shown_items = [i for i in items if status == "all" or i.get("status") == status]
+    if as_json:
+        typer.echo(json.dumps(shown_items, indent=2, default=str))
+    else:
+        render.incidents(out, shown_items, total=items)
+
+
+@app.command("show")
+def show_incident(
+    incident: Annotated[str, typer.Argument(metavar="INCIDENT", help="The incident id (inc-YYYYMMDD-...).")],
+    table: IncidentsTable = None,
+    region: Region = None,
+    as_json: AsJson = False,
+) -> None:
+    """One incident: its stored report (every attempt folded in), each attempt, each close and release."""
+    from responder.events import INCIDENT_ID
+
+    out, err = consoles()
+    with exit_codes(err):
+        if not INCIDENT_ID.match(incident):
+            raise CliInputError(f"argument 'INCIDENT': {incident!r} is not an incident id (inc-YYYYMMDD-0123456789)")
+        history = incidents_store(table, region).history(incident)
+        if not history:
+            raise CliInputError(f"argument 'INCIDENT': no incident {incident} in the incidents table")
+    record = incident_record(history)
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, default=str))
+    else:
+        render.incident(out, record)
+
+
+def incident_record(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The incident's items as one record: the incident (without its report), the report, attempts, lifecycle."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_kind.setdefault(str(item["sk"]).split("#", 1)[0], []).append(item)
+    incident = next(iter(by_kind.get("incident", [])), {})
+
+    def parsed(item: dict[str, Any], key: str) -> Any:
+        try:
+            return json.loads(str(item.get(key) or "null"))
+        except ValueError:
+            return None
+
+    return {
+        "incident": {k: v for k, v in incident.items() if k not in ("report", "pk", "sk")},
+        "report": parsed(incident, "report") if incident else None,
+        "attempts": [parsed(i, "attempt") for i in sorted(by_kind.get("attempt", []), key=lambda i: str(i["sk"]))],
+        "lifecycle": [parsed(i, "lifecycle") for i in sorted(by_kind.get("lifecycle", []), key=lambda i: str(i["sk"]))],
+        "findings": parsed(by_kind["findings"][0], "findings") if by_kind.get("findings") else [],
+    }
 
 
 # --- demo ----------------------------------------------------------------------------------

@@ -174,3 +174,80 @@ def function_error(console: Console, payload: Any, kind: str) -> None:
     body = payload if isinstance(payload, dict) else {"errorMessage": str(payload)}
     console.print(Text(f"The runbook function failed ({kind}): {body.get('errorType', 'error')}", style="bold red"))
     incomplete(console, str(body.get("errorMessage", "")))
+
+
+def incidents(console: Console, items: Sequence[Mapping[str, Any]], total: Sequence[Mapping[str, Any]]) -> None:
+    """One row per incident, newest first: its status, who, and the counts of its report."""
+    statuses = Counter(str(i.get("status")) for i in total)
+    console.print(
+        f"{len(total)} incidents in the table: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items(), key=lambda kv: (kv[0] != "open", kv[0])))
+        + (f"; {len(items)} shown" if len(items) != len(total) else ""),
+        markup=False,
+    )
+    if not items:
+        return
+    table = Table(title="Incidents", title_justify="left")
+    for column in ("incident", "status", "opened", "trigger", "severity", "principal", "attempts", "done", "failed",
+                   "left alone", "regions contained", "headline"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for item in items:
+        counts = item.get("counts") or {}
+        status = str(item.get("status"))
+        table.add_row(
+            str(item.get("incidentId")),
+            Text(status, style={"open": "bold red", "closed": "green"}.get(status, "")),
+            str(item.get("startedAt") or item.get("recordedAt") or ""),
+            str(item.get("trigger") or ""),
+            str(item.get("severity") or ""),
+            str(item.get("principalName") or item.get("accessKeyId") or ""),
+            str(item.get("attempts") or 1),
+            str(counts.get("done", 0)),
+            str(counts.get("failed", 0)),
+            str(counts.get("skipped", 0)),
+            str(item.get("regionsContained") or 0),
+            str(item.get("headline") or ""),
+        )
+    console.print(table)
+
+
+def incident(console: Console, record: Mapping[str, Any]) -> None:
+    """The stored report, then every attempt, then every close and release (who, when, why)."""
+    item = record.get("incident") or {}
+    if item:
+        line = f"incident {item.get('incidentId')}: {item.get('status')} (recorded {item.get('recordedAt')})"
+        if item.get("status") == "closed":
+            line += f"; closed {item.get('closedAt')} by {item.get('closedBy')}: {item.get('closeReason')}"
+        console.print(line, markup=False)
+    if record.get("report"):
+        report(console, record["report"])
+    attempts = [a for a in record.get("attempts") or [] if isinstance(a, Mapping)]
+    if attempts:
+        table = Table(title=f"Attempts ({len(attempts)})", title_justify="left")
+        for column in ("attempt", "started", "finished", "team notified", "done", "failed"):
+            table.add_column(column, overflow="fold")
+        for attempt in attempts:
+            actions = (attempt.get("report") or {}).get("actions") or []
+            failed = attempt.get("failures") or []
+            table.add_row(
+                str(attempt.get("attempt")),
+                str(attempt.get("startedAt")),
+                str(attempt.get("finishedAt")),
+                {True: "yes", False: "NO"}.get(attempt.get("notified"), "?"),
+                str(sum(1 for a in actions if a.get("status") == "done")),
+                Text("; ".join(str(f) for f in failed) or "0", style="red" if failed else ""),
+            )
+        console.print(table)
+    entries = [e for e in record.get("lifecycle") or [] if isinstance(e, Mapping)]
+    if entries:
+        table = Table(title="Closes and releases", title_justify="left")
+        for column in ("at", "runbook", "by", "why", "outcome"):
+            table.add_column(column, overflow="fold")
+        for entry in entries:
+            outcome = "; ".join(
+                f"{a.get('action')} {a.get('target')}: {a.get('status')}"
+                for a in (entry.get("report") or {}).get("actions") or []
+            )
+            table.add_row(str(entry.get("at")), str(entry.get("runbook")), str(entry.get("by")), str(entry.get("reason")),
+                          outcome)  # fmt: skip
+        console.print(table)

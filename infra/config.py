@@ -74,6 +74,8 @@ SETTINGS = (
     "organizationMaxConcurrency",
     "organizationToleratedFailurePercentage",
     "organizationInlineAccounts",
+    "securityHubFindings",
+    "chatChannels",
 )
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 OU_OR_ROOT = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
@@ -85,6 +87,37 @@ CDK_KEYS = ("acknowledged-issue-numbers",)
 
 class ContextError(ValueError):
     """A cdk.json context value is wrong; the message names the key."""
+
+
+# AWS::Chatbot::SlackChannelConfiguration / MicrosoftTeamsChannelConfiguration property patterns (CloudFormation)
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+SLACK_WORKSPACE = re.compile(r"^[0-9A-Z]{1,255}$")
+SLACK_CHANNEL = re.compile(r"^[A-Za-z0-9]{1,255}$")
+UUID = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
+TEAMS_CHANNEL = re.compile(r"^[a-zA-Z0-9-_=+/.,]*%3[aA][a-zA-Z0-9-_=+/.,]*%40[a-zA-Z0-9-_=+/.,]*$")
+CHANNEL_FIELDS: dict[str, dict[str, tuple[re.Pattern[str], str]]] = {  # type -> field -> (pattern, what it is)
+    "slack": {
+        "workspaceId": (SLACK_WORKSPACE, "the Slack workspace id (upper-case letters and digits, e.g. T07EA123LEP)"),
+        "channelId": (SLACK_CHANNEL, "the Slack channel id (letters and digits, e.g. C07EZ1ABC23)"),
+    },
+    "teams": {
+        "teamId": (UUID, "the Microsoft Teams team id (a UUID)"),
+        "tenantId": (UUID, "the Microsoft Teams tenant id (a UUID)"),
+        "channelId": (TEAMS_CHANNEL, "the URL-encoded Teams channel id (19%3a...%40thread.tacv2)"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class ChatChannel:
+    """A Slack or Microsoft Teams channel that gets the team topic through Amazon Q Developer (AWS Chatbot)."""
+
+    type: str  # slack | teams
+    name: str  # the channel configuration's name
+    ids: tuple[tuple[str, str], ...]  # (field, value) as given: workspaceId/channelId, or teamId/tenantId/channelId
+
+    def id(self, field: str) -> str:
+        return dict(self.ids)[field]
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,8 @@ class ResponderConfig:
     organization_max_concurrency: int = 20
     organization_tolerated_failure_percentage: float = 10.0
     organization_inline_accounts: int = 10
+    security_hub_findings: bool = False
+    chat_channels: tuple[ChatChannel, ...] = ()
 
     def environment(self) -> dict[str, str]:
         """The contract's environment variables (tables and topic are added by the stack)."""
@@ -125,6 +160,7 @@ class ResponderConfig:
             "INCIDENT_LOOKBACK_HOURS": _num(self.incident_lookback_hours),
             "GUARDDUTY_MIN_SEVERITY": _num(self.guardduty_min_severity),
             "SWEEP_REGIONS": ",".join(self.sweep_regions),
+            "SECURITY_HUB_FINDINGS": "true" if self.security_hub_findings else "false",
         } | (
             {
                 "MEMBER_ROLE_NAME": self.member_role_name,
@@ -184,6 +220,41 @@ def _bool(ctx: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ContextError(f"context '{key}' must be true or false, not {value!r}")
     return value
+
+
+def _chat_channels(ctx: Mapping[str, Any]) -> tuple[ChatChannel, ...]:
+    """A JSON list of channel objects (cdk.json), or the same list as a JSON string (``-c``); empty = none."""
+    value = ctx.get("chatChannels", [])
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            raise ContextError(f"context 'chatChannels' is not a valid JSON list: {value[:200]!r}") from None
+    if not isinstance(value, list):
+        raise ContextError(f"context 'chatChannels' must be a list of channel objects, not {value!r}")
+    channels: list[ChatChannel] = []
+    for n, entry in enumerate(value):
+        where = f"context 'chatChannels[{n}]"
+        if not isinstance(entry, dict):
+            raise ContextError(f"{where}' must be an object with type, name and the channel's ids, not {entry!r}")
+        kind = entry.get("type")
+        if kind not in CHANNEL_FIELDS:
+            raise ContextError(f"{where}.type' must be one of {sorted(CHANNEL_FIELDS)}, not {kind!r}")
+        fields = CHANNEL_FIELDS[kind]
+        unknown = sorted(set(entry) - {"type", "name", *fields})
+        if unknown:
+            raise ContextError(f"{where}.{unknown[0]}' is not a field of a {kind} channel ({', '.join(fields)})")
+        name = entry.get("name")
+        if not isinstance(name, str) or not CHANNEL_NAME.match(name):
+            raise ContextError(f"{where}.name' must be 1-128 letters, digits, - or _, not {name!r}")
+        if name in {c.name for c in channels}:
+            raise ContextError(f"{where}.name' {name!r} is used twice: each channel configuration needs its own name")
+        for field, (pattern, what) in fields.items():
+            found = entry.get(field)
+            if not isinstance(found, str) or not pattern.match(found):
+                raise ContextError(f"{where}.{field}' must be {what}, not {found!r}")
+        channels.append(ChatChannel(kind, name, tuple((f, str(entry[f])) for f in fields)))
+    return tuple(channels)
 
 
 def _unknown_keys(ctx: Mapping[str, Any]) -> None:
@@ -278,6 +349,8 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
         powertools_layer_version=_int(ctx, "powertoolsLayerVersion", 27),
         sweep_regions=regions["sweepRegions"],
+        security_hub_findings=_bool(ctx, "securityHubFindings", False),
+        chat_channels=_chat_channels(ctx),
         **organization,
     )
 

@@ -64,6 +64,7 @@ class ResponderFunction(Construct):
         memory_mb: int,
         member_role_name: str | None = None,
         organization_id: str = "",
+        security_hub: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = handler
@@ -73,7 +74,9 @@ class ResponderFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"compromise responder {handler}: exactly the actions its flows declare",
         )
-        for statement in statements_for(handler, table_arns, topic_arn, member_role_name, organization_id):
+        for statement in statements_for(
+            handler, table_arns, topic_arn, member_role_name, organization_id, security_hub=security_hub
+        ):
             self.role.add_to_policy(statement)
         if member_role_name:
             acknowledge(

@@ -30,6 +30,10 @@ def resources_for(
         return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"]
     if symbol == cap.NOTIFY_TOPIC:
         return [topic_arn]
+    if symbol == cap.SECURITY_HUB_PRODUCT:
+        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:product/{Aws.ACCOUNT_ID}/default"]
+    if symbol == cap.SECURITY_HUB_HUB:
+        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:hub/default"]
     if symbol.startswith("table:"):
         logical = symbol.split(":", 1)[1]
         arn = table_arns[logical]
@@ -43,9 +47,12 @@ def statements_for(
     topic_arn: str,
     member_role_name: str | None = None,
     organization_id: str = "",
+    *,
+    security_hub: bool = False,
 ) -> list[iam.PolicyStatement]:
     """One statement per resource group: exactly the actions the handler's flows declare (in organization mode
-    also the member role, assumable only inside the organization)."""
+    also the member role, assumable only inside the organization; Security Hub's only when ``securityHubFindings``
+    is on)."""
     organization = bool(member_role_name)
     return [
         iam.PolicyStatement(
@@ -54,7 +61,7 @@ def statements_for(
             resources=resources_for(symbol, table_arns, topic_arn, member_role_name),
             conditions={"StringEquals": {"aws:ResourceOrgID": organization_id}} if symbol == cap.MEMBER_ROLE else None,
         )
-        for symbol, actions in catalog.permissions_for(handler, organization).items()
+        for symbol, actions in catalog.permissions_for(handler, organization, security_hub=security_hub).items()
     ]
 
 

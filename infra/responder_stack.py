@@ -8,6 +8,7 @@ from aws_cdk import Duration, Stack
 from constructs import Construct
 
 from .alarms import FailureAlarms
+from .chat import ChatChannels
 from .config import ResponderConfig
 from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
@@ -75,6 +76,7 @@ class ResponderStack(Stack):
                 memory_mb=memory,
                 member_role_name=config.member_role_name if config.organization else None,
                 organization_id=config.organization_id,
+                security_hub=config.security_hub_findings,
             )
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for name, (pattern, handler, description) in ROUTES.items():
@@ -97,3 +99,5 @@ class ResponderStack(Stack):
                 function_roles=[f.role for f in self.functions.values()],
                 worker=self.functions["organization"].function,
             )
+        if config.chat_channels:  # nothing at all is created without channels
+            ChatChannels(self, "Chat", topic=self.team.topic, channels=config.chat_channels)

@@ -29,7 +29,7 @@ REQUIRED_BY_LIBRARIES = {
 # handler -> IAM actions its function's policy grants, in single-account and in organization mode
 DECLARED_IN = {
     mode: {
-        handler: {p for perms in catalog.permissions_for(handler, mode).values() for p in perms}
+        handler: {p for perms in catalog.permissions_for(handler, mode, security_hub=True).values() for p in perms}
         for handler in catalog.handlers(mode)
     }
     for mode in (False, True)

@@ -24,6 +24,8 @@ CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "revoked": ("revoke-role-sessions",),
     "isolated": ("isolate-instance",),
     "quarantined": ("quarantine-user", "quarantine-role"),
+    "released": ("release-user", "release-role", "release-instance"),
+    "removed": ("release-user", "release-role", "delete-login-profile"),
 }
 ID_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16}|i-[0-9a-f]{8,17}|sir-[0-9a-z]+|sfr-[0-9a-f-]+)\b")
 
@@ -180,6 +182,35 @@ def _released(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return found is not None and QUARANTINE_GROUP not in found[0]
 
 
+def _incident_closed(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The incident item says closed (with who and why), and none of its pointers is still open."""
+    table = aws.client("dynamodb")
+    items = table.query(
+        TableName=aws.tables["incidents"],
+        KeyConditionExpression="pk = :p AND sk = :s",
+        ExpressionAttributeValues={":p": {"S": f"incident#{action['target']}"}, ":s": {"S": "incident"}},
+    )["Items"]
+    pointers = table.scan(
+        TableName=aws.tables["incidents"],
+        FilterExpression="sk = :s AND incidentId = :i",
+        ExpressionAttributeValues={":s": {"S": f"incident#{action['target']}"}, ":i": {"S": action["target"]}},
+    )["Items"]
+    return (
+        len(items) == 1
+        and items[0]["status"]["S"] == "closed"
+        and bool(items[0]["closedBy"]["S"] and items[0]["closeReason"]["S"])
+        and all(p["status"]["S"] == "closed" for p in pointers)
+    )
+
+
+def _no_policy(kind: str) -> Callable[[EmulatedAws, dict[str, Any]], bool]:
+    def check(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+        policies = aws.user_policies(action["target"]) if kind == "user" else aws.role_policies(action["target"])
+        return QUARANTINE_POLICY_NAME not in policies
+
+    return check
+
+
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,
@@ -195,4 +226,7 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "isolate-instance": _isolated,
     "snapshot-volume": _snapshot_exists,
     "release-instance": _released,
+    "release-user": _no_policy("user"),
+    "release-role": _no_policy("role"),
+    "close-incident": _incident_closed,
 }

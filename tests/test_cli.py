@@ -150,7 +150,12 @@ def stubbed_lambda(monkeypatch, response: dict[str, Any], event: dict[str, Any])
     stubber = Stubber(client)
     payload = json.dumps(response.pop("payload")).encode()
     response["Payload"] = StreamingBody(io.BytesIO(payload), len(payload))
-    expected = {"FunctionName": "responder-runbook", "InvocationType": "RequestResponse", "Payload": ANY}
+    expected = {
+        "FunctionName": "responder-runbook",
+        "InvocationType": "RequestResponse",
+        "Payload": ANY,
+        "ClientContext": ANY,  # the caller's ARN, for the incident's record
+    }
     stubber.add_response("invoke", {"StatusCode": 200, **response}, expected)
     stubber.activate()
     monkeypatch.setattr(main, "lambda_client", lambda region: client)

@@ -161,10 +161,63 @@ def test_the_account_is_the_same_with_and_without_a_repeated_dash_c():
 
 def test_a_setting_in_cdk_context_json_that_cdk_json_shadows_fails(tmp_path):
     """The CDK CLI reads cdk.json before cdk.context.json: a copied example there would be ignored."""
-    assert shadowed_settings(SHIPPED, EXAMPLE) == ["allowedRegions", "notifyEmails", "protectedPrincipals"]
+    assert shadowed_settings(SHIPPED, EXAMPLE) == [
+        "allowedRegions",
+        "chatChannels",
+        "notifyEmails",
+        "protectedPrincipals",
+        "securityHubFindings",
+    ]
     assert shadowed_settings(SHIPPED, {"account": ACCOUNT, "notifyEmails": []}) == []
     (tmp_path / "cdk.json").write_text(json.dumps({"context": SHIPPED}))
     check_local_context(tmp_path)  # no cdk.context.json: nothing to say
     (tmp_path / "cdk.context.json").write_text(json.dumps(EXAMPLE))
-    with pytest.raises(ContextError, match="'allowedRegions', 'notifyEmails', 'protectedPrincipals'"):
+    with pytest.raises(ContextError, match="'allowedRegions', 'chatChannels', 'notifyEmails', 'protectedPrincipals'"):
         check_local_context(tmp_path)
+
+
+SLACK = {"type": "slack", "name": "security-oncall", "workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"}
+TEAMS = {
+    "type": "teams",
+    "name": "security-oncall-teams",
+    "teamId": "74361522-da01-538d-aa2e-ac7918c6bb92",
+    "tenantId": "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+    "channelId": "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
+}
+
+
+def test_chat_channels_arrive_as_json_from_cdk_json_or_as_a_string_from_the_cli():
+    from_json = load({**SHIPPED, "chatChannels": [SLACK, TEAMS]}).chat_channels
+    from_cli = load({**SHIPPED, "chatChannels": json.dumps([SLACK, TEAMS])}).chat_channels
+    assert from_json == from_cli
+    assert [(c.type, c.name) for c in from_json] == [("slack", "security-oncall"), ("teams", "security-oncall-teams")]
+    assert from_json[1].id("channelId") == TEAMS["channelId"]
+    assert load(SHIPPED).chat_channels == () and load({**SHIPPED, "chatChannels": ""}).chat_channels == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("not json", "chatChannels"),
+        ({"type": "slack"}, "chatChannels"),
+        (["slack"], "chatChannels[0]"),
+        ([{**SLACK, "type": "discord"}], "chatChannels[0].type"),
+        ([{**SLACK, "name": "has spaces"}], "chatChannels[0].name"),
+        ([{**SLACK, "channelId": "#oncall"}], "chatChannels[0].channelId"),
+        ([{**SLACK, "workspaceId": "t07ea"}], "chatChannels[0].workspaceId"),
+        ([{**SLACK, "teamId": TEAMS["teamId"]}], "chatChannels[0].teamId"),
+        ([SLACK, {**TEAMS, "tenantId": "contoso"}], "chatChannels[1].tenantId"),
+        ([SLACK, {**TEAMS, "channelId": "19:abc@thread.tacv2"}], "chatChannels[1].channelId"),
+        ([SLACK, {**TEAMS, "name": SLACK["name"]}], "chatChannels[1].name"),
+    ],
+)
+def test_a_malformed_chat_channel_fails_synth_naming_it(value, named):
+    with pytest.raises(ContextError, match=re.escape(f"context '{named}")):
+        load({**SHIPPED, "chatChannels": value})
+
+
+def test_security_hub_findings_is_a_boolean_setting_passed_to_every_function():
+    assert load(SHIPPED).environment()["SECURITY_HUB_FINDINGS"] == "false"
+    assert load({**SHIPPED, "securityHubFindings": "true"}).environment()["SECURITY_HUB_FINDINGS"] == "true"
+    with pytest.raises(ContextError, match="'securityHubFindings'"):
+        load({**SHIPPED, "securityHubFindings": "sometimes"})

@@ -188,3 +188,13 @@ def test_every_step_is_timed(rehearsal):
     assert names[:3] == ["moto server", "stand-in layer", "bootstrap"] and names[-1] == "stop server"
     assert {"deploy", "incident", "diff", "update", "destroy"} <= set(names)
     assert all(s.seconds >= 0 for s in rehearsal.steps)
+
+
+def test_the_shipped_settings_create_no_chat_channel_and_grant_no_security_hub(rehearsal):
+    """chatChannels empty and securityHubFindings false (cdk.json): nothing of either is in the deployed template."""
+    template = json.loads((rehearsal.workdir / "project" / "cdk.out" / "CompromiseResponder.template.json").read_text())
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert not [k for k in kinds if k.startswith("AWS::Chatbot::")]
+    assert "securityhub:" not in json.dumps(template)
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert {f["Properties"]["Environment"]["Variables"]["SECURITY_HUB_FINDINGS"] for f in functions} == {"false"}

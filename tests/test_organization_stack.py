@@ -114,8 +114,11 @@ def test_the_member_role_may_do_exactly_what_responses_do_in_a_member_account(hu
     granted = {a for s in statements["Statement"] for a in s["Action"]}
     assert granted == {p for c in catalog.member_capabilities() for p in c.permissions}
     assert not {a for a in granted if a.startswith(("dynamodb:", "sns:", "states:", "organizations:", "sts:"))}
+    # deletes only of what holds no data: login profiles, fleets (their instances are terminated explicitly),
+    # the responder's own tags and inline policies (release-principal)
     assert not [a for a in granted if a.startswith(("iam:Delete", "ec2:Delete")) and a not in (
-        "iam:DeleteLoginProfile", "ec2:DeleteFleets", "ec2:DeleteTags")]  # fmt: skip
+        "iam:DeleteLoginProfile", "ec2:DeleteFleets", "ec2:DeleteTags", "iam:DeleteUserPolicy",
+        "iam:DeleteRolePolicy")]  # fmt: skip
 
 
 def test_members_forward_health_launch_and_iam_events_to_the_hub_bus(hub):

@@ -155,3 +155,24 @@ def test_malformed_persistence_events_change_nothing(aws, invoke, mutate, field)
     else:
         invoke("cloudtrail", envelope(event["detail"]))
     assert aws.snapshot() == before and aws.notifications() == []
+
+
+def test_what_an_open_incident_quarantined_is_not_released_until_the_incident_is_closed(aws, invoke):
+    """The backdoor user and role the incident quarantined are under it: release-principal refuses them,
+    naming 'force', while it is open; after close-incident it removes the quarantine policy and nothing else."""
+    scene = code_spaces(aws)
+    record_through_the_watcher(invoke, scene)
+    report = invoke("health", scene.health_event())
+    assert QUARANTINE_POLICY_NAME in aws.role_policies("ops-automation")
+
+    for principal in ({"roleName": "ops-automation"}, {"userName": "support-sync"}):
+        with pytest.raises(BadInput, match=f"'force'.*open incident {report['incidentId']}"):
+            invoke("runbook", {"runbook": "release-principal", "reason": "reviewed", **principal})
+
+    invoke("runbook", {"runbook": "close-incident", "accessKeyId": LEAKED_KEY, "reason": "backdoors reviewed"})
+    released = invoke("runbook", {"runbook": "release-principal", "roleName": "ops-automation", "reason": "reviewed"})
+
+    assert aws.role_policies("ops-automation") == {}
+    assert released["actions"][0]["status"] == "done" and released["incidentId"] == report["incidentId"]
+    assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Inactive"}  # nothing else is opened again
+    assert QUARANTINE_POLICY_NAME in aws.user_policies("support-sync")

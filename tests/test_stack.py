@@ -28,6 +28,7 @@ CONTRACT_VARIABLES = {
     "SUSPICIOUS_INSTANCE_TYPES",
     "INCIDENT_LOOKBACK_HOURS",
     "GUARDDUTY_MIN_SEVERITY",
+    "SECURITY_HUB_FINDINGS",
 }
 HANDLERS = {
     "health": "handlers.health.handler",
@@ -51,10 +52,22 @@ INFRA_ACTIONS = {  # granted by CDK for logs, tracing and the dead-letter queue,
 
 
 # The settings the template tests assume, passed as the CLI passes them (strings): a JSON list and comma lists.
+CHAT_CHANNELS = [
+    {"type": "slack", "name": "security-oncall", "workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"},
+    {
+        "type": "teams",
+        "name": "security-oncall-teams",
+        "teamId": "74361522-da01-538d-aa2e-ac7918c6bb92",
+        "tenantId": "5f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+        "channelId": "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
+    },
+]
 SYNTH_CONTEXT = {
     "notifyEmails": '["security-oncall@example.com"]',
     "protectedPrincipals": "break-glass-admin",
     "allowedRegions": "us-east-1,eu-west-1",
+    "securityHubFindings": "true",
+    "chatChannels": json.dumps(CHAT_CHANNELS),
 }
 
 
@@ -135,6 +148,7 @@ def test_every_function_has_every_variable_it_reads(template, handler):
     assert set(variables) >= CONTRACT_VARIABLES
     assert variables["ALLOWED_REGIONS"] == "us-east-1,eu-west-1"  # a comma list from -c
     assert variables["PROTECTED_PRINCIPALS"] == "break-glass-admin"
+    assert variables["SECURITY_HUB_FINDINGS"] == "true"
     assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
     for symbol in catalog.tables_for(handler):
         logical = symbol.split(":", 1)[1]
@@ -160,31 +174,32 @@ def test_function_iam_actions_are_exactly_the_declared_ones(template, handler):
     _, fn = function_of(template, handler)
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
     granted = _policy_actions(template, role) - INFRA_ACTIONS
-    declared = {p for perms in catalog.permissions_for(handler).values() for p in perms}
-    assert granted == declared
+    declared = {p for perms in catalog.permissions_for(handler, security_hub=True).values() for p in perms}
+    assert granted == declared  # securityHubFindings is on in SYNTH_CONTEXT
+    removes_no_data = ("iam:DeleteLoginProfile", "iam:DeleteUserPolicy", "iam:DeleteRolePolicy", "ec2:DeleteFleets",
+                       "ec2:DeleteTags")  # fmt: skip
     assert not [
         p
         for p in granted
-        if p.endswith("*")
-        or (
-            p.startswith(("iam:Delete", "ec2:Delete"))
-            and p not in ("iam:DeleteLoginProfile", "ec2:DeleteFleets", "ec2:DeleteTags")
-        )
+        if p.endswith("*") or (p.startswith(("iam:Delete", "ec2:Delete")) and p not in removes_no_data)
     ]
 
 
 def test_no_function_may_delete_data(template):
-    everything = json.dumps(resources(template, "AWS::IAM::Policy"))
+    granted = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            granted |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
     for forbidden in (
         "ec2:DeleteVolume",
         "ec2:DeleteSnapshot",
         "s3:Delete",
-        "iam:DeleteUser",
+        "iam:DeleteUser",  # iam:DeleteUserPolicy (release-principal) removes only the responder's own policy
         "iam:DeleteAccessKey",
         "rds:Delete",
         "dynamodb:DeleteTable",
     ):
-        assert forbidden not in everything
+        assert not [g for g in granted if g == forbidden or (forbidden.endswith(":Delete") and g.startswith(forbidden))]
 
 
 def test_failures_reach_a_dead_letter_queue_and_an_alarm(template):
@@ -382,3 +397,48 @@ def test_guardduty_rule_routes_findings(template):
     health = load_event("health-credentials-exposed.json")
     arrived = delivered(rule_routes(template, "guardduty"), [*findings, health])
     assert sorted(arrived) == sorted(f["detail"]["id"] for f in findings)
+
+
+def test_security_hub_is_granted_on_the_accounts_own_product_and_hub_only(template):
+    statements = [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "securityhub:" in json.dumps(statement["Action"])
+    ]
+    assert statements
+    for statement in statements:
+        [resource] = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        text = json.dumps(resource)
+        if statement["Action"] == "securityhub:BatchImportFindings":
+            assert ":product/" in text and "/default" in text
+        else:
+            assert statement["Action"] == "securityhub:BatchUpdateFindings" and ":hub/default" in text
+    runbook_role = function_of(template, "runbook")[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert "securityhub:BatchUpdateFindings" in _policy_actions(template, runbook_role)
+    health_role = function_of(template, "health")[1]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert "securityhub:BatchUpdateFindings" not in _policy_actions(template, health_role)  # only close resolves
+
+
+def test_chat_channels_subscribe_to_the_team_topic_and_can_do_nothing(template):
+    topic = next(iter(resources(template, "AWS::SNS::Topic")))
+    slack = resources(template, "AWS::Chatbot::SlackChannelConfiguration")
+    teams = resources(template, "AWS::Chatbot::MicrosoftTeamsChannelConfiguration")
+    [slack_props] = [r["Properties"] for r in slack.values()]
+    [teams_props] = [r["Properties"] for r in teams.values()]
+    assert (slack_props["SlackWorkspaceId"], slack_props["SlackChannelId"]) == ("T07EA123LEP", "C07EZ1ABC23")
+    assert teams_props["TeamsChannelId"] == CHAT_CHANNELS[1]["channelId"]
+    assert teams_props["TeamsTenantId"] == CHAT_CHANNELS[1]["tenantId"]
+    for props in (slack_props, teams_props):
+        assert props["SnsTopicArns"] == [{"Ref": topic}]
+        [guardrail] = props["GuardrailPolicies"]  # without it AWS applies AdministratorAccess
+        policy = template["Resources"][guardrail["Ref"]]["Properties"]["PolicyDocument"]
+        assert policy["Statement"] == [{"Action": "*", "Effect": "Deny", "Resource": "*"}]
+        role = props["IamRoleArn"]["Fn::GetAtt"][0]
+        assert template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "chatbot.amazonaws.com"
+        }
+        attached = [
+            p for p in resources(template, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
+        ]
+        assert attached == [] and "ManagedPolicyArns" not in template["Resources"][role]["Properties"]

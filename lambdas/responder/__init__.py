@@ -18,14 +18,15 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     actions/            the changes (iam, capacity, isolation) and the executor
     probes              the reads (describes, key owner, LookupEvents)
     sweep               RegionSweep: every region in parallel, fault-isolated
-    store, table_keys   DynamoDB: launch ledger, incidents (every attempt); the tables' keys
+    store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
     attempts            earlier attempts of an incident: a retry keeps what they did
-    notify              the one SNS call
+    notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
+    securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, roles, instances, launch_watch, notices: each returns a Report
+    flows/              keys, roles, instances, launch_watch, notices, lifecycle: each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table)
     runbooks            manual runbooks -> flows
-    report/             the Report; its words (only what AWS confirmed), summary, NEEDS A HUMAN
+    report/             the Report; its words (only what AWS confirmed), summary, chat message, NEEDS A HUMAN
     entrypoint          handler glue: parse -> respond once -> notify -> record every attempt -> raise
 """

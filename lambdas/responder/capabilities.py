@@ -25,6 +25,13 @@ IDEMPOTENCY_TABLE = "table:idempotency"
 NOTIFY_TOPIC = "topic:notify"
 MEMBER_ROLE = "iam:member-role"  # organization mode: MEMBER_ROLE_NAME in every account of the organization
 SWEEP_STATE_MACHINE = "states:organization-sweep"  # organization mode: the Distributed Map state machine
+SECURITY_HUB_PRODUCT = "securityhub:product/default"  # the account's own default product (its findings)
+SECURITY_HUB_HUB = "securityhub:hub/default"  # the account's hub (customer-side updates of findings)
+# The responder's own resources: in organization mode they stay in the hub, never in a member role.
+HUB_RESOURCES = frozenset(
+    {INCIDENTS_TABLE, LEDGER_TABLE, IDEMPOTENCY_TABLE, NOTIFY_TOPIC, SECURITY_HUB_PRODUCT, SECURITY_HUB_HUB,
+     SWEEP_STATE_MACHINE}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

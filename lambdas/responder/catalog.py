@@ -1,7 +1,8 @@
 """Which flows each handler can run, hence exactly which AWS permissions its function needs.
 
-The CDK stack reads ``permissions_for(handler)`` to build each function's IAM policy, so the
-policy is derived from the code's own declarations (see ``capabilities``).
+The CDK stack reads ``permissions_for(handler, security_hub=...)`` to build each function's IAM policy, so the
+policy is derived from the code's own declarations (see ``capabilities``). What a flow needs only when
+``securityHubFindings`` is on (``Flow.security_hub``) is granted only then.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from . import accounts, capabilities
 from .entrypoint import IDEMPOTENCY
 from .flows import (
     BACKDOOR_SWEEP,
+    INCIDENT_CLOSE,
     ISOLATION,
     KEY_CONTAINMENT,
     LAUNCH_CONTAINMENT,
     NOTICE,
+    PRINCIPAL_RELEASE,
     REGION_SWEEP,
     RELEASE,
     SESSION_REVOCATION,
@@ -35,6 +38,8 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
         ISOLATION,
         RELEASE,
         ORGANIZATION_SWEEP,
+        INCIDENT_CLOSE,
+        PRINCIPAL_RELEASE,
         NOTICE,
     ),
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
@@ -50,10 +55,14 @@ def handlers(organization: bool) -> list[str]:
     return [h for h in HANDLER_FLOWS if organization or h not in ORGANIZATION_HANDLERS]
 
 
-def capabilities_for(handler: str, organization: bool = False) -> list[capabilities.Capability]:
+def capabilities_for(
+    handler: str, organization: bool = False, *, security_hub: bool = False
+) -> list[capabilities.Capability]:
     found: dict[str, capabilities.Capability] = {}
     for flow in HANDLER_FLOWS[handler]:
         found.update((c.key, c) for c in flow.uses)
+        if security_hub:
+            found.update((c.key, c) for c in flow.security_hub)
     if handler in IDEMPOTENT:
         found[IDEMPOTENCY.key] = IDEMPOTENCY
     if organization:
@@ -64,10 +73,10 @@ def capabilities_for(handler: str, organization: bool = False) -> list[capabilit
     return list(found.values())
 
 
-def permissions_for(handler: str, organization: bool = False) -> dict[str, list[str]]:
+def permissions_for(handler: str, organization: bool = False, *, security_hub: bool = False) -> dict[str, list[str]]:
     """symbolic resource -> sorted IAM actions, e.g. ``{"*": ["ec2:TerminateInstances", ...]}``."""
     by_resource: dict[str, set[str]] = defaultdict(set)
-    for capability in capabilities_for(handler, organization):
+    for capability in capabilities_for(handler, organization, security_hub=security_hub):
         by_resource[capability.resource].update(capability.permissions)
     return {resource: sorted(perms) for resource, perms in sorted(by_resource.items())}
 
@@ -79,7 +88,8 @@ def member_capabilities() -> list[capabilities.Capability]:
     hub_only = {c.key for c in ORGANIZATION_ONLY}
     for handler in HANDLER_FLOWS:
         for capability in capabilities_for(handler, organization=True):
-            if capability.kind != "record" and capability.key not in hub_only:
+            in_hub = capability.kind == "record" or capability.resource in capabilities.HUB_RESOURCES
+            if not in_hub and capability.key not in hub_only:
                 found[capability.key] = capability
     return sorted(found.values(), key=lambda c: c.key)
 

@@ -55,6 +55,7 @@ class Settings:
     protected_accounts: tuple[str, ...] = ()  # organization mode: never changed, notify only
     organization_state_machine: str | None = None  # sweep-organization beyond the in-process limit
     organization_inline_accounts: int = 10  # sweep-organization: up to this many accounts in one invocation
+    security_hub_findings: bool = False
 
     @property
     def partition(self) -> str:
@@ -118,7 +119,16 @@ class Settings:
             sweep_regions=sweep,
             home_region=home,
             max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, low=1, high=256)),
+            security_hub_findings=_flag(env, "SECURITY_HUB_FINDINGS"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """``true`` or ``false`` (any case), empty = false; anything else is refused rather than guessed."""
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    return raw == "true"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:

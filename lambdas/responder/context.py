@@ -60,6 +60,9 @@ class ResponseContext:
         assert self.hub is not None
         return self.hub
 
+    caller: str = "unknown caller"  # who invoked it, as far as the invocation tells (recorded by close/release)
+    request_id: str | None = None  # the invocation's request id (Lambda's aws_request_id)
+
     @cached_property
     def earlier(self) -> Journal:
         """Earlier attempts of this incident (a retry keeps what they did)."""

@@ -20,8 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from . import accounts, attempts
 from . import capabilities as cap
+from .actions import ActionName
 from .arns import account_of
-from .aws import Clients, caller_account, default_clients, describe_error
+from .aws import Clients, caller_account, clean_text, default_clients, describe_error
 from .config import Settings
 from .context import ResponseContext, incident_id_for
 from .events import BadInput
@@ -29,6 +30,7 @@ from .notify import publish
 from .partitions import partition_of
 from .report import Report, fit
 from .report.needs_human import RETRY_NOTE
+from .securityhub import import_finding, is_incident, resolve_findings
 from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
@@ -77,6 +79,18 @@ def own_account(context: Any, clients: Clients, region: str) -> str | None:
     return account_of(getattr(context, "invoked_function_arn", "") or "") or caller_account(clients, region)
 
 
+def caller_of(context: Any) -> str:
+    """Who invoked the function, as far as the invocation tells. A Lambda context names no IAM caller: the
+    ``responder`` CLI states its caller's ARN in the client context (the caller's own word, so marked as such);
+    otherwise the request id is what finds the caller in CloudTrail (Lambda data events)."""
+    request = getattr(context, "aws_request_id", None) or "unknown"
+    custom = getattr(getattr(context, "client_context", None), "custom", None)
+    stated = custom.get("caller") if isinstance(custom, dict) else None
+    if isinstance(stated, str) and stated.strip():
+        return f"{clean_text(stated, 200)} (stated by the invoking client, request {request})"
+    return f"unknown caller (request {request}: the Lambda console or API; CloudTrail Lambda data events name it)"
+
+
 def entrypoint(
     trigger: str,
     parse: Callable[[Any, str], P],
@@ -117,6 +131,8 @@ def entrypoint(
                 account=account(parsed) or own,
                 own_account=own,
                 log=_log,
+                caller=caller_of(context),
+                request_id=getattr(context, "aws_request_id", None),
             )
             logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode, account=ctx.account)
             why_not = accounts.refusal(ctx)
@@ -201,6 +217,8 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     problems: list[str] = []
     if report.status == "recorded":
         data = report.to_json()
+    elif report.lifecycle is not None:
+        data = _finish_lifecycle(ctx, report, problems)
     else:
         own = report.to_json()  # this attempt alone, as it is stored
         earlier = ctx.earlier
@@ -210,12 +228,9 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         if report.failed:
             report.todo.append(RETRY_NOTE)
         data = report.to_json()
-        notified = True
-        try:
-            publish(ctx.home, ctx.settings.notify_topic_arn, data)
-        except Exception as exc:  # noqa: BLE001 - still record, then raise
-            notified = False
-            problems.append(f"notification failed: {describe_error(exc)}")
+        if ctx.settings.security_hub_findings and is_incident(data):
+            _security_hub(ctx, data, lambda **where: import_finding(ctx.home, data, **where))
+        notified = _notify(ctx, data, problems)
         attempt = {
             "attempt": report.attempt,
             "startedAt": iso(report.started),
@@ -235,6 +250,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
                     status=report.status,
                     access_key_id=credential,
                     principal_arn=principal.arn if principal and principal.type == "IAMUser" else None,
+                    quarantined=_quarantined(ctx, report),
                 )
                 attempts.forget(ctx.incident_id)
             except Exception as exc:  # noqa: BLE001
@@ -259,6 +275,79 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     )
     if report.failed or problems:
         raise IncompleteResponse(f"incident {report.incident_id}: " + "; ".join(report.failures() + problems))
+    return data
+
+
+def _notify(ctx: ResponseContext, data: dict[str, Any], problems: list[str]) -> bool:
+    try:
+        publish(ctx.home, ctx.settings.notify_topic_arn, data)
+    except Exception as exc:  # noqa: BLE001 - still record, then raise
+        problems.append(f"notification failed: {describe_error(exc)}")
+        return False
+    return True
+
+
+QUARANTINING = {  # a done step of these actions puts its target under the incident (release-principal checks it)
+    ActionName.QUARANTINE_USER: "user",
+    ActionName.QUARANTINE_ROLE: "role",
+    ActionName.REVOKE_ROLE_SESSIONS: "role",
+}
+
+
+def _quarantined(ctx: ResponseContext, report: Report) -> list[str]:
+    found = {
+        ctx.iam_arn(QUARANTINING[ActionName(o.step.action)], o.step.target)
+        for o in report.outcomes
+        if o.status == "done" and o.step.action in QUARANTINING
+    }
+    return sorted(arn for arn in found if arn)
+
+
+def _security_hub(ctx: ResponseContext, data: dict[str, Any], call: Callable[..., dict[str, Any]]) -> None:
+    """The incident's Security Hub finding (never raises: containment and the notification come first). What
+    Security Hub accepted goes into the report, and a failure into NEEDS A HUMAN; it is not retried (a retry
+    would contain and notify again for a secondary channel): the next attempt or the close sends it whole."""
+    account = ctx.own_account or ctx.account
+    region = ctx.settings.home_region
+    outcome: dict[str, Any] = {"status": "failed", "detail": "the responder's own account is unknown"}
+    if account:
+        try:
+            outcome = call(account=account, region=region, partition=ctx.settings.partition)
+        except Exception as exc:  # whatever went wrong, the notification still goes out
+            logger.exception("security hub")
+            outcome = {"status": "failed", "detail": describe_error(exc)}
+    data["securityHub"] = outcome
+    if outcome.get("status") == "failed":
+        data["needsHuman"] = [
+            *data.get("needsHuman", []),
+            f"Security Hub was NOT updated ({outcome.get('detail')}): check that Security Hub is enabled in "
+            f"{region} for account {account}; this notification and the incident record are complete.",
+        ]
+
+
+def _finish_lifecycle(ctx: ResponseContext, report: Report, problems: list[str]) -> dict[str, Any]:
+    """A close or release: notify, and record it in every incident it concerns (never as an attempt of them)."""
+    data = report.to_json()
+    lifecycle = report.lifecycle or {}
+    closed = [
+        o.step.target for o in report.outcomes if o.step.action == ActionName.CLOSE_INCIDENT and o.status == "done"
+    ]
+    if closed and ctx.settings.security_hub_findings:
+        note, by = f"Closed: {lifecycle.get('reason')}", str(lifecycle.get("by"))
+        _security_hub(ctx, data, lambda **where: resolve_findings(ctx.home, closed, note=note, by=by, **where))
+    notified = _notify(ctx, data, problems)
+    if ctx.incidents is not None and not ctx.dry_run:
+        entry = {
+            **lifecycle,
+            "requestId": ctx.request_id or ctx.incident_id,
+            "notified": notified,
+            "failures": report.failures() + problems,
+            "report": fit(data, MAX_REPORT_BYTES // 2),
+        }
+        try:
+            ctx.incidents.record_lifecycle(report.concerns or [report.incident_id], entry)
+        except Exception as exc:  # noqa: BLE001 - raise after, as for every record
+            problems.append(f"recording the {lifecycle.get('runbook')} failed: {describe_error(exc)}")
     return data
 
 

@@ -354,6 +354,9 @@ RoleNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["deploy
 UserNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["ci-deployer"])]
 SinceHours = Annotated[float, Strict(), Field(gt=0, le=24 * 90, description="Window: [now - sinceHours, now]")]
 AccountIdField = Annotated[str, Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])]
+INCIDENT_ID = re.compile(r"^inc-[0-9]{8}-[0-9a-f]{10}$")  # responder.context.incident_id_for
+IncidentIdField = Annotated[str, Field(pattern=INCIDENT_ID.pattern, examples=["inc-20261120-0123456789"])]
+Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why: recorded in the incident")]
 
 
 class RunbookBase(BaseModel):
@@ -420,6 +423,28 @@ class SweepOrganization(RunbookBase):
     )
 
 
+class CloseIncident(RunbookBase):
+    """Close the open incident(s) of a credential, or one incident: later launches are no longer contained
+    at once. Changes nothing else (keys stay Inactive, quarantine policies stay)."""
+
+    runbook: Literal["close-incident"]
+    accessKeyId: AccessKeyIdField | None = None
+    incidentId: IncidentIdField | None = None
+    reason: Reason  # type: ignore[assignment]  # required here: the record says who closed it and why
+
+
+class ReleasePrincipal(RunbookBase):
+    """Remove the responder's own quarantine policy from a user or role, and nothing else."""
+
+    runbook: Literal["release-principal"]
+    userName: UserNameField | None = None
+    roleName: RoleNameField | None = None
+    force: Annotated[bool, Strict()] = Field(
+        False, description="JSON true: release even while an open incident concerns the principal"
+    )
+    reason: Reason  # type: ignore[assignment]
+
+
 RUNBOOKS: dict[str, type[RunbookBase]] = {
     "contain-access-key": ContainAccessKey,
     "sweep-regions": SweepRegions,
@@ -428,6 +453,13 @@ RUNBOOKS: dict[str, type[RunbookBase]] = {
     "release-instance": ReleaseInstance,
     "sweep-persistence": SweepPersistence,
     "sweep-organization": SweepOrganization,
+    "close-incident": CloseIncident,
+    "release-principal": ReleasePrincipal,
+}
+ONE_OF = {  # runbook -> the fields of which exactly one must be given
+    "sweep-persistence": ("userName", "roleName", "accessKeyId"),
+    "close-incident": ("accessKeyId", "incidentId"),
+    "release-principal": ("userName", "roleName"),
 }
 
 
@@ -440,15 +472,14 @@ def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
     if not isinstance(name, str) or name not in RUNBOOKS:
         raise BadInput(f"runbook event: field 'runbook': unknown runbook {shown(name)} (one of {sorted(RUNBOOKS)})")
     model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
-    if isinstance(model, SweepPersistence):
-        given = [field for field in ("userName", "roleName", "accessKeyId") if getattr(model, field)]
+    choices = ONE_OF.get(name)
+    if choices:
+        given = [field for field in choices if getattr(model, field)]
+        options = ", ".join(choices[:-1]) + f" or {choices[-1]}"
         if not given:
-            raise BadInput("runbook sweep-persistence: field 'userName': give userName, roleName or accessKeyId")
-        if len(given) > 1:  # which one would be swept is not for the responder to guess
-            raise BadInput(
-                f"runbook sweep-persistence: field '{given[1]}': give only one of userName, roleName or "
-                f"accessKeyId (got {', '.join(given)})"
-            )
+            raise BadInput(f"runbook {name}: field '{choices[0]}': give {options}")
+        if len(given) > 1:  # which one is meant is not for the responder to guess
+            raise BadInput(f"runbook {name}: field '{given[1]}': give only one of {options} (got {', '.join(given)})")
     if isinstance(model, SweepOrganization) and model.accountId:
         raise BadInput("runbook sweep-organization: field 'accountId': give the accounts to sweep as 'accounts'")
     return model

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import capabilities as cap
-from .aws import Clients, error_code
+from .aws import Clients, describe_error, error_code
 from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
 from .model import Capacity, CapacityKind, Instance, Launch, Principal, Window
 from .timeutil import as_utc
@@ -39,6 +39,8 @@ DESCRIBE_EC2_FLEETS = cap.declare("read", "describe-ec2-fleets", ("ec2:DescribeF
 DESCRIBE_ASGS = cap.declare("read", "describe-auto-scaling-groups", ("autoscaling:DescribeAutoScalingGroups",))
 LOOKUP_EVENTS = cap.declare("read", "lookup-events", ("cloudtrail:LookupEvents",), doc="attribution fallback")
 KEY_OWNER = cap.declare("read", "key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
+USER_POLICY = cap.declare("read", "user-inline-policy", ("iam:GetUserPolicy",), cap.IAM_USER, doc="is it quarantined")
+ROLE_POLICY = cap.declare("read", "role-inline-policy", ("iam:GetRolePolicy",), cap.IAM_ROLE, doc="is it quarantined")
 LOOKUP_MAX_PAGES = 20
 
 
@@ -78,6 +80,21 @@ def key_owner(clients: Clients, home_region: str, access_key_id: str, account: s
         return KeyOwner(Principal("Root", "root", arn, access_key_id), last)
     arn = f"arn:{partition}:iam::{account}:user/{user}" if account else None
     return KeyOwner(Principal("IAMUser", user, arn, access_key_id), last)
+
+
+def inline_policy(clients: Clients, home_region: str, kind: str, name: str, policy_name: str) -> tuple[bool, str]:
+    """(whether the user's or role's inline policy ``policy_name`` exists, what IAM said when it does not)."""
+    iam = clients.get("iam", home_region)
+    try:
+        if kind == "user":
+            iam.get_user_policy(UserName=name, PolicyName=policy_name)
+        else:
+            iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return False, describe_error(exc)
+        raise
+    return True, ""
 
 
 # --- EC2 and Auto Scaling -----------------------------------------------------------------

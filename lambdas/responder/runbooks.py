@@ -5,9 +5,11 @@ from __future__ import annotations
 from .context import ResponseContext
 from .events import (
     BadInput,
+    CloseIncident,
     ContainAccessKey,
     IsolateInstance,
     ReleaseInstance,
+    ReleasePrincipal,
     RevokeRoleSessions,
     RunbookBase,
     SweepOrganization,
@@ -15,9 +17,11 @@ from .events import (
     SweepRegions,
 )
 from .flows import (
+    close_incident,
     contain_access_key,
     isolate_instance,
     release_instance,
+    release_principal,
     revoke_role_sessions,
     sweep_backdoors,
     sweep_regions,
@@ -51,6 +55,14 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
         report = sweep_organization(ctx, command)
     elif isinstance(command, ReleaseInstance):
         report = release_instance(ctx, command.instanceId, command.region)
+    elif isinstance(command, CloseIncident):
+        report = close_incident(
+            ctx, access_key_id=command.accessKeyId, incident_id=command.incidentId, reason=command.reason
+        )
+    elif isinstance(command, ReleasePrincipal):
+        report = release_principal(
+            ctx, user_name=command.userName, role_name=command.roleName, force=command.force, reason=command.reason
+        )
     else:  # pragma: no cover - parse_runbook only returns the models above
         raise ValueError(f"runbook event: field 'runbook': no runner for {type(command).__name__}")
     report.facts.update(facts)

@@ -6,9 +6,14 @@ Ledger items (``pk``/``sk``; TTL ``expiresAt``; GSI ``byCreator`` on ``creatorAr
   * ``key#<accessKeyId>`` / ``<eventTime>#<eventId>`` - one per recorded call (launch, persistence, attempt)
   * ``resource#<id>`` / ``launch`` - one per created resource: who launched it
 Incident items:
-  * ``incident#<id>`` / ``incident`` - status (open | planned), credential, principal, the report of every attempt
+  * ``incident#<id>`` / ``incident`` - status (open | planned | notified | contained | failed | closed), credential,
+    principal, counts, the report of every attempt; once closed also who closed it, when and why
   * ``incident#<id>`` / ``attempt#<nnnn>`` - one per attempt (time, outcomes, notified or not)
-  * ``credential#<key>`` or ``principal#<arn>`` / ``incident#<id>`` - pointers to find open incidents
+  * ``incident#<id>`` / ``lifecycle#<time>#<request>`` - one per close or release (who, when, why, outcome)
+  * ``credential#<key>``, ``principal#<arn>`` / ``incident#<id>`` - pointers to the incidents of a credential or
+    principal: while ``open``, later launches by it are contained at once; ``closed`` after close-incident
+  * ``quarantined#<arn>`` / ``incident#<id>`` - a principal the incident quarantined or whose sessions it revoked
+    (release-principal refuses it while the pointer is ``open``)
   * ``incident#<id>`` / ``findings`` - persistence findings, written before anything is removed
   * ``incident#<id>`` / ``account#<account>`` - one account's part of an organization sweep
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -56,24 +62,28 @@ def _unmarshal(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _de.deserialize(v) for k, v in item.items()}
 
 
+def write_all(client: Any, table: str, items: Sequence[Mapping[str, Any]]) -> None:
+    """BatchWriteItem in chunks of 25, re-sending what DynamoDB left unprocessed."""
+    for start in range(0, len(items), 25):
+        requests = [{"PutRequest": {"Item": _marshal(i)}} for i in items[start : start + 25]]
+        pending: dict[str, Any] = {table: requests}
+        for attempt in range(8):
+            resp = client.batch_write_item(RequestItems=pending)
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        if pending:
+            raise RuntimeError(f"DynamoDB left {len(pending.get(table, []))} items unwritten in {table}")
+
+
 class _Table:
     def __init__(self, clients: Clients, table_name: str, region: str) -> None:
         self.name = table_name
         self.client = clients.get("dynamodb", region)
 
     def write_all(self, items: Sequence[Mapping[str, Any]]) -> None:
-        """BatchWriteItem in chunks of 25, re-sending what DynamoDB left unprocessed."""
-        for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": _marshal(i)}} for i in items[start : start + 25]]
-            pending: dict[str, Any] = {self.name: requests}
-            for attempt in range(8):
-                resp = self.client.batch_write_item(RequestItems=pending)
-                pending = resp.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))
-            if pending:
-                raise RuntimeError(f"DynamoDB left {len(pending.get(self.name, []))} items unwritten in {self.name}")
+        write_all(self.client, self.name, items)
 
     def query(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -192,23 +202,102 @@ def _call(item: Mapping[str, Any]) -> CallRecord:
     )
 
 
+def credential_pointer(access_key_id: str) -> str:
+    return f"credential#{access_key_id}"
+
+
+def principal_pointer(principal_arn: str) -> str:
+    return f"principal#{principal_arn}"
+
+
+def quarantined_pointer(principal_arn: str) -> str:
+    return f"quarantined#{principal_arn}"
+
+
+def pointers_of(incident: Mapping[str, Any]) -> list[str]:
+    """Every pointer an incident item wrote while it was open (its credential, principal, quarantined ones)."""
+    out = [credential_pointer(incident["accessKeyId"])] if incident.get("accessKeyId") else []
+    out += [principal_pointer(incident["principalArn"])] if incident.get("principalArn") else []
+    return out + [quarantined_pointer(str(arn)) for arn in incident.get("quarantined") or []]
+
+
+def pointer_items(pointers: Sequence[str], incident_id: str, status: str, at: str) -> list[dict[str, Any]]:
+    stamp = "openedAt" if status == "open" else "closedAt"
+    return [
+        {"pk": pk, "sk": f"incident#{incident_id}", "incidentId": incident_id, "status": status, stamp: at}
+        for pk in pointers
+    ]
+
+
 class Incidents(_Table):
     """Incidents: open ones make later launches by the same credential rogue at once."""
 
     def open_incident(self, access_key_id: str | None = None, principal_arn: str | None = None) -> str | None:
         for pk in (
-            f"credential#{access_key_id}" if access_key_id else None,
-            f"principal#{principal_arn}" if principal_arn else None,
+            credential_pointer(access_key_id) if access_key_id else None,
+            principal_pointer(principal_arn) if principal_arn else None,
         ):
             if pk is None:
                 continue
-            for item in self.query(
-                KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": {"S": pk}},
-            ):
+            for item in self._pointers(pk):
                 if item.get("status") == "open":
                     return str(item.get("incidentId"))
         return None
+
+    def _pointers(self, pk: str) -> list[dict[str, Any]]:
+        return self.query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": pk}})
+
+    def open_of_credential(self, access_key_id: str) -> list[str]:
+        """Every incident whose pointer for this credential is still open (health and GuardDuty may both have one)."""
+        return sorted(
+            str(i["incidentId"]) for i in self._pointers(credential_pointer(access_key_id)) if i.get("status") == "open"
+        )
+
+    def concerning(self, principal_arn: str) -> dict[str, str]:
+        """incident id -> pointer status, for every incident about this principal or that quarantined it."""
+        found: dict[str, str] = {}
+        for pk in (principal_pointer(principal_arn), quarantined_pointer(principal_arn)):
+            for item in self._pointers(pk):
+                incident_id = str(item["incidentId"])
+                if found.get(incident_id) != "open":
+                    found[incident_id] = str(item.get("status"))
+        return found
+
+    def get(self, incident_id: str) -> dict[str, Any] | None:
+        """The incident item (status, credential, the merged report), or None when there is none."""
+        resp = self.client.get_item(
+            TableName=self.name, Key={"pk": {"S": f"incident#{incident_id}"}, "sk": {"S": "incident"}}
+        )
+        return _unmarshal(resp["Item"]) if resp.get("Item") else None
+
+    def history(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every item of one incident: the incident, its attempts, closes and releases, its findings."""
+        return self.query(
+            KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}}
+        )
+
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every incident item without its report, newest first (the command line's listing; a Scan, so the
+        CLI runs it with the engineer's credentials: no function of the stack is granted it)."""
+        items: list[dict[str, Any]] = []
+        paginator = self.client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.name,
+            FilterExpression="sk = :incident",
+            ExpressionAttributeValues={":incident": {"S": "incident"}},
+        ):
+            items.extend({k: v for k, v in _unmarshal(i).items() if k != "report"} for i in page.get("Items", []))
+        return sorted(items, key=lambda i: str(i.get("incidentId")), reverse=True)
+
+    def record_lifecycle(self, incident_ids: Sequence[str], entry: Mapping[str, Any]) -> None:
+        """A close or release in the life of each incident it concerns (who, when, why, what AWS accepted)."""
+        sk = f"lifecycle#{entry.get('at')}#{entry.get('requestId') or ''}"
+        self.write_all(
+            [
+                {"pk": f"incident#{i}", "sk": sk, "incidentId": i, "lifecycle": json.dumps(entry, default=str)}
+                for i in incident_ids
+            ]
+        )
 
     def attempts(self, incident_id: str) -> list[dict[str, Any]]:
         """Every recorded attempt of one incident, oldest first (a retry reads them before acting)."""
@@ -231,11 +320,15 @@ class Incidents(_Table):
         status: str,
         access_key_id: str | None,
         principal_arn: str | None,
+        quarantined: Sequence[str] = (),
     ) -> None:
         """The incident as it stands (every attempt folded in), each attempt not yet stored, and - while it is
-        open - the pointers that make later launches by its credential rogue at once."""
+        open - the pointers that make later launches by its credential rogue at once, and that tell
+        release-principal which principals it quarantined."""
         incident_id = str(report["incidentId"])
         now = iso(utcnow())
+        counts = Counter(str(a.get("status")) for a in report.get("actions") or [])
+        principal = report.get("principal") or {}
         items: list[dict[str, Any]] = [
             {
                 "pk": f"incident#{incident_id}",
@@ -246,8 +339,15 @@ class Incidents(_Table):
                 "account": report.get("account"),
                 "accessKeyId": access_key_id,
                 "principalArn": principal_arn,
+                "quarantined": sorted(set(quarantined)),
                 "attempts": int(report.get("attempt") or 1),
                 "recordedAt": now,
+                "startedAt": ((report.get("earlierAttempts") or [{}])[0].get("startedAt") or report.get("startedAt")),
+                "severity": report.get("severity"),
+                "headline": str(report.get("headline") or "")[:500],
+                "principalName": principal.get("name"),
+                "counts": {k: counts[k] for k in ("done", "failed", "skipped", "planned")},
+                "regionsContained": sum(1 for v in (report.get("regions") or {}).values() if v == "contained"),
                 "report": json.dumps(fit(dict(report), MAX_REPORT_BYTES), default=str),
             }
         ]
@@ -262,20 +362,7 @@ class Incidents(_Table):
                 }
             )
         if status == "open":
-            for pk in (
-                f"credential#{access_key_id}" if access_key_id else None,
-                f"principal#{principal_arn}" if principal_arn else None,
-            ):
-                if pk:
-                    items.append(
-                        {
-                            "pk": pk,
-                            "sk": f"incident#{incident_id}",
-                            "incidentId": incident_id,
-                            "status": "open",
-                            "openedAt": now,
-                        }
-                    )
+            items += pointer_items(pointers_of(items[0]), incident_id, "open", str(now))
         self.write_all(items)
 
     def save_account_result(self, incident_id: str, account: str, report: Mapping[str, Any]) -> None:

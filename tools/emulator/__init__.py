@@ -7,6 +7,10 @@ Gaps filled (../shared/reference/emulation-notes.md):
     like AWS until ModifyInstanceAttribute turns it off.
   * Access key ids: moto generates random ones; ``adopt_key_id`` gives a key the AWS documentation
     example id, so fixtures stay the events AWS delivers.
+  * SNS: moto delivers to the SQS inbox (the ``default`` message, as AWS does) but cannot deliver to ``https``
+    subscribers (AWS Chatbot); ``chat_notifications`` reads what SNS would send them from the accepted Publish.
+  * Security Hub: ``SecurityHubFindings`` answers BatchUpdateFindings (not in moto), refuses imports while
+    Security Hub is disabled, and keeps the customer's fields of a finding across imports, as AWS does.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from .hooks import (  # noqa: E402
     Dispatcher,
     Faults,
     Latency,
+    PublishedMessages,
     RootKeys,
+    SecurityHubFindings,
     SpotInstanceIds,
     TerminationProtection,
 )
@@ -81,6 +87,15 @@ class Notification:
 
 
 @dataclass
+class ClientContext:
+    """Lambda's ``context.client_context``: what the invoking client sent (``ClientContext`` of Invoke)."""
+
+    custom: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    client: Any = None
+
+
+@dataclass
 class LambdaContext:
     """A standard Lambda context object (the attributes the contract names)."""
 
@@ -89,6 +104,7 @@ class LambdaContext:
     invoked_function_arn: str = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:compromise-responder-health"
     aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     timeout_millis: int = 900_000
+    client_context: ClientContext | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         return self.timeout_millis
@@ -118,6 +134,7 @@ class EmulatedAws:
         self.root_keys = RootKeys()
         self.assume_denied = AssumeRoleDenials()
         self.dispatcher = Dispatcher(self.faults)
+        self.security_hub = SecurityHubFindings(account)
         self.dispatcher.plugins = [
             self.recorder,
             self.latency,
@@ -125,9 +142,16 @@ class EmulatedAws:
             self.trail,
             self.root_keys,
             self.assume_denied,
+            self.security_hub,
         ]
         self.spot_ids = SpotInstanceIds()
-        self.dispatcher.observers = [self.protection.accepted, self.spot_ids.accepted]
+        self.published = PublishedMessages()
+        self.dispatcher.observers = [
+            self.protection.accepted,
+            self.spot_ids.accepted,
+            self.security_hub.accepted,
+            self.published.accepted,
+        ]
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._queue_url = ""
@@ -241,6 +265,15 @@ class EmulatedAws:
                 self.seen.append(Notification(envelope.get("Subject", ""), envelope["Message"], attributes))
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         return list(self.seen)
+
+    def chat_notifications(self) -> list[dict[str, Any]]:
+        """What SNS sends ``https`` subscribers (AWS Chatbot) for every message published so far, parsed."""
+        return [json.loads(p.for_protocol("https")) for p in self.published.messages]
+
+    def findings(self, region: str = HOME) -> dict[str, dict[str, Any]]:
+        """Security Hub findings by Id, as GetFindings returns them."""
+        found = self.client("securityhub", region).get_findings()["Findings"]
+        return {f["Id"]: f for f in found}
 
     def ami(self, region: str) -> str:
         return AMI
@@ -362,4 +395,14 @@ def clock(at: datetime | None) -> Iterator[None]:
 
 from .actor import Actor, Launched  # noqa: E402
 
-__all__ = ["ACCOUNT", "EC2_XMLNS", "Actor", "EmulatedAws", "Identity", "LambdaContext", "Launched", "cloudtrail_detail"]
+__all__ = [
+    "ACCOUNT",
+    "EC2_XMLNS",
+    "Actor",
+    "ClientContext",
+    "EmulatedAws",
+    "Identity",
+    "LambdaContext",
+    "Launched",
+    "cloudtrail_detail",
+]

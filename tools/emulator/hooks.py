@@ -238,7 +238,7 @@ def _error_response(url: str, service: str, code: str, message: str, status: int
     if service == "ec2":
         body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>emulated</RequestID></Response>"
         headers = {"Content-Type": "text/xml"}
-    elif service in ("dynamodb", "cloudtrail"):
+    elif service in ("dynamodb", "cloudtrail", "securityhub"):
         body = json.dumps({"__type": f"com.amazonaws.emulated#{code}", "message": message})
         headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "emulated"}
     else:
@@ -337,3 +337,101 @@ class RootKeys:
         if call.action == "iam:GetAccessKeyLastUsed" and call.params.get("AccessKeyId") in self.keys:
             return reply(200, {"UserName": "root", "AccessKeyLastUsed": {"ServiceName": "ec2", "Region": "sa-east-1"}})
         return None
+
+
+class SecurityHubFindings:
+    """Security Hub as AWS runs it, where moto (5.2) departs from it:
+
+    * ``BatchUpdateFindings`` is not implemented (404): answered here against moto's stored findings (``Workflow``,
+      ``Note``, ``VerificationState``, ``UserDefinedFields``), a finding it does not hold is ``UnprocessedFindings``;
+    * ``BatchImportFindings`` succeeds with Security Hub disabled: AWS answers ``InvalidAccess`` per finding;
+    * an import overwrites every field of an existing finding: AWS keeps ``Workflow``, ``Note``,
+      ``VerificationState`` and ``UserDefinedFields`` (the customer's), and sets ``Workflow`` NEW on a new finding.
+    """
+
+    CUSTOMER_FIELDS = ("Workflow", "Note", "VerificationState", "UserDefinedFields")
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self._kept: dict[str, dict[str, Any]] = {}
+
+    def _backend(self, region: str) -> Any:
+        from moto.securityhub.models import securityhub_backends
+
+        return securityhub_backends[self.account][region]
+
+    def __call__(self, call: Call) -> Any:
+        if call.action == "securityhub:BatchImportFindings":
+            backend = self._backend(call.region)
+            findings = call.params.get("Findings", [])
+            if not backend.enabled:
+                failed = [{"Id": f.get("Id", ""), "ErrorCode": "InvalidAccess",
+                           "ErrorMessage": "Account is not subscribed to AWS Security Hub"} for f in findings]  # fmt: skip
+                return reply(200, {"FailedCount": len(failed), "SuccessCount": 0, "FailedFindings": failed})
+            stored = {f.id: f.data for f in backend.findings}
+            for finding in findings:
+                if finding.get("Id") in stored:
+                    old = stored[finding["Id"]]
+                    self._kept[finding["Id"]] = {k: old[k] for k in self.CUSTOMER_FIELDS if k in old}
+            return None
+        if call.action == "securityhub:BatchUpdateFindings":
+            stored = {f.id: f.data for f in self._backend(call.region).findings}
+            processed, unprocessed = [], []
+            for ident in call.params.get("FindingIdentifiers", []):
+                data = stored.get(ident.get("Id"))
+                if data is None or data.get("ProductArn") != ident.get("ProductArn"):
+                    unprocessed.append({"FindingIdentifier": ident, "ErrorCode": "FindingNotFound",
+                                        "ErrorMessage": "Finding Not Found"})  # fmt: skip
+                    continue
+                for key in self.CUSTOMER_FIELDS:
+                    if key in call.params:
+                        data[key] = dict(call.params[key]) if isinstance(call.params[key], dict) else call.params[key]
+                processed.append(ident)
+            return reply(200, {"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
+        return None
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action != "securityhub:BatchImportFindings":
+            return
+        stored = {f.id: f.data for f in self._backend(call.region).findings}
+        for finding in call.params.get("Findings", []):
+            data = stored.get(finding.get("Id"))
+            if data is None:
+                continue
+            for key in self.CUSTOMER_FIELDS:
+                data.pop(key, None)
+            data.update(self._kept.pop(finding["Id"], {"Workflow": {"Status": "NEW"}}))
+
+
+@dataclass(frozen=True)
+class Published:
+    """One accepted SNS Publish, as sent: what each protocol's subscribers get is decided from it."""
+
+    subject: str
+    message: str
+    structure: str | None
+
+    def for_protocol(self, protocol: str) -> str:
+        """SNS: with ``MessageStructure=json`` the protocol's own key, else ``default``; without it, the message."""
+        if self.structure != "json":
+            return self.message
+        messages = json.loads(self.message)
+        return str(messages.get(protocol, messages["default"]))
+
+
+class PublishedMessages:
+    """Every message the team topic accepted. moto delivers to SQS (the emulator's inbox) but cannot reach an
+    ``https`` subscriber such as AWS Chatbot, so what SNS would send there is read from the accepted call."""
+
+    def __init__(self) -> None:
+        self.messages: list[Published] = []
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action == "sns:Publish":
+            self.messages.append(
+                Published(
+                    str(call.params.get("Subject", "")),
+                    str(call.params["Message"]),
+                    call.params.get("MessageStructure"),
+                )
+            )

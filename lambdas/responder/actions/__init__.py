@@ -4,6 +4,7 @@
   iam        close the door: deactivate keys, quarantine principals, revoke sessions, remove passwords
   capacity   take rogue capacity away: fleets, spot requests, Auto Scaling groups, then instances
   isolation  keep a compromised instance's evidence: snapshot, isolate, release
+  lifecycle  the incident's own record: close an incident
   executor   run planned steps phase by phase, batches in parallel, faults isolated
 
 None of them deletes data: keys are deactivated, principals denied, instances terminated only when the
@@ -12,7 +13,7 @@ planner proved them rogue, isolated otherwise.
 
 from __future__ import annotations
 
-from . import capacity, iam, isolation  # noqa: F401 - importing them registers every action
+from . import capacity, iam, isolation, lifecycle  # noqa: F401 - importing them registers every action
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute
 

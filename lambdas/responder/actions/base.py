@@ -38,6 +38,9 @@ class ActionName(StrEnum):
     ISOLATE_INSTANCE = "isolate-instance"
     RELEASE_INSTANCE = "release-instance"
     REVIEW_PERSISTENCE = "review-persistence"  # a finding for a human: never executed, always skipped
+    RELEASE_USER = "release-user"
+    RELEASE_ROLE = "release-role"
+    CLOSE_INCIDENT = "close-incident"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""IAM actions (global): close the door without deleting anything.
+"""IAM actions (global): close the door without deleting anything, and open it again when it is safe.
 
 Keys are deactivated (they can be re-activated and stay as evidence); principals get an inline deny-all
 policy (removable once it is safe); role sessions issued before now are denied; a console password the
-attacker created is removed (a login profile holds no data).
+attacker created is removed (a login profile holds no data). Releasing a principal removes the responder's
+own quarantine policy and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from .. import capabilities as cap
-from ..aws import error_code
+from ..aws import AWS_ERRORS, describe_error, error_code
 from ..model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
@@ -152,3 +153,66 @@ class DeleteLoginProfile(Action):
             return None
 
         return each(steps, call)
+
+
+class _Release(Action):
+    """Remove the responder's own inline quarantine policy from a principal, and nothing else."""
+
+    service = "iam"
+    phase = 14
+    delete_policy: ClassVar[str]  # the IAM call: delete_user_policy or delete_role_policy
+    name_parameter: ClassVar[str]  # UserName or RoleName
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        delete = getattr(client, self.delete_policy)
+        out = []
+        for step in steps:
+            try:
+                delete(**{self.name_parameter: step.target}, PolicyName=QUARANTINE_POLICY_NAME)
+                out.append(step.outcome("done", f"inline policy {QUARANTINE_POLICY_NAME} removed"))
+            except ClientError as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    out.append(step.outcome("failed", describe_error(exc)))
+                    continue
+                out.append(step.outcome("skipped", f"nothing to remove: {describe_error(exc)}"))
+            except AWS_ERRORS as exc:
+                out.append(step.outcome("failed", describe_error(exc)))
+        return out
+
+
+@register
+class ReleaseUser(_Release):
+    """Remove the responder's quarantine policy from an IAM user (its other policies are not touched)."""
+
+    name = ActionName.RELEASE_USER
+    permissions = ("iam:DeleteUserPolicy",)
+    resource = cap.IAM_USER
+    words = Words(
+        "user",
+        "users",
+        f"released ({QUARANTINE_POLICY_NAME} removed)",
+        "to release",
+        short="released",
+        one="{noun} {target} {short} (quarantine policy removed)",
+    )
+    delete_policy = "delete_user_policy"
+    name_parameter = "UserName"
+
+
+@register
+class ReleaseRole(_Release):
+    """Remove the responder's quarantine policy from an IAM role (its other policies are not touched)."""
+
+    name = ActionName.RELEASE_ROLE
+    permissions = ("iam:DeleteRolePolicy",)
+    resource = cap.IAM_ROLE
+    words = Words(
+        "role",
+        "roles",
+        f"released ({QUARANTINE_POLICY_NAME} removed)",
+        "to release",
+        short="released",
+        one="{noun} {target} {short} (quarantine policy removed)",
+    )
+    delete_policy = "delete_role_policy"
+    name_parameter = "RoleName"

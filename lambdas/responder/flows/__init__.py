@@ -7,6 +7,7 @@ returning a Report and declaring the capabilities it may use (``Flow``).
   instances     isolate, release, stop an instance proven rogue
   launch_watch  the CloudTrail launch watcher
   notices       notify-only responses
+  lifecycle     after containment: close an incident, release a principal
 """
 
 from __future__ import annotations
@@ -15,24 +16,29 @@ from .base import Flow
 from .instances import ISOLATION, RELEASE, isolate_instance, release_instance, terminate_attributed_instance
 from .keys import BACKDOOR_SWEEP, KEY_CONTAINMENT, REGION_SWEEP, contain_access_key, sweep_backdoors, sweep_regions
 from .launch_watch import LAUNCH_CONTAINMENT, watch_call
+from .lifecycle import INCIDENT_CLOSE, PRINCIPAL_RELEASE, close_incident, release_principal
 from .notices import NOTICE, not_acted, notify_only
 from .roles import SESSION_REVOCATION, revoke_role_sessions
 
 __all__ = [
     "BACKDOOR_SWEEP",
+    "INCIDENT_CLOSE",
     "ISOLATION",
     "KEY_CONTAINMENT",
     "LAUNCH_CONTAINMENT",
     "NOTICE",
+    "PRINCIPAL_RELEASE",
     "REGION_SWEEP",
     "RELEASE",
     "SESSION_REVOCATION",
     "Flow",
+    "close_incident",
     "contain_access_key",
     "isolate_instance",
     "not_acted",
     "notify_only",
     "release_instance",
+    "release_principal",
     "revoke_role_sessions",
     "sweep_backdoors",
     "sweep_regions",

@@ -21,6 +21,7 @@ from ..actions.capacity import (
 )
 from ..capabilities import Capability
 from ..notify import PUBLISH
+from ..securityhub import IMPORT_FINDING
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Flow:
     name: str
     uses: tuple[Capability, ...]
     doc: str = ""
+    security_hub: tuple[Capability, ...] = (IMPORT_FINDING,)  # granted too when securityHubFindings is on
 
 
 RECORD = (PUBLISH, store.INCIDENTS_WRITE, store.INCIDENTS_READ)  # notify, and keep every attempt

@@ -47,6 +47,8 @@ class Report:
     account_errors: dict[str, str] = field(default_factory=dict)  # organization mode: accounts not acted in
     attempt: int = 1
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier attempts, oldest first
+    lifecycle: dict[str, Any] | None = None  # close/release: who, when, why (recorded in the incidents it concerns)
+    concerns: list[str] = field(default_factory=list)  # close/release: the incidents it is about
 
     @property
     def dry_run(self) -> bool:
@@ -216,6 +218,8 @@ class Report:
             out["accountErrors"] = dict(sorted(self.account_errors.items()))
         if self.history:
             out["earlierAttempts"] = self.history
+        if self.lifecycle is not None:
+            out["lifecycle"] = {**self.lifecycle, "incidents": list(self.concerns)}
         return out
 
 

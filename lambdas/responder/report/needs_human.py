@@ -29,7 +29,11 @@ def key_todo(principal: Principal, access_key_id: str, report: Report) -> list[s
             "Security credentials > Actions > Deactivate), then find out why the responder could not."
         )
     if principal.type != "Root" and quarantine_step == "done":
-        todo.append(f"Remove the inline policy {QUARANTINE_POLICY_NAME} from {principal.name} once it is safe.")
+        todo.append(
+            f"Once it is safe, close the incident and remove {QUARANTINE_POLICY_NAME} from {principal.name}: "
+            f"responder close --key {access_key_id} --reason '...', then responder release --user {principal.name} "
+            "--reason '...' (the close-incident and release-principal runbooks)."
+        )
     elif principal.type != "Root" and quarantine_step != "planned":
         todo.append(f"{principal.name} has NO quarantine policy: attach a deny-all policy by hand if the key was used.")
     todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")

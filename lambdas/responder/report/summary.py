@@ -66,6 +66,11 @@ def summary(report: dict[str, Any]) -> str:
         )
     if report.get("window"):
         lines.append(f"  incident window: {report['window']['start']} .. {report['window']['end']}")
+    lifecycle = report.get("lifecycle")
+    if lifecycle:
+        lines.append(f"  {lifecycle.get('runbook')} by: {_short(lifecycle.get('by'), 300)}")
+        lines.append(f"  why: {_short(lifecycle.get('reason'))}")
+        lines.append(f"  incidents: {', '.join(lifecycle.get('incidents') or []) or 'none on record'}")
 
     actions = report.get("actions", [])
     lines += ["", "WHAT WOULD BE DONE (dry-run)" if dry else "WHAT WAS DONE (confirmed by AWS)"]
@@ -103,6 +108,14 @@ def summary(report: dict[str, Any]) -> str:
                 + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
                 + f" ({per_region[region]} steps)"
             )
+
+    hub = report.get("securityHub")
+    if hub:
+        ids = hub.get("findingId") or ", ".join(hub.get("findingIds") or [])
+        state = {"imported": "imported/updated", "resolved": "set RESOLVED"}.get(str(hub.get("status")), "NOT updated")
+        lines.append(
+            f"  Security Hub finding {ids}: {state}" + (f" ({_short(hub['detail'], 300)})" if hub.get("detail") else "")
+        )
 
     failures = report.get("failures") or []
     if failures:
