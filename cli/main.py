@@ -13,6 +13,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -290,6 +291,51 @@ def show(out: Console, report: Any, as_json: bool) -> None:
         render.report(out, report)
     else:
         out.print(repr(report), markup=False)
+
+
+# --- activity ------------------------------------------------------------------------------
+SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd]?)\s*$")
+SINCE_UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "": 1.0, "d": 24.0}
+
+
+def since_hours(value: str) -> float:
+    """``90m``, ``24h``, ``3d`` or a number of hours."""
+    found = SINCE.match(value)
+    if not found:
+        raise CliInputError(f"option '--since': {value!r} is not a duration: say 90m, 24h, 3d or a number of hours")
+    return float(found.group(1)) * SINCE_UNIT_HOURS[found.group(2)]
+
+
+@app.command()
+def activity(
+    access_key_id: Annotated[str, typer.Argument(metavar="ACCESS_KEY_ID", help="The key, e.g. AKIAIOSFODNN7EXAMPLE.")],
+    since: Annotated[
+        str | None, typer.Option(help="How far back: 90m, 24h, 3d (default: $INCIDENT_LOOKBACK_HOURS hours).")
+    ] = None,
+    regions: Annotated[
+        str | None, typer.Option(help="Comma-separated regions to read (default: $SWEEP_REGIONS, else all enabled).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report JSON instead of the summary.")] = False,
+) -> None:
+    """What a key did: its CloudTrail calls in every enabled region (read-only, nothing published).
+
+    The runbook "activity" in-process, with the current credentials. Exit 1 when a region could not be read.
+
+    Example: responder activity AKIAIOSFODNN7EXAMPLE --since 24h
+    """
+    out, err = consoles()
+    with exit_codes(err):
+        from responder.events import parse_runbook
+
+        event: dict[str, Any] = {"runbook": "activity", "accessKeyId": access_key_id}
+        if since is not None:
+            event["sinceHours"] = since_hours(since)
+        report = make_plan(parse_runbook(event), plan_settings(None, None, regions, None), err)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        render.activity(out, report)
+    raise typer.Exit(OK if (report.get("activity") or {}).get("complete") else PARTIAL)
 
 
 # --- run -----------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ def report(console: Console, data: Mapping[str, Any]) -> None:
     regions(console, data)
     actions(console, data)
     left_alone(console, data)
+    if data.get("activity") is not None:
+        activity_section(console, data["activity"])
     needs_human(console, data)
     failures(console, data.get("failures") or [])
 
@@ -251,3 +253,24 @@ def incident(console: Console, record: Mapping[str, Any]) -> None:
             table.add_row(str(entry.get("at")), str(entry.get("runbook")), str(entry.get("by")), str(entry.get("reason")),
                           outcome)  # fmt: skip
         console.print(table)
+
+
+def activity(console: Console, data: Mapping[str, Any]) -> None:
+    """What a key did, as the notification's WHAT THE KEY DID section says it."""
+    principal = data.get("principal") or {}
+    window = data.get("window") or {}
+    console.print(Panel(Text(str(data.get("headline") or ""), style="bold"), title="ACTIVITY (read-only)"))
+    console.print(
+        f"key {principal.get('accessKeyId')} ({principal.get('type')} {principal.get('name')}), "
+        f"window {window.get('start')} .. {window.get('end')}",
+        markup=False,
+    )
+    activity_section(console, data.get("activity") or {})
+
+
+def activity_section(console: Console, activity: Mapping[str, Any]) -> None:
+    """WHAT THE KEY DID, word for word as the notification has it."""
+    from responder.report.summary import activity_lines
+
+    for line in activity_lines(dict(activity)):
+        console.print(line, markup=False, style="bold red" if "NOT READ" in line else "")

@@ -9,6 +9,7 @@ be authorized once in the Amazon Q Developer in chat applications console before
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -25,7 +26,9 @@ class ChatChannels(Construct):
         self.role = iam.Role(
             self,
             "ChannelRole",
-            assumed_by=iam.ServicePrincipal("chatbot.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(  # only this account's channel configurations (confused deputy)
+                "chatbot.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
             description="Compromise responder chat channels: notifications only, no permissions",
         )
         self.guardrail = iam.ManagedPolicy(

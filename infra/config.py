@@ -76,7 +76,12 @@ SETTINGS = (
     "organizationInlineAccounts",
     "securityHubFindings",
     "chatChannels",
+    "activityBudgetSeconds",
+    "reservedConcurrency",
 )
+# Concurrency kept for each function (the account's pool is shared): a storm of launch events can never take the
+# Health and GuardDuty functions' room, and the launch watcher cannot take all of the account's.
+DEFAULT_RESERVED_CONCURRENCY = {"health": 5, "guardduty": 10, "cloudtrail": 20, "runbook": 5, "organization": 20}
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 OU_OR_ROOT = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
 ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
@@ -137,6 +142,7 @@ class ResponderConfig:
     create_test_event_registry: bool
     powertools_layer_version: int
     sweep_regions: tuple[str, ...]
+    activity_budget_seconds: float
     organization: bool = False
     organization_id: str = ""
     organization_targets: tuple[str, ...] = ()
@@ -148,6 +154,10 @@ class ResponderConfig:
     organization_inline_accounts: int = 10
     security_hub_findings: bool = False
     chat_channels: tuple[ChatChannel, ...] = ()
+    reserved_concurrency: tuple[tuple[str, int], ...] = tuple(DEFAULT_RESERVED_CONCURRENCY.items())
+
+    def reserved(self, handler: str) -> int | None:
+        return dict(self.reserved_concurrency).get(handler)
 
     def environment(self) -> dict[str, str]:
         """The contract's environment variables (tables and topic are added by the stack)."""
@@ -161,6 +171,7 @@ class ResponderConfig:
             "GUARDDUTY_MIN_SEVERITY": _num(self.guardduty_min_severity),
             "SWEEP_REGIONS": ",".join(self.sweep_regions),
             "SECURITY_HUB_FINDINGS": "true" if self.security_hub_findings else "false",
+            "ACTIVITY_BUDGET_SECONDS": _num(self.activity_budget_seconds),
         } | (
             {
                 "MEMBER_ROLE_NAME": self.member_role_name,
@@ -257,6 +268,28 @@ def _chat_channels(ctx: Mapping[str, Any]) -> tuple[ChatChannel, ...]:
     return tuple(channels)
 
 
+def _reserved_concurrency(ctx: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """``{"health": 5, ...}`` (a JSON object, or its string from ``-c``); a function left out reserves nothing,
+    ``{}`` reserves nothing at all (an account whose concurrency limit is too small to reserve from)."""
+    value = ctx.get("reservedConcurrency", DEFAULT_RESERVED_CONCURRENCY)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ContextError(f"context 'reservedConcurrency' is not a valid JSON object: {value[:200]!r}") from None
+    if not isinstance(value, dict):
+        raise ContextError(f"context 'reservedConcurrency' must be an object of function -> number, not {value!r}")
+    unknown = sorted(set(value) - set(DEFAULT_RESERVED_CONCURRENCY))
+    if unknown:
+        raise ContextError(
+            f"context 'reservedConcurrency.{unknown[0]}' is not a function ({', '.join(DEFAULT_RESERVED_CONCURRENCY)})"
+        )
+    for handler, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 1000:
+            raise ContextError(f"context 'reservedConcurrency.{handler}' must be an integer of 1-1000, not {number!r}")
+    return tuple((h, value[h]) for h in DEFAULT_RESERVED_CONCURRENCY if h in value)
+
+
 def _unknown_keys(ctx: Mapping[str, Any]) -> None:
     for key in ctx:
         if key in SETTINGS or key in CDK_KEYS or key.startswith("@") or ":" in key:
@@ -349,8 +382,11 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
         powertools_layer_version=_int(ctx, "powertoolsLayerVersion", 27),
         sweep_regions=regions["sweepRegions"],
+        # reading what the key did runs after containment, inside the 900 s functions: at most 5 minutes
+        activity_budget_seconds=_float(ctx, "activityBudgetSeconds", 60, 1, 300),
         security_hub_findings=_bool(ctx, "securityHubFindings", False),
         chat_channels=_chat_channels(ctx),
+        reserved_concurrency=_reserved_concurrency(ctx),
         **organization,
     )
 

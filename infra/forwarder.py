@@ -15,6 +15,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .policy_documents import OWN_ROLE_PATH
 from .rules import GUARDDUTY_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, event_pattern
 
 
@@ -26,7 +27,10 @@ class ForwarderStack(Stack):
         role = iam.Role(
             self,
             "ForwardRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(  # only this account's own rules (confused deputy)
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            path=OWN_ROLE_PATH,
             description="Forwards launch calls and GuardDuty findings to the compromise responder's home bus",
         )
         role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[home_bus_arn]))

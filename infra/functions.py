@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from responder import capabilities as cap
+from responder import catalog
 
 from . import LAMBDAS
+from .config import ResponderConfig
 from .nag import acknowledge
 from .permissions import statements_for
+from .policy_documents import OWN_ROLE_PATH, Place
 
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS's account that publishes the public Powertools layers
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -46,8 +50,27 @@ def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Q
     return queue
 
 
+@jsii.implements(lambda_.IDestination)
+class QueueDestination:
+    """The dead-letter queue as the function's on-failure destination, granting exactly what sending needs
+    (CDK's SqsDestination also grants kms:ReEncrypt*, which SQS never asks for)."""
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey) -> None:
+        self.queue, self.key = queue, key
+
+    def bind(
+        self, scope: Construct, fn: lambda_.IFunction, *, type: lambda_.DestinationType | None = None
+    ) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]))
+        fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
+        )
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
+
+
 class ResponderFunction(Construct):
-    """Code asset ``lambdas/``, Powertools layer, least-privilege role, 2 async retries, then the DLQ."""
+    """Code asset ``lambdas/``, Powertools layer, least-privilege role under the responder's path and boundary,
+    reserved concurrency, 2 async retries, then the DLQ."""
 
     def __init__(
         self,
@@ -55,16 +78,15 @@ class ResponderFunction(Construct):
         construct_id: str,
         *,
         handler: str,
+        config: ResponderConfig,
         environment: dict[str, str],
         table_arns: dict[str, str],
         topic_arn: str,
         layer: lambda_.ILayerVersion,
         key: kms.IKey,
+        boundary: iam.IManagedPolicy,
         timeout: Duration,
         memory_mb: int,
-        member_role_name: str | None = None,
-        organization_id: str = "",
-        security_hub: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = handler
@@ -73,18 +95,11 @@ class ResponderFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"compromise responder {handler}: exactly the actions its flows declare",
+            path=OWN_ROLE_PATH,
+            permissions_boundary=boundary,
         )
-        for statement in statements_for(
-            handler, table_arns, topic_arn, member_role_name, organization_id, security_hub=security_hub
-        ):
+        for statement in statements_for(handler, config, table_arns, topic_arn):
             self.role.add_to_policy(statement)
-        if member_role_name:
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{member_role_name}]",
-                "Organization mode: the member role in any account of the organization (aws:ResourceOrgID "
-                "condition); accounts join and leave, so they cannot be listed.",
-            )
         self.logs = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
@@ -105,31 +120,60 @@ class ResponderFunction(Construct):
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.logs,
-            on_failure=destinations.SqsDestination(self.dlq),
+            on_failure=QueueDestination(self.dlq, key),
             retry_attempts=2,
             max_event_age=Duration.hours(6),
+            reserved_concurrent_executions=config.reserved(handler),
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "EC2/Auto Scaling containment acts on instances, requests and fleets the attacker created: their "
-            "ids are unknown until the sweep finds them, and these describe/cancel/terminate actions accept no "
-            "narrower resource; X-Ray tracing needs '*'.",
-        )
-        for symbol in ("user", "role"):
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{symbol}/*]",
-                f"The compromised {symbol} is only known when the incident arrives; only key/policy actions are granted.",
-            )
-        for action in ("kms:ReEncrypt*", "kms:GenerateDataKey*"):
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Action::{action}]",
-                "CDK's grant to send to the KMS-encrypted dead-letter queue; scoped to that one key.",
-            )
+        acknowledge_wildcards(self.role, handler, config)
         acknowledge(
             self.function,
             "AwsSolutions-L1",
             "Pinned to python3.13 to match AWS's public Powertools layer build (python313-arm64).",
         )
+
+
+def acknowledge_wildcards(role: iam.IRole, handler: str, config: ResponderConfig) -> None:
+    """cdk-nag IAM5, one acknowledgement per wildcard resource the role's grants name, with why it is one."""
+    place = Place("<AWS::Partition>", "<AWS::AccountId>", config.organization_id)
+    grants = catalog.grants_for(handler, config.organization, security_hub=config.security_hub_findings)
+    for symbol in sorted({r for g in grants for r in g.resources if r.startswith("arn:") and "*" in r}):
+        acknowledge(role, f"AwsSolutions-IAM5[Resource::{place.resources(symbol)[0]}]", WILDCARD_REASONS[symbol])
+    if config.organization:
+        acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/{config.member_role_name}]",
+            "Organization mode: the member role in any account of the organization (aws:ResourceOrgID "
+            "condition); accounts join and leave, so they cannot be listed.",
+        )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Only reads AWS authorizes on no resource type (Describe*, cloudtrail:LookupEvents, organizations:ListAccounts)"
+        ", X-Ray trace segments, and the deny of protect-tag writes: the README lists each (Least privilege).",
+    )
+
+
+_UNKNOWN_UNTIL_INCIDENT = (
+    "what the attacker launched (or the compromised resource) is known only when the incident arrives, in any "
+    "region: the ARN is scoped to this account and the resource type"
+)
+WILDCARD_REASONS = {
+    cap.IAM_USER: "The compromised user is only known when the incident arrives; only key/policy actions are "
+    "granted, and the responder's own, deploy and protected principals are denied.",
+    cap.IAM_ROLE: "The compromised role is only known when the incident arrives; only policy actions are granted, "
+    "and the responder's own, deploy and protected roles are denied.",
+    cap.EC2_INSTANCE: f"Instances: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.EC2_VOLUME: f"Volumes of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.EC2_SNAPSHOT: "Evidence snapshots do not exist before the incident; created only with the responder's tags.",
+    cap.EC2_SECURITY_GROUP: "The instance's own groups (put back on release) and the responder's quarantine "
+    "groups; rule changes only on groups carrying the responder's tag.",
+    cap.EC2_NETWORK_INTERFACE: f"Interfaces of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.EC2_VPC: "The quarantine group is created in the isolated instance's VPC, known only at the incident.",
+    cap.SPOT_REQUEST: f"Spot requests: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.SPOT_FLEET: f"Spot fleets: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.EC2_FLEET: f"EC2 fleets: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.AUTOSCALING_GROUP: f"Auto Scaling groups: {_UNKNOWN_UNTIL_INCIDENT}.",
+    cap.TARGET_GROUP: "The target groups routing to the isolated instance, known only when the finding arrives.",
+    cap.ORGANIZATION_ACCOUNT: "Any account of this organization (its id is fixed; accounts join and leave).",
+}

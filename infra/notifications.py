@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+
+
+def from_this_account(service: str, source: str) -> dict[str, dict[str, str]]:
+    """``aws:SourceAccount`` and ``aws:SourceArn``: the service acts for this account's own ``source`` only."""
+    return {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{source}"},
+    }
 
 
 class TeamTopic(Construct):
@@ -22,13 +30,17 @@ class TeamTopic(Construct):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+        # Confused-deputy guards: each service acts for this account's own rules and alarms only.
+        # EventBridge: failed deliveries into the functions' encrypted dead-letter queues; CloudWatch: alarms
+        # publishing to the encrypted topic.
+        for service, source in (("events", "rule/*"), ("cloudwatch", "alarm:*")):
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"Allow{service.split('.')[0].capitalize()}ToPublishEncrypted",
-                    principals=[iam.ServicePrincipal(service)],
+                    sid=f"Allow{service.capitalize()}ToSendEncrypted",
+                    principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
+                    resources=["*"],  # in a key policy, "*" is this key
+                    conditions=from_this_account(service, source),
                 )
             )
         self.topic = sns.Topic(
@@ -40,19 +52,19 @@ class TeamTopic(Construct):
         )
         for email in emails:
             self.topic.add_subscription(subs.EmailSubscription(email))
-        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
-            self.topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"{service.split('.')[0].capitalize()}MayPublish",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["sns:Publish"],
-                    resources=[self.topic.topic_arn],
-                )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AlarmsOfThisAccountMayPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_this_account("cloudwatch", "alarm:*"),
             )
+        )
         self._publishers: list[str] = []
 
     def only_these_may_publish(self, role_arns: list[str]) -> None:
-        """Deny publishing to anyone but the stack's functions and AWS services (EventBridge, alarms)."""
+        """Deny publishing to anyone but the stack's functions and AWS services (the alarms, above)."""
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="OnlyResponderFunctionsAndServicesPublish",

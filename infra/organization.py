@@ -27,24 +27,18 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from responder import capabilities as cap
-from responder import catalog
 
 from .config import ResponderConfig
 from .nag import acknowledge
+from .policy_documents import OWN_ROLE_PATH, SWEEP_STATE_MACHINE_NAME, Place, member_statements
 from .rules import HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN
 
-SWEEP_STATE_MACHINE_NAME = "compromise-responder-organization-sweep"
 IAM_EVENTS_REGION = "us-east-1"  # IAM is global: its CloudTrail events arrive in us-east-1
 
 
 def sweep_state_machine_arn() -> str:
     """Known before the state machine exists, so function policies never wait on it (no dependency cycle)."""
     return f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{SWEEP_STATE_MACHINE_NAME}"
-
-
-def member_role_arn_pattern(config: ResponderConfig) -> str:
-    return f"arn:{Aws.PARTITION}:iam::*:role/{config.member_role_name}"
 
 
 class OrganizationHub(Construct):
@@ -173,7 +167,10 @@ class OrganizationHub(Construct):
         role = iam.Role(
             self,
             "SweepRole",
-            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            path=OWN_ROLE_PATH,
             description="Compromise responder organization sweep: the worker function and its own child executions",
         )
         machine = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{SWEEP_STATE_MACHINE_NAME}"
@@ -214,27 +211,29 @@ LOG_DELIVERY = [
 TRACING = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
 
 
-def _resource(symbol: str, role_name: str) -> Any:
-    """A symbolic resource as the member account sees it (CloudFormation intrinsics of the member's stack)."""
-    if symbol == cap.ANY:
-        return "*"
-    if symbol in (cap.IAM_USER, cap.IAM_ROLE):
-        kind = "user" if symbol == cap.IAM_USER else "role"
-        return {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/*"}
-    raise ValueError(f"no member-account resource for {symbol!r}")
+def member_policy(config: ResponderConfig) -> list[Any]:
+    """The member role's policy, built like the functions', in the member's own account (its stack's
+    ``${AWS::...}``)."""
+    place = Place("${AWS::Partition}", "${AWS::AccountId}", config.organization_id)
+    return [_sub(statement) for statement in member_statements(config, place)]
+
+
+def _sub(node: Any) -> Any:
+    """Strings naming the member stack's pseudo parameters become ``Fn::Sub`` (evaluated in each member)."""
+    if isinstance(node, str):
+        return {"Fn::Sub": node} if "${AWS::" in node else node
+    if isinstance(node, list):
+        return [_sub(n) for n in node]
+    if isinstance(node, dict):
+        return {k: (v if k in ("Sid", "Effect") else _sub(v)) for k, v in node.items()}
+    return node
 
 
 def member_template(
     config: ResponderConfig, hub_roles: list[str], hub_bus_arn: str, hub_account: str
 ) -> dict[str, Any]:
     """The member stack: the member role in the home region, the forwarders in every region (not in the hub)."""
-    by_resource: dict[str, set[str]] = {}
-    for capability in catalog.member_capabilities():
-        by_resource.setdefault(capability.resource, set()).update(capability.permissions)
-    statements = [
-        {"Sid": f"Responder{i}", "Effect": "Allow", "Action": sorted(actions), "Resource": _resource(symbol, "")}
-        for i, (symbol, actions) in enumerate(sorted(by_resource.items()))
-    ]
+    policy = member_policy(config)
     rules: dict[str, Any] = {}
     for name, pattern, condition in (
         ("HealthNotices", HEALTH_PATTERN, "NotHub"),
@@ -285,7 +284,7 @@ def member_template(
                     "Policies": [
                         {
                             "PolicyName": "compromise-responder-member",
-                            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                            "PolicyDocument": {"Version": "2012-10-17", "Statement": policy},
                         }
                     ],
                 },

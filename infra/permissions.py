@@ -1,75 +1,41 @@
-"""IAM policy statements built from the Lambda code's own capability declarations.
+"""Each function's IAM policy: the statements of ``policy_documents`` for the hub stack, as CDK statements.
 
-``responder.catalog.permissions_for(handler)`` says which actions a handler's flows call, grouped
-by symbolic resource; this module resolves the symbols to the stack's ARNs.
+``responder.catalog.grants_for(handler, ...)`` says what a handler's flows call, on which resources, under which
+conditions; here the responder's own resources get the stack's ARNs, and the configuration's denies are added.
 """
 
 from __future__ import annotations
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
-from responder import capabilities as cap
-from responder import catalog
-from responder.table_keys import TABLES
+
+from .config import ResponderConfig
+from .policy_documents import Place, boundary_statements, function_statements, own_resources
 
 
-def resources_for(
-    symbol: str, table_arns: dict[str, str], topic_arn: str, member_role_name: str | None = None
-) -> list[str]:
-    if symbol == cap.MEMBER_ROLE and member_role_name:
-        return [f"arn:{Aws.PARTITION}:iam::*:role/{member_role_name}"]
-    if symbol == cap.SWEEP_STATE_MACHINE:
-        from .organization import sweep_state_machine_arn
+def hub_place(config: ResponderConfig, table_arns: dict[str, str], topic_arn: str) -> Place:
+    """The hub account, with the stack's ARNs of the responder's own resources."""
+    from .organization import sweep_state_machine_arn
 
-        return [sweep_state_machine_arn()]
-    if symbol == cap.ANY:
-        return ["*"]
-    if symbol == cap.IAM_USER:
-        return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user/*"]
-    if symbol == cap.IAM_ROLE:
-        return [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/*"]
-    if symbol == cap.NOTIFY_TOPIC:
-        return [topic_arn]
-    if symbol == cap.SECURITY_HUB_PRODUCT:
-        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:product/{Aws.ACCOUNT_ID}/default"]
-    if symbol == cap.SECURITY_HUB_HUB:
-        return [f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:hub/default"]
-    if symbol.startswith("table:"):
-        logical = symbol.split(":", 1)[1]
-        arn = table_arns[logical]
-        return [arn] + [f"{arn}/index/{index}" for index in TABLES[logical]["indexes"]]
-    raise ValueError(f"unknown symbolic resource {symbol!r}")
+    own = own_resources(
+        partition=Aws.PARTITION,
+        region=Aws.REGION,
+        account=Aws.ACCOUNT_ID,
+        table_arns=table_arns,
+        topic_arn=topic_arn,
+        state_machine_arn=sweep_state_machine_arn(),
+        member_role_name=config.member_role_name,
+    )
+    return Place(Aws.PARTITION, Aws.ACCOUNT_ID, config.organization_id, own)
 
 
 def statements_for(
-    handler: str,
-    table_arns: dict[str, str],
-    topic_arn: str,
-    member_role_name: str | None = None,
-    organization_id: str = "",
-    *,
-    security_hub: bool = False,
+    handler: str, config: ResponderConfig, table_arns: dict[str, str], topic_arn: str
 ) -> list[iam.PolicyStatement]:
-    """One statement per resource group: exactly the actions the handler's flows declare (in organization mode
-    also the member role, assumable only inside the organization; Security Hub's only when ``securityHubFindings``
-    is on)."""
-    organization = bool(member_role_name)
-    return [
-        iam.PolicyStatement(
-            sid=_sid(symbol),
-            actions=actions,
-            resources=resources_for(symbol, table_arns, topic_arn, member_role_name),
-            conditions={"StringEquals": {"aws:ResourceOrgID": organization_id}} if symbol == cap.MEMBER_ROLE else None,
-        )
-        for symbol, actions in catalog.permissions_for(handler, organization, security_hub=security_hub).items()
-    ]
+    documents = function_statements(handler, config, hub_place(config, table_arns, topic_arn))
+    return [iam.PolicyStatement.from_json(document) for document in documents]
 
 
-def _sid(symbol: str) -> str:
-    return (
-        "".join(
-            part.capitalize()
-            for part in symbol.replace("*", "all").replace(":", " ").replace("/", " ").replace("-", " ").split()
-        )
-        or "All"
-    )
+def boundary_document(config: ResponderConfig) -> iam.PolicyDocument:
+    place = Place(Aws.PARTITION, Aws.ACCOUNT_ID, config.organization_id)
+    return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": boundary_statements(config, place)})

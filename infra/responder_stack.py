@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
+from responder import catalog
 
 from .alarms import FailureAlarms
 from .chat import ChatChannels
 from .config import ResponderConfig
 from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
+from .nag import acknowledge
 from .notifications import TeamTopic
 from .organization import OrganizationHub, sweep_state_machine_arn
-from .permissions import catalog
+from .permissions import boundary_document
+from .policy_documents import OWN_ROLE_PATH
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
 from .trail import ManagementTrail
@@ -44,6 +48,19 @@ class ResponderStack(Stack):
         self.team = TeamTopic(self, "Notifications", emails=config.notify_emails)
         self.tables = ResponderTables(self, "Tables")
         layer = powertools_layer(self, config.powertools_layer_version)
+        boundary = iam.ManagedPolicy(
+            self,
+            "Boundary",
+            description="Compromise responder: permissions boundary of every function role",
+            path=OWN_ROLE_PATH,
+            document=boundary_document(config),
+        )
+        acknowledge(
+            boundary,
+            "AwsSolutions-IAM5[Resource::*]",
+            "A permissions boundary grants nothing by itself: it caps each function role at the actions the "
+            "responder declares (the roles' own policies scope the resources) and carries the configuration's denies.",
+        )
         table_env = self.tables.env()
         self.functions: dict[str, ResponderFunction] = {}
         for handler in catalog.handlers(config.organization):
@@ -67,16 +84,15 @@ class ResponderStack(Stack):
                 self,
                 f"{handler.capitalize()}",
                 handler=handler,
+                config=config,
                 environment=env,
                 table_arns=self.tables.arns(),
                 topic_arn=self.team.topic.topic_arn,
                 layer=layer,
                 key=self.team.key,
+                boundary=boundary,
                 timeout=Duration.seconds(timeout),
                 memory_mb=memory,
-                member_role_name=config.member_role_name if config.organization else None,
-                organization_id=config.organization_id,
-                security_hub=config.security_hub_findings,
             )
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for name, (pattern, handler, description) in ROUTES.items():

@@ -4,17 +4,22 @@ organization already has one."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from .nag import acknowledge
 
+TRAIL_NAME = "compromise-responder-management-events"
+
 
 class ManagementTrail(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        # S3 server access logs can only be delivered to a bucket encrypted with SSE-S3 (S3's documentation).
         access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -27,10 +32,36 @@ class ManagementTrail(Construct):
         acknowledge(
             access_logs, "AwsSolutions-S1", "This bucket receives the trail bucket's server access logs itself."
         )
+        trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{Aws.REGION}:{Aws.ACCOUNT_ID}:trail/{TRAIL_NAME}"
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the compromise responder's management-events trail",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TheTrailEncryptsItsLogs",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={
+                    "StringEquals": {"aws:SourceArn": trail_arn},
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:cloudtrail:arn": (
+                            f"arn:{Aws.PARTITION}:cloudtrail:*:{Aws.ACCOUNT_ID}:trail/*"
+                        )
+                    },
+                },
+            )
+        )
         self.bucket = s3.Bucket(
             self,
             "Logs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
@@ -41,9 +72,23 @@ class ManagementTrail(Construct):
         self.trail = cloudtrail.Trail(
             self,
             "Trail",
+            trail_name=TRAIL_NAME,
             bucket=self.bucket,
+            encryption_key=self.key,
             is_multi_region_trail=True,
             include_global_service_events=True,
             enable_file_validation=True,
             management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
         )
+        # Confused deputy: CDK's grants to CloudTrail on the bucket do not say which trail; bind each to this one.
+        policy = self.bucket.policy
+        assert policy is not None
+        cfn = policy.node.default_child
+        assert isinstance(cfn, CfnResource)
+        for n, statement in enumerate(policy.document.to_json()["Statement"]):
+            if "cloudtrail.amazonaws.com" in str(statement.get("Principal", {}).get("Service")):  # a token
+                condition = statement.get("Condition", {})
+                equals = {**condition.get("StringEquals", {}), "aws:SourceArn": trail_arn}
+                cfn.add_property_override(
+                    f"PolicyDocument.Statement.{n}.Condition", {**condition, "StringEquals": equals}
+                )

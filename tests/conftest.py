@@ -1,17 +1,19 @@
-"""Shared fixtures: an emulated account per test, and ``invoke`` - the real handler, with a check
-that every AWS call it made is declared in its function's IAM policy (least privilege)."""
+"""Shared fixtures: an emulated account per test, and ``invoke`` - the real handler, every AWS call of which is
+evaluated against its function's IAM policy (or the member role's), resource ARNs and conditions included, as
+AWS would (least privilege: a call the policy does not allow fails the test)."""
 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from responder import catalog
 
+from tests.policies import MEMBER, policies
 from tools.emulator import EmulatedAws, LambdaContext
+from tools.emulator.authorization import NEEDS_NO_PERMISSION
 
 HANDLER_TESTS = {
     "test_health.py",
@@ -28,16 +30,11 @@ REQUIRED_BY_LIBRARIES = {
 }
 # handler -> IAM actions its function's policy grants, in single-account and in organization mode
 DECLARED_IN = {
-    mode: {
-        handler: {p for perms in catalog.permissions_for(handler, mode, security_hub=True).values() for p in perms}
-        for handler in catalog.handlers(mode)
-    }
+    mode: {handler: catalog.permissions_for(handler, mode, security_hub=True) for handler in catalog.handlers(mode)}
     for mode in (False, True)
 }
 DECLARED = {h: DECLARED_IN[False].get(h, set()) | DECLARED_IN[True][h] for h in catalog.HANDLER_FLOWS}
-MEMBER = "member-role"  # what the member role grants in a member account (organization mode)
 DECLARED[MEMBER] = {p for c in catalog.member_capabilities() for p in c.permissions}
-NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 USED: dict[str, set[str]] = {handler: set() for handler in DECLARED}  # over the whole session
 
 
@@ -62,16 +59,17 @@ def invoke(aws: EmulatedAws, context: LambdaContext) -> Invoke:
     def run(handler: str, event: Any, ctx: Any = None) -> dict[str, Any]:
         module = importlib.import_module(f"handlers.{handler}")
         aws.recorder.reset()
+        aws.authorization.denied.clear()
         try:
-            return module.handler(event, ctx or context)  # type: ignore[no-any-return]
+            with aws.authorization.acting(policies(handler, aws.account)):
+                return module.handler(event, ctx or context)  # type: ignore[no-any-return]
         finally:
-            organization = bool(os.environ.get("MEMBER_ROLE_NAME"))
             for account, used in aws.recorder.by_account.items():
                 policy = handler if account == aws.account else MEMBER  # member calls use the member role
-                granted = DECLARED_IN[organization][handler] if policy == handler else DECLARED[MEMBER]
-                USED[policy] |= used
-                undeclared = used - granted - NEEDS_NO_PERMISSION
-                assert not undeclared, f"{handler} ({policy}) called AWS actions its policy lacks: {sorted(undeclared)}"
+                USED[policy] |= used - NEEDS_NO_PERMISSION
+            denied = [f"{call.account} {request.action} on {request.resource} {dict(request.context)} ({why})"
+                      for call, request, why in aws.authorization.denied]  # fmt: skip
+            assert not denied, f"{handler}: calls its role's policy does not allow: {denied}"
 
     return run
 

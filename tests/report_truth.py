@@ -62,7 +62,7 @@ STOPS = {
 
 def assert_text_truthful(aws: EmulatedAws, subject: str, summary: str, report: dict[str, Any]) -> None:
     actions = report.get("actions", [])
-    done = {a["target"]: a for a in actions if a["status"] == "done"}
+    done = {(a["target"], a["action"]) for a in actions if a["status"] == "done"}  # a target has several steps
     text = f"{subject}\n{summary}"
     for line in text.splitlines():
         for word, kinds in CLAIM_WORDS.items():
@@ -73,7 +73,7 @@ def assert_text_truthful(aws: EmulatedAws, subject: str, summary: str, report: d
             )
             for target in ID_IN_TEXT.findall(line):
                 if any(a["target"] == target and a["action"] in kinds for a in actions):
-                    assert target in done and done[target]["action"] in kinds, (
+                    assert any((target, kind) in done for kind in kinds), (
                         f"the text says {word!r} about {target}, whose step is not done: {line.strip()!r}"
                     )
     if "contained" in subject and report.get("mode") != "dry-run":
@@ -177,6 +177,38 @@ def _snapshot_exists(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return any(s["VolumeId"] == action["target"] for s in snaps)
 
 
+def _volumes_kept(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    instance = _instance(aws, action)
+    disks = (instance or {}).get("BlockDeviceMappings", [])
+    return bool(disks) and not any(d["Ebs"]["DeleteOnTermination"] for d in disks)
+
+
+def _protected(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    ec2 = aws.client("ec2", action["region"])
+    stop = ec2.describe_instance_attribute(InstanceId=action["target"], Attribute="instanceInitiatedShutdownBehavior")
+    return action["target"] in aws.protection.protected and stop["InstanceInitiatedShutdownBehavior"]["Value"] == "stop"
+
+
+def _detached(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("autoscaling", action["region"]).describe_auto_scaling_instances(InstanceIds=[action["target"]])
+    return not found["AutoScalingInstances"]
+
+
+def _deregistered(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """Not routed to any more: absent, or draining (AWS, for the deregistration delay; moto forgets at once)."""
+    health = aws.client("elbv2", action["region"]).describe_target_health(TargetGroupArn=action["target"])
+    return not [
+        t
+        for t in health["TargetHealthDescriptions"]
+        if t["Target"]["Id"] == action["instanceId"] and t["TargetHealth"]["State"] != "draining"
+    ]
+
+
+def _tagged(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    keys = {t["Key"] for t in (_instance(aws, action) or {}).get("Tags", [])}
+    return set(action["keys"].split(",")) <= keys
+
+
 def _released(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     found = _group_names(aws, action)
     return found is not None and QUARANTINE_GROUP not in found[0]
@@ -225,6 +257,11 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-asg-to-zero": _asg_at_zero,
     "isolate-instance": _isolated,
     "snapshot-volume": _snapshot_exists,
+    "keep-volumes-on-termination": _volumes_kept,
+    "enable-termination-protection": _protected,
+    "detach-from-asg": _detached,
+    "deregister-from-target-group": _deregistered,
+    "tag-isolated-instance": _tagged,
     "release-instance": _released,
     "release-user": _no_policy("user"),
     "release-role": _no_policy("role"),

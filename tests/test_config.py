@@ -15,6 +15,7 @@ def test_contract_defaults():
     assert s.protected_principals == () and s.allowed_regions == ()
     assert s.suspicious_instance_types == ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", "vt1.*", "x1*", "x2*", "*.metal")
     assert s.lookback_hours == 72 and s.guardduty_min_severity == 7
+    assert s.activity_budget_seconds == 60
 
 
 def test_lists_are_trimmed():
@@ -33,6 +34,7 @@ def test_lists_are_trimmed():
         ({"NOTIFY_TOPIC_ARN": TOPIC, "ALLOWED_REGIONS": "mars-1"}, "ALLOWED_REGIONS"),
         ({"NOTIFY_TOPIC_ARN": TOPIC, "INCIDENT_LOOKBACK_HOURS": "three days"}, "INCIDENT_LOOKBACK_HOURS"),
         ({"NOTIFY_TOPIC_ARN": TOPIC, "GUARDDUTY_MIN_SEVERITY": "-1"}, "GUARDDUTY_MIN_SEVERITY"),
+        ({"NOTIFY_TOPIC_ARN": TOPIC, "ACTIVITY_BUDGET_SECONDS": "0"}, "ACTIVITY_BUDGET_SECONDS"),
     ],
 )
 def test_bad_configuration_names_the_variable(env, name):

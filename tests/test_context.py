@@ -28,9 +28,12 @@ def test_cdk_json_ships_the_documented_defaults():
 
 
 def test_every_setting_is_documented_in_the_readme_table():
-    table = re.search(r"^## Configuration\n(.*?)^## ", (ROOT / "README.md").read_text(), re.M | re.S)
-    assert table
-    documented = set(re.findall(r"^\| `(\w+)` \|", table.group(1), re.M))
+    readme = (ROOT / "README.md").read_text()
+    documented: set[str] = set()
+    for section in ("Configuration", "Organization mode"):  # the organization's settings live with its section
+        table = re.search(rf"^## {section}\n(.*?)^## ", readme, re.M | re.S)
+        assert table, section
+        documented |= set(re.findall(r"^\| `(\w+)` \|", table.group(1), re.M))
     assert documented == set(SETTINGS)
 
 
@@ -123,6 +126,8 @@ def test_duplicates_and_blanks_are_dropped():
         ("responseMode", "yolo"),
         ("incidentLookbackHours", "soon"),
         ("guarddutyMinSeverity", 11),
+        ("activityBudgetSeconds", 900),  # past what a 900 s function can spend after containing
+        ("activityBudgetSeconds", "a minute"),
         ("createTrail", "maybe"),
         ("powertoolsLayerVersion", "latest"),
         ("powertoolsLayerVersion", 0),
@@ -221,3 +226,26 @@ def test_security_hub_findings_is_a_boolean_setting_passed_to_every_function():
     assert load({**SHIPPED, "securityHubFindings": "true"}).environment()["SECURITY_HUB_FINDINGS"] == "true"
     with pytest.raises(ContextError, match="'securityHubFindings'"):
         load({**SHIPPED, "securityHubFindings": "sometimes"})
+
+
+def test_reserved_concurrency_from_cdk_json_or_the_command_line():
+    assert load(SHIPPED).reserved("health") == 5 and load(SHIPPED).reserved("cloudtrail") == 20
+    from_cli = load({"reservedConcurrency": '{"health": 2, "cloudtrail": 50}'})
+    assert from_cli.reserved("health") == 2 and from_cli.reserved("cloudtrail") == 50
+    assert from_cli.reserved("guardduty") is None  # left out: nothing reserved for it
+    assert all(load({"reservedConcurrency": "{}"}).reserved(h) is None for h in ("health", "runbook"))
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ('{"helth": 5}', "reservedConcurrency.helth"),
+        ('{"health": 0}', "reservedConcurrency.health"),  # 0 would throttle the function entirely
+        ('{"health": "5"}', "reservedConcurrency.health"),
+        ("[5]", "reservedConcurrency"),
+        ("{health: 5}", "reservedConcurrency"),
+    ],
+)
+def test_a_malformed_reserved_concurrency_fails_synth_naming_it(value, named):
+    with pytest.raises(ContextError, match=re.escape(f"'{named}")):
+        load({"reservedConcurrency": value})

@@ -177,6 +177,7 @@ def test_destroy_removes_every_stack_and_keeps_the_evidence(rehearsal):
         "RunbookLogs",
         "ManagementTrailLogs",
         "ManagementTrailAccessLogs",
+        "ManagementTrailKey",  # the trail's log files are encrypted with it
     }
     assert [n for n in rehearsal.deleted_with_stack if "Idempotency" in n] and all(
         rehearsal.deleted_with_stack.values()

@@ -63,3 +63,46 @@ def test_injected_throttling_is_retried_by_botocore(aws):
     for _ in range(3):
         ec2.describe_instances()
     assert aws.faults.injected["ec2:DescribeInstances:RequestLimitExceeded"] >= 1
+
+
+def test_lookup_events_pages_by_50_newest_first_and_a_throttled_page_is_retried(aws):
+    from datetime import UTC, datetime, timedelta
+
+    from tools.emulator.trails import attacker_trail
+
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    now = datetime.now(UTC)
+    seeded = attacker_trail(aws, attacker.identity, calls=120, services=("ec2",), regions=("eu-west-1",),
+                            start=now - timedelta(hours=2), end=now).records  # fmt: skip
+    aws.trail.throttle_page(2, region="eu-west-1")
+    trail = aws.client("cloudtrail", "eu-west-1")
+    pages = list(
+        trail.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": LEAKED_KEY}]
+        )
+    )
+    assert [len(p["Events"]) for p in pages] == [50, 50, 20]
+    ids = [e["EventId"] for p in pages for e in p["Events"]]
+    assert ids == [r["eventID"] for r in sorted(seeded, key=lambda r: r["eventTime"], reverse=True)]
+    assert aws.trail.throttled["eu-west-1"] == 1  # refused once, answered on botocore's retry
+    with pytest.raises(ClientError, match="AccessDenied"):
+        aws.trail.denied_regions.add("eu-west-1")
+        trail.lookup_events(LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": LEAKED_KEY}])
+
+
+def test_detaching_from_a_group_deregisters_from_its_target_groups_as_aws_does(aws):
+    from tools.emulator.scenarios import load_balanced_web_tier
+
+    tier = load_balanced_web_tier(aws)
+    elbv2 = aws.client("elbv2")
+    victim = tier.instances[0]
+
+    aws.client("autoscaling").detach_instances(
+        InstanceIds=[victim], AutoScalingGroupName=tier.group, ShouldDecrementDesiredCapacity=False
+    )
+
+    routed = elbv2.describe_target_health(TargetGroupArn=tier.target_groups["web"])["TargetHealthDescriptions"]
+    assert victim not in {t["Target"]["Id"] for t in routed}  # the group's target group: deregistered by AWS
+    admin = elbv2.describe_target_health(TargetGroupArn=tier.target_groups["web-admin"])["TargetHealthDescriptions"]
+    assert victim in {t["Target"]["Id"] for t in admin}  # registered directly: it stays
+    elbv2.deregister_targets(TargetGroupArn=tier.target_groups["web"], Targets=[{"Id": victim}])  # AWS: no error

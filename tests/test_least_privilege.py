@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
+import re
+
 from responder import capabilities, catalog
+
+from tools.policy_review import resource_types
 
 
 def test_declarations_name_real_aws_operations():
@@ -16,7 +20,7 @@ def test_declarations_name_real_aws_operations():
     session = boto3.session.Session()
     services = {"ec2": "ec2", "iam": "iam", "autoscaling": "autoscaling", "cloudtrail": "cloudtrail",
                 "dynamodb": "dynamodb", "sns": "sns", "sts": "sts", "organizations": "organizations",
-                "states": "stepfunctions", "securityhub": "securityhub"}  # fmt: skip
+                "states": "stepfunctions", "securityhub": "securityhub", "elasticloadbalancing": "elbv2"}  # fmt: skip
     for capability in capabilities.REGISTRY.values():
         for permission in capability.permissions:
             prefix, operation = permission.split(":")
@@ -24,3 +28,19 @@ def test_declarations_name_real_aws_operations():
             assert operation in model.operation_names, permission
     assert set(catalog.handlers(organization=False)) == {"health", "guardduty", "cloudtrail", "runbook"}
     assert set(catalog.handlers(organization=True)) == {"health", "guardduty", "cloudtrail", "runbook", "organization"}
+
+
+def test_only_what_aws_cannot_scope_is_granted_on_any_resource():
+    """Every grant on ``*`` is of actions AWS authorizes on no resource type (Service Authorization Reference); every
+    change names the resource types it acts on, each a type the action really takes."""
+    for capability in capabilities.REGISTRY.values():
+        for grant in capability.grants:
+            for action in grant.actions:
+                types = resource_types(action)
+                if capabilities.ANY in grant.resources:
+                    assert not types, f"{capability.key}: {action} on '*' though AWS scopes it to {types}"
+                else:
+                    assert types, f"{capability.key}: {action} takes no resource ARN"
+                    for resource in (r for r in grant.resources if r.startswith("arn:")):
+                        kind = re.split(r"[/:]", resource.split(":", 5)[5])[0]
+                        assert any(t.rstrip("*").lower() == kind.lower() for t in types), (action, resource, types)

@@ -20,10 +20,13 @@ from responder import catalog
 from responder.events import AccountSweepStep, OrganizationReportStep
 
 from tests.templates import resources
+from tools.iam_policy import evaluate, resolve
+from tools.policy_review import acknowledged_count, review, unacknowledged
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG_ID = "o-a1b2c3d4e5"
 HUB = "123456789012"
+MEMBER = "210987654321"
 ORGANIZATION_CONTEXT = {
     "account": HUB,
     "organization": True,
@@ -111,7 +114,7 @@ def test_only_the_hubs_functions_inside_the_organization_may_assume_the_member_r
 
 def test_the_member_role_may_do_exactly_what_responses_do_in_a_member_account(hub):
     statements = member_template(hub)["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    granted = {a for s in statements["Statement"] for a in s["Action"]}
+    granted = {a for s in statements["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     assert granted == {p for c in catalog.member_capabilities() for p in c.permissions}
     assert not {a for a in granted if a.startswith(("dynamodb:", "sns:", "states:", "organizations:", "sts:"))}
     # deletes only of what holds no data: login profiles, fleets (their instances are terminated explicitly),
@@ -210,3 +213,35 @@ def test_cfn_lint_is_clean_on_the_hub_and_the_member_template(org_assembly, hub,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def member_policy(hub: dict[str, Any], account: str = MEMBER) -> dict[str, Any]:
+    """The member role's policy as IAM holds it in one member account (its stack's ``${AWS::...}`` evaluated)."""
+    [policy] = member_template(hub)["Resources"]["MemberRole"]["Properties"]["Policies"]
+    text = json.dumps(policy["PolicyDocument"])
+    for name, value in (("AWS::Partition", "aws"), ("AWS::AccountId", account)):
+        text = text.replace("${" + name + "}", value)
+    return resolve(json.loads(text), {})
+
+
+def test_the_member_role_cannot_write_on_itself_the_deployers_or_protected_principals(hub):
+    policy = [member_policy(hub)]
+    iam = f"arn:aws:iam::{MEMBER}"
+    for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy"):
+        for role in ("CompromiseResponderMember", "stacksets-exec-0123456789abcdef", "cdk-hnb659fds-deploy-role"):
+            assert evaluate(action, f"{iam}:role/{role}", policy) == "explicit-deny", (action, role)
+        assert evaluate(action, f"{iam}:role/deploy-role", policy) == "allow"
+        assert evaluate(action, f"arn:aws:iam::{HUB}:role/deploy-role", policy) == "implicit-deny"  # its account only
+    instance = f"arn:aws:ec2:eu-west-1:{MEMBER}:instance/i-0123456789abcdef0"
+    assert evaluate("ec2:TerminateInstances", instance, policy) == "allow"
+    assert evaluate("ec2:CreateTags", instance, policy, context={"aws:TagKeys": ["compromise-responder:protect"]}) == (
+        "explicit-deny"
+    )
+
+
+def test_the_reviewers_tools_find_nothing_unacknowledged_in_the_member_role(hub):
+    findings = review({"member-role": [member_policy(hub)]})
+    assert unacknowledged(findings) == []
+    assert f"on the member role: 0 unacknowledged, {acknowledged_count(findings)} acknowledged" in " ".join(
+        (ROOT / "README.md").read_text().split()
+    )

@@ -14,9 +14,12 @@ from responder import catalog
 from responder.table_keys import TABLES
 
 from infra.config import ContextError, load
-from tests.templates import resources
+from infra.policy_documents import INFRA_ACTIONS
+from tests.templates import ACCOUNT, refs, resources, role_of
 from tools.emulator import EmulatedAws
 from tools.emulator.scenarios import load_event
+from tools.iam_policy import evaluate, statements_of
+from tools.policy_review import acknowledged_count, resource_types, review, unacknowledged
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_VARIABLES = {
@@ -36,21 +39,6 @@ HANDLERS = {
     "cloudtrail": "handlers.cloudtrail.handler",
     "runbook": "handlers.runbook.handler",
 }
-INFRA_ACTIONS = {  # granted by CDK for logs, tracing and the dead-letter queue, not by the flows
-    "logs:CreateLogStream",
-    "logs:PutLogEvents",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "sqs:SendMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-    "kms:Decrypt",
-    "kms:Encrypt",
-    "kms:ReEncrypt*",
-    "kms:GenerateDataKey*",
-}
-
-
 # The settings the template tests assume, passed as the CLI passes them (strings): a JSON list and comma lists.
 CHAT_CHANNELS = [
     {"type": "slack", "name": "security-oncall", "workspaceId": "T07EA123LEP", "channelId": "C07EZ1ABC23"},
@@ -149,6 +137,7 @@ def test_every_function_has_every_variable_it_reads(template, handler):
     assert variables["ALLOWED_REGIONS"] == "us-east-1,eu-west-1"  # a comma list from -c
     assert variables["PROTECTED_PRINCIPALS"] == "break-glass-admin"
     assert variables["SECURITY_HUB_FINDINGS"] == "true"
+    assert variables["ACTIVITY_BUDGET_SECONDS"] == "60"  # read by the key containment and the activity runbook
     assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
     for symbol in catalog.tables_for(handler):
         logical = symbol.split(":", 1)[1]
@@ -160,12 +149,14 @@ def test_every_function_has_every_variable_it_reads(template, handler):
 
 
 def _policy_actions(template: dict[str, Any], role_logical: str) -> set[str]:
+    """What the role's policies allow (the configuration's denies are statements too, not grants)."""
     actions: set[str] = set()
     for policy in resources(template, "AWS::IAM::Policy").values():
         if {"Ref": role_logical} in policy["Properties"]["Roles"]:
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 found = statement["Action"]
-                actions |= {found} if isinstance(found, str) else set(found)
+                if statement["Effect"] == "Allow":
+                    actions |= {found} if isinstance(found, str) else set(found)
     return actions
 
 
@@ -173,9 +164,8 @@ def _policy_actions(template: dict[str, Any], role_logical: str) -> set[str]:
 def test_function_iam_actions_are_exactly_the_declared_ones(template, handler):
     _, fn = function_of(template, handler)
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    granted = _policy_actions(template, role) - INFRA_ACTIONS
-    declared = {p for perms in catalog.permissions_for(handler, security_hub=True).values() for p in perms}
-    assert granted == declared  # securityHubFindings is on in SYNTH_CONTEXT
+    granted = _policy_actions(template, role) - set(INFRA_ACTIONS)
+    assert granted == catalog.permissions_for(handler, security_hub=True)  # securityHubFindings is on
     removes_no_data = ("iam:DeleteLoginProfile", "iam:DeleteUserPolicy", "iam:DeleteRolePolicy", "ec2:DeleteFleets",
                        "ec2:DeleteTags")  # fmt: skip
     assert not [
@@ -442,3 +432,138 @@ def test_chat_channels_subscribe_to_the_team_topic_and_can_do_nothing(template):
             p for p in resources(template, "AWS::IAM::Policy").values() if {"Ref": role} in p["Properties"]["Roles"]
         ]
         assert attached == [] and "ManagedPolicyArns" not in template["Resources"][role]["Properties"]
+
+
+# --- least privilege that cannot be turned against us: the synthesized policies, evaluated as AWS would --------
+def role_policies(template: dict[str, Any], handler: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return statements_of(template, role_of(template, HANDLERS[handler]), refs(template))
+
+
+def listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("handler", list(HANDLERS))
+def test_every_statement_on_any_resource_is_a_read_aws_cannot_narrow(template, handler):
+    """0 mutating statements on ``Resource: "*"`` without a condition; what stays on ``*`` is listed in the
+    README with why."""
+    identity, _ = role_policies(template, handler)
+    readme = (ROOT / "README.md").read_text()
+    for statement in (s for doc in identity for s in doc["Statement"]):
+        if statement["Effect"] != "Allow" or "*" not in listed(statement["Resource"]):
+            continue
+        for action in listed(statement["Action"]):
+            assert "Condition" not in statement or action.startswith("ec2:"), statement
+            assert not resource_types(action), f"{handler}: {action} on '*' though AWS can scope it"
+            assert action.split(":")[1].startswith(("Describe", "List", "Lookup", "Get", "PutTrace", "PutTelemetry"))
+            assert f"`{action}`" in readme, f"README (Least privilege) does not list {action} on '*'"
+
+
+@pytest.mark.parametrize("handler", ["health", "guardduty", "runbook"])
+def test_the_roles_cannot_write_on_the_responders_roles_its_deployers_or_protected_principals(template, handler):
+    identity, boundary = role_policies(template, handler)
+
+    def decision(action: str, resource: str, **context: Any) -> str:
+        return evaluate(action, resource, identity, boundary=boundary, context=context)
+
+    iam = f"arn:aws:iam::{ACCOUNT}"
+    writes = sorted(a for a in catalog.permissions_for(handler) if a.startswith(("iam:Put", "iam:Update",
+                                                                                  "iam:Delete")))  # fmt: skip
+    assert writes
+    guarded = [
+        f"{iam}:role/compromise-responder/CompromiseResponder-HealthRole-AbCdEf",  # the responder's own roles
+        f"{iam}:role/cdk-hnb659fds-cfn-exec-role-{ACCOUNT}-us-east-1",  # its deploy roles
+        f"{iam}:role/stacksets-exec-0123456789abcdef",
+        f"{iam}:user/break-glass-admin",  # protectedPrincipals (SYNTH_CONTEXT), on any path
+        f"{iam}:user/admins/break-glass-admin",
+        f"{iam}:role/break-glass-admin",
+    ]
+    for action in writes:
+        kind = "role" if "Role" in action else "user"
+        for resource in (r for r in guarded if f":{kind}/" in r):
+            assert decision(action, resource) == "explicit-deny", (action, resource)
+        assert decision(action, f"{iam}:{kind}/ci-deployer") == "allow", action  # what containment needs
+        assert decision(action, f"arn:aws:iam::210987654321:{kind}/ci-deployer") != "allow"  # no other account
+
+
+def test_tags_only_the_responders_own_never_the_protect_tag(template):
+    identity, boundary = role_policies(template, "guardduty")
+    instance = f"arn:aws:ec2:eu-west-1:{ACCOUNT}:instance/i-0123456789abcdef0"
+
+    def tagging(*keys: str) -> str:
+        return evaluate("ec2:CreateTags", instance, identity, boundary=boundary, context={"aws:TagKeys": list(keys)})
+
+    assert tagging("compromise-responder:isolated") == "allow"
+    assert tagging("compromise-responder:protect") == "explicit-deny"  # the protect tag is the team's
+    assert tagging("compromise-responder:isolated", "Name") == "implicit-deny"
+    group = f"arn:aws:ec2:eu-west-1:{ACCOUNT}:security-group/sg-0123456789abcdef0"
+    rules = "ec2:RevokeSecurityGroupEgress"
+    assert evaluate(rules, group, identity, context={"aws:ResourceTag/compromise-responder:incidentId": "i"}) == "allow"
+    assert evaluate(rules, group, identity, context={}) == "implicit-deny"  # only groups the responder created
+    other = "arn:aws:ec2:eu-west-1:210987654321:instance/i-0123456789abcdef0"
+    assert evaluate("ec2:TerminateInstances", other, identity, boundary=boundary) == "implicit-deny"
+
+
+def test_every_function_role_has_the_boundary_and_the_responders_path(template):
+    boundaries = resources(template, "AWS::IAM::ManagedPolicy")
+    for handler in HANDLERS:
+        role = template["Resources"][role_of(template, HANDLERS[handler])]["Properties"]
+        assert role["Path"] == "/compromise-responder/"
+        assert role["PermissionsBoundary"]["Ref"] in boundaries
+        identity, boundary = role_policies(template, handler)
+        granted = {
+            a for doc in identity for s in doc["Statement"] if s["Effect"] == "Allow" for a in listed(s["Action"])
+        }
+        assert all(evaluate(a, "*", boundary) == "allow" for a in granted)  # the boundary takes nothing needed
+        assert evaluate("iam:CreateUser", "*", boundary) == "implicit-deny"  # ... and caps what may be added
+
+
+def test_the_reviewers_tools_find_nothing_unacknowledged(template):
+    policies = {handler: role_policies(template, handler)[0] for handler in HANDLERS}
+    findings = review(policies)
+    assert unacknowledged(findings) == []
+    assert f"{acknowledged_count(findings)} acknowledged" in (ROOT / "README.md").read_text()
+
+
+def test_reserved_concurrency_keeps_room_for_every_trigger(template):
+    for handler, reserved in (("health", 5), ("guardduty", 10), ("cloudtrail", 20), ("runbook", 5)):
+        _, fn = function_of(template, handler)
+        assert fn["Properties"]["ReservedConcurrentExecutions"] == reserved
+
+
+def test_every_service_principal_is_bound_to_this_account(template):
+    """Confused deputy: a resource or trust policy naming a service principal says for whom it may act."""
+    documents = [
+        (kind, logical, props.get(field))
+        for kind, field in (
+            ("AWS::SNS::TopicPolicy", "PolicyDocument"),
+            ("AWS::KMS::Key", "KeyPolicy"),
+            ("AWS::SQS::QueuePolicy", "PolicyDocument"),
+            ("AWS::S3::BucketPolicy", "PolicyDocument"),
+            ("AWS::IAM::Role", "AssumeRolePolicyDocument"),
+        )
+        for logical, resource in resources(template, kind).items()
+        for props in [resource["Properties"]]
+    ]
+    checked = 0
+    for kind, logical, document in documents:
+        for statement in document["Statement"]:
+            service = statement.get("Principal", {}).get("Service") if isinstance(statement.get("Principal"),
+                                                                                   dict) else None  # fmt: skip
+            if not service or statement["Effect"] != "Allow" or service == "lambda.amazonaws.com":
+                continue  # Lambda assumes an execution role only for its own functions (no third party asks it)
+            keys = json.dumps(statement.get("Condition", {}))
+            assert "aws:SourceAccount" in keys or "aws:SourceArn" in keys, (kind, logical, statement)
+            checked += 1
+    assert checked >= 6
+
+
+def test_the_trail_and_its_bucket_use_a_rotated_customer_key(template):
+    [trail] = resources(template, "AWS::CloudTrail::Trail").values()
+    key = trail["Properties"]["KMSKeyId"]["Fn::GetAtt"][0]
+    assert template["Resources"][key]["Properties"]["EnableKeyRotation"] is True
+    buckets = [b["Properties"] for b in resources(template, "AWS::S3::Bucket").values()]
+    [logs] = [b for b in buckets if "LoggingConfiguration" in b]  # the trail's bucket; its access logs: SSE-S3
+    [rule] = logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0] == key

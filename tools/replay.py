@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     # server answers with HTTP 500 and botocore retries for ~a minute). Answer it from the emulator's
     # CloudTrail record store, which holds nothing here: "no CloudTrail events for this key", a real answer.
     dispatcher = Dispatcher()
-    dispatcher.plugins = [EmulatedCloudTrail()]
+    dispatcher.senders = [EmulatedCloudTrail().on_send]
     dispatcher.install()
     context = LambdaContext(function_name=function_name, invoked_function_arn=function_arn)
     handler = importlib.import_module(f"handlers.{handler_name}").handler

@@ -16,7 +16,8 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
   AWS calls (thin executors, each declaring its IAM permissions)
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
     actions/            the changes (iam, capacity, isolation) and the executor
-    probes              the reads (describes, key owner, LookupEvents)
+    probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
+    activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
     sweep               RegionSweep: every region in parallel, fault-isolated
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
     attempts            earlier attempts of an incident: a retry keeps what they did
@@ -24,7 +25,8 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, roles, instances, launch_watch, notices, lifecycle: each returns a Report
+    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization:
+                        each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table)
     runbooks            manual runbooks -> flows
     report/             the Report; its words (only what AWS confirmed), summary, chat message, NEEDS A HUMAN

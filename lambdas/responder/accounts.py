@@ -20,12 +20,18 @@ if TYPE_CHECKING:
     from .context import ResponseContext
 
 MEMBER_ROLE = cap.declare(
-    "read", "member-role", ("sts:AssumeRole",), cap.MEMBER_ROLE, "organization mode: act in a member account"
+    "read",
+    "member-role",
+    grants=(cap.Grant(("sts:AssumeRole",), (cap.MEMBER_ROLE,), (cap.IN_ORGANIZATION,)),),
+    doc="organization mode: act in a member account (a role of the organization only)",
 )
 ORGANIZATION_ACCOUNTS = cap.declare(
     "read",
     "organization-accounts",
-    ("organizations:ListAccounts", "organizations:DescribeAccount"),
+    grants=(
+        cap.Grant(("organizations:ListAccounts",)),
+        cap.Grant(("organizations:DescribeAccount",), (cap.ORGANIZATION_ACCOUNT,)),
+    ),
     doc="organization mode: the accounts to sweep, an account's name, membership of a runbook's accountId",
 )
 

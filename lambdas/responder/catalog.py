@@ -1,6 +1,6 @@
 """Which flows each handler can run, hence exactly which AWS permissions its function needs.
 
-The CDK stack reads ``permissions_for(handler, security_hub=...)`` to build each function's IAM policy, so the
+The CDK stack reads ``grants_for(handler, organization, security_hub=...)`` to build each function's IAM policy, so the
 policy is derived from the code's own declarations (see ``capabilities``). What a flow needs only when
 ``securityHubFindings`` is on (``Flow.security_hub``) is granted only then.
 """
@@ -12,6 +12,7 @@ from collections import defaultdict
 from . import accounts, capabilities
 from .entrypoint import IDEMPOTENCY
 from .flows import (
+    ACTIVITY_SUMMARY,
     BACKDOOR_SWEEP,
     INCIDENT_CLOSE,
     ISOLATION,
@@ -40,6 +41,7 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
         ORGANIZATION_SWEEP,
         INCIDENT_CLOSE,
         PRINCIPAL_RELEASE,
+        ACTIVITY_SUMMARY,
         NOTICE,
     ),
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
@@ -73,12 +75,25 @@ def capabilities_for(
     return list(found.values())
 
 
-def permissions_for(handler: str, organization: bool = False, *, security_hub: bool = False) -> dict[str, list[str]]:
-    """symbolic resource -> sorted IAM actions, e.g. ``{"*": ["ec2:TerminateInstances", ...]}``."""
-    by_resource: dict[str, set[str]] = defaultdict(set)
-    for capability in capabilities_for(handler, organization, security_hub=security_hub):
-        by_resource[capability.resource].update(capability.permissions)
-    return {resource: sorted(perms) for resource, perms in sorted(by_resource.items())}
+def grants_for(handler: str, organization: bool = False, *, security_hub: bool = False) -> list[capabilities.Grant]:
+    """The handler's grants, merged: one per (resources, conditions), each with every action it needs there."""
+    return merged(capabilities_for(handler, organization, security_hub=security_hub))
+
+
+def permissions_for(handler: str, organization: bool = False, *, security_hub: bool = False) -> set[str]:
+    """Every IAM action the handler's function may call (on some resource, under some condition)."""
+    return {a for g in grants_for(handler, organization, security_hub=security_hub) for a in g.actions}
+
+
+def merged(found: list[capabilities.Capability]) -> list[capabilities.Grant]:
+    by_scope: dict[tuple[tuple[str, ...], tuple[capabilities.Condition, ...]], set[str]] = defaultdict(set)
+    for capability in found:
+        for grant in capability.grants:
+            by_scope[(tuple(sorted(grant.resources)), tuple(sorted(grant.conditions)))].update(grant.actions)
+    return [
+        capabilities.Grant(tuple(sorted(actions)), resources, conditions)
+        for (resources, conditions), actions in sorted(by_scope.items())
+    ]
 
 
 def member_capabilities() -> list[capabilities.Capability]:
@@ -88,11 +103,11 @@ def member_capabilities() -> list[capabilities.Capability]:
     hub_only = {c.key for c in ORGANIZATION_ONLY}
     for handler in HANDLER_FLOWS:
         for capability in capabilities_for(handler, organization=True):
-            in_hub = capability.kind == "record" or capability.resource in capabilities.HUB_RESOURCES
+            in_hub = capability.kind == "record" or capability.resources & capabilities.HUB_RESOURCES
             if not in_hub and capability.key not in hub_only:
                 found[capability.key] = capability
     return sorted(found.values(), key=lambda c: c.key)
 
 
 def tables_for(handler: str) -> list[str]:
-    return sorted({c.resource for c in capabilities_for(handler) if c.resource.startswith("table:")})
+    return sorted({r for c in capabilities_for(handler) for r in c.resources if r.startswith("table:")})

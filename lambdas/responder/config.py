@@ -56,6 +56,7 @@ class Settings:
     organization_state_machine: str | None = None  # sweep-organization beyond the in-process limit
     organization_inline_accounts: int = 10  # sweep-organization: up to this many accounts in one invocation
     security_hub_findings: bool = False
+    activity_budget_seconds: float = 60.0  # reading what a key did, after containment (functions run 900 s)
 
     @property
     def partition(self) -> str:
@@ -120,6 +121,7 @@ class Settings:
             home_region=home,
             max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, low=1, high=256)),
             security_hub_findings=_flag(env, "SECURITY_HUB_FINDINGS"),
+            activity_budget_seconds=_number(env, "ACTIVITY_BUDGET_SECONDS", 60.0, low=1.0, high=600.0),
         )
 
 

@@ -445,6 +445,14 @@ class ReleasePrincipal(RunbookBase):
     reason: Reason  # type: ignore[assignment]
 
 
+class KeyActivity(RunbookBase):
+    """What a key did (CloudTrail, every enabled region): a read, nothing is changed."""
+
+    runbook: Literal["activity"]
+    accessKeyId: AccessKeyIdField
+    sinceHours: SinceHours | None = None
+
+
 RUNBOOKS: dict[str, type[RunbookBase]] = {
     "contain-access-key": ContainAccessKey,
     "sweep-regions": SweepRegions,
@@ -455,6 +463,7 @@ RUNBOOKS: dict[str, type[RunbookBase]] = {
     "sweep-organization": SweepOrganization,
     "close-incident": CloseIncident,
     "release-principal": ReleasePrincipal,
+    "activity": KeyActivity,
 }
 ONE_OF = {  # runbook -> the fields of which exactly one must be given
     "sweep-persistence": ("userName", "roleName", "accessKeyId"),

@@ -106,7 +106,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         "Instance",
         None,
         "isolate-instance",
-        "compromised instance: isolate it and snapshot its volumes (terminate only if it is rogue)",
+        "compromised instance: isolate it keeping its evidence (snapshots, no termination, out of its Auto Scaling "
+        "group and target groups); terminate only if it is rogue",
     ),
     FindingRule(("*",), None, None, "notify-only", "no automatic response for this finding type"),
 )

@@ -50,6 +50,24 @@ class Window:
 
 
 @dataclass(frozen=True)
+class BlockDevice:
+    """An EBS volume attached to an instance, and whether terminating the instance deletes it."""
+
+    device: str
+    volume: str
+    delete_on_termination: bool
+
+
+@dataclass(frozen=True)
+class TargetGroupMembership:
+    """A load-balancer target group that routes to an instance: the targets (id, port) naming it there."""
+
+    arn: str
+    name: str
+    targets: tuple[tuple[str, int | None], ...]
+
+
+@dataclass(frozen=True)
 class Instance:
     id: str
     region: str
@@ -62,6 +80,8 @@ class Instance:
     network_interfaces: tuple[tuple[str, tuple[str, ...]], ...] = ()
     volumes: tuple[str, ...] = ()
     spot_request_id: str | None = None  # listed on a spot instance even after its request was cancelled
+    block_devices: tuple[BlockDevice, ...] = ()
+    private_ips: tuple[str, ...] = ()  # how an ip-type target group names it
 
     @property
     def launched_at(self) -> datetime | None:

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from . import capabilities as cap
 from .aws import Clients, describe_error, error_code
 from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
-from .model import Capacity, CapacityKind, Instance, Launch, Principal, Window
+from .model import BlockDevice, Capacity, CapacityKind, Instance, Launch, Principal, TargetGroupMembership, Window
 from .timeutil import as_utc
 
 ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
@@ -33,10 +33,28 @@ DESCRIBE_REGIONS = cap.declare("read", "describe-regions", ("ec2:DescribeRegions
 DESCRIBE_INSTANCES = cap.declare("read", "describe-instances", ("ec2:DescribeInstances",))
 DESCRIBE_SPOT_REQUESTS = cap.declare("read", "describe-spot-requests", ("ec2:DescribeSpotInstanceRequests",))
 DESCRIBE_SPOT_FLEETS = cap.declare(
-    "read", "describe-spot-fleets", ("ec2:DescribeSpotFleetRequests", "ec2:DescribeSpotFleetInstances")
+    "read",
+    "describe-spot-fleets",
+    grants=(
+        cap.Grant(("ec2:DescribeSpotFleetRequests",)),
+        cap.Grant(("ec2:DescribeSpotFleetInstances",), (cap.SPOT_FLEET,)),
+    ),
 )
-DESCRIBE_EC2_FLEETS = cap.declare("read", "describe-ec2-fleets", ("ec2:DescribeFleets", "ec2:DescribeFleetInstances"))
+DESCRIBE_EC2_FLEETS = cap.declare(
+    "read",
+    "describe-ec2-fleets",
+    grants=(cap.Grant(("ec2:DescribeFleets",)), cap.Grant(("ec2:DescribeFleetInstances",), (cap.EC2_FLEET,))),
+)
 DESCRIBE_ASGS = cap.declare("read", "describe-auto-scaling-groups", ("autoscaling:DescribeAutoScalingGroups",))
+DESCRIBE_ASG_MEMBERSHIP = cap.declare(
+    "read", "describe-auto-scaling-instances", ("autoscaling:DescribeAutoScalingInstances",), doc="an instance's group"
+)
+DESCRIBE_TARGET_GROUPS = cap.declare(
+    "read",
+    "describe-target-groups",
+    ("elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"),
+    doc="which load-balancer target groups route to an instance",
+)
 LOOKUP_EVENTS = cap.declare("read", "lookup-events", ("cloudtrail:LookupEvents",), doc="attribution fallback")
 KEY_OWNER = cap.declare("read", "key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
 USER_POLICY = cap.declare("read", "user-inline-policy", ("iam:GetUserPolicy",), cap.IAM_USER, doc="is it quarantined")
@@ -139,6 +157,17 @@ def _instance(region: str, raw: Mapping[str, Any]) -> Instance:
             str(m["Ebs"]["VolumeId"])
             for m in raw.get("BlockDeviceMappings", [])
             if (m.get("Ebs") or {}).get("VolumeId")
+        ),
+        block_devices=tuple(
+            BlockDevice(str(m["DeviceName"]), str(m["Ebs"]["VolumeId"]), bool(m["Ebs"].get("DeleteOnTermination")))
+            for m in raw.get("BlockDeviceMappings", [])
+            if m.get("DeviceName") and (m.get("Ebs") or {}).get("VolumeId")
+        ),
+        private_ips=tuple(
+            str(address["PrivateIpAddress"])
+            for eni in raw.get("NetworkInterfaces", [])
+            for address in eni.get("PrivateIpAddresses", [])
+            if address.get("PrivateIpAddress")
         ),
     )
 
@@ -291,6 +320,47 @@ def describe_auto_scaling_groups(clients: Clients, region: str) -> list[Capacity
                 )
             )
     return out
+
+
+ASG_NAME_TAG = "aws:autoscaling:groupName"  # set by Auto Scaling on every instance of a group
+
+
+def auto_scaling_group_of(clients: Clients, region: str, instance: Instance) -> tuple[str | None, str | None]:
+    """(the instance's Auto Scaling group, or None; a note when the answer came from its tag instead)."""
+    try:
+        found = clients.get("autoscaling", region).describe_auto_scaling_instances(InstanceIds=[instance.id])
+    except ClientError as exc:
+        group = instance.tags.get(ASG_NAME_TAG)
+        return group, f"DescribeAutoScalingInstances failed ({describe_error(exc)}): group from its {ASG_NAME_TAG} tag"
+    groups = [str(i["AutoScalingGroupName"]) for i in found.get("AutoScalingInstances", [])]
+    return (groups[0] if groups else None), None
+
+
+def target_groups_of(clients: Clients, region: str, instance: Instance, pool: Executor) -> list[TargetGroupMembership]:
+    """Every target group of the instance's VPC that routes to it: by instance id, or by a private IP of it."""
+    elbv2 = clients.get("elbv2", region)
+    groups = [
+        g
+        for page in elbv2.get_paginator("describe_target_groups").paginate()
+        for g in page.get("TargetGroups", [])
+        if g.get("VpcId") == instance.vpc_id and g.get("TargetType", "instance") in ("instance", "ip")
+    ]
+    names = {instance.id, *instance.private_ips}
+
+    def members(group: Mapping[str, Any]) -> TargetGroupMembership | None:
+        health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
+        targets = tuple(
+            (str(t["Target"]["Id"]), t["Target"].get("Port"))
+            for t in health.get("TargetHealthDescriptions", [])
+            if t["Target"]["Id"] in names and (t.get("TargetHealth") or {}).get("State") != "draining"
+        )
+        return (
+            TargetGroupMembership(str(group["TargetGroupArn"]), str(group["TargetGroupName"]), targets)
+            if targets
+            else None
+        )
+
+    return [m for m in pool.map(members, groups) if m is not None]
 
 
 REGION_DESCRIBES: tuple[Callable[[Clients, str], list[Any]], ...] = (

@@ -8,6 +8,7 @@ from .events import (
     CloseIncident,
     ContainAccessKey,
     IsolateInstance,
+    KeyActivity,
     ReleaseInstance,
     ReleasePrincipal,
     RevokeRoleSessions,
@@ -20,6 +21,7 @@ from .flows import (
     close_incident,
     contain_access_key,
     isolate_instance,
+    key_activity,
     release_instance,
     release_principal,
     revoke_role_sessions,
@@ -63,6 +65,8 @@ def run_runbook(ctx: ResponseContext, command: RunbookBase) -> Report:
         report = release_principal(
             ctx, user_name=command.userName, role_name=command.roleName, force=command.force, reason=command.reason
         )
+    elif isinstance(command, KeyActivity):
+        report = key_activity(ctx, command.accessKeyId, ctx.window(ctx.now, command.sinceHours))
     else:  # pragma: no cover - parse_runbook only returns the models above
         raise ValueError(f"runbook event: field 'runbook': no runner for {type(command).__name__}")
     report.facts.update(facts)

@@ -21,12 +21,13 @@ from .scenario import Size
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_isolated(label: str, total: int, latency: float) -> RunResult:
+def run_isolated(label: str, total: int, latency: float, cold: bool = False) -> RunResult:
     """Run ``total`` rogue instances over every region in a child interpreter; its output is shown as is."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         subprocess.run(
-            [sys.executable, "-m", "tools.bench.isolated", str(out), label, str(total), str(latency)],
+            [sys.executable, "-m", "tools.bench.isolated", str(out), label, str(total), str(latency)]
+            + (["cold"] if cold else []),
             cwd=ROOT,
             check=True,
         )

@@ -29,13 +29,13 @@ def _s(value: float | None, digits: int = 2) -> str:
 def runs_table(runs: dict[str, RunResult]) -> Table:
     table = Table(title="Runs: each on a fresh emulated account; seconds from invocation; CPU over all threads")
     estimates = any(run.estimate_s is not None for run in runs.values())
-    columns = ["run", "regions", "rogue", "latency", "end to end", "key off", "contained", "calls"]
+    columns = ["run", "regions", "rogue", "latency", "end to end", "key off", "contained", "activity", "calls"]
     columns += ["CPU (moto/clients)", *(["est. at 100 ms"] if estimates else []), "AWS state after"]
     for column in columns:
         table.add_column(column, justify="left" if column in ("run", "AWS state after") else "right", no_wrap=True)
     for run in runs.values():
         cells = [run.label, str(run.regions), f"{run.rogue:,}", f"{run.latency * 1000:.0f} ms", _s(run.wall_s)]
-        cells += [_s(run.key_inactive_s), _s(run.contained_s), str(run.calls)]
+        cells += [_s(run.key_inactive_s), _s(run.contained_s), _s(run.activity_s), str(run.calls)]
         cells.append(f"{run.cpu_s:.1f} ({run.emulator_cpu_s:.1f}/{run.client_cpu_s:.1f})")
         if estimates:
             cells.append("-" if run.estimate_s is None else f"~{run.estimate_s:.1f}")

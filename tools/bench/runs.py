@@ -30,6 +30,7 @@ from .instrument import (
 from .scenario import ALLOWED_REGIONS, CLEAN_REGIONS, REGIONS, Scene, Size, build, verify
 
 Engine = Literal["responder", "sequential"]
+ACTIVITY_THREAD = "activity"  # the activity summary's reader threads (responder.activity)
 THROTTLE: dict[str, Any] = {
     "services": ["ec2"],
     "code": "RequestLimitExceeded",
@@ -86,6 +87,9 @@ class RunResult:
     process_maxrss_mb: float | None = None
     verified: dict[str, bool] = field(default_factory=dict)
     init_s: float | None = None  # cold runs: Lambda's init phase (import the handler, create home clients)
+    activity_s: float | None = None  # the activity summary: from its first lookup sent to the notification sent
+    activity_calls: int = 0  # LookupEvents calls the activity summary made
+    activity_after_contained_s: float | None = None  # when the summary began, after the last stop call
 
     @property
     def contained(self) -> bool:
@@ -168,19 +172,20 @@ def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
             aws.faults.fail(**THROTTLE)
         aws.latency.seconds = spec.latency
         init_started = time.perf_counter()
-        respond = _responder(spec, scene)
+        reports: list[dict[str, Any]] = []
+        respond = _responder(spec, scene, reports)
         init = time.perf_counter() - init_started
         measured = _measure(respond, aws, timeline, meter, spec.sample_memory)
         aws.latency.seconds = 0.0
         aws.faults.clear()
-        verified = verify(aws, scene, spec.sweep)
+        verified = verify(aws, scene, spec.sweep, reports[-1] if reports else None)
     result = _result(spec, measured, verified)
     result.init_s = init if spec.cold else None
     return result
 
 
-def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
-    """The response to measure; it returns how many invocations it took."""
+def _responder(spec: RunSpec, scene: Scene, reports: list[dict[str, Any]]) -> Callable[[], int]:
+    """The response to measure; it returns how many invocations it took, and keeps the report it returned."""
     if spec.engine == "sequential":
 
         def baseline() -> int:
@@ -201,7 +206,7 @@ def _responder(spec: RunSpec, scene: Scene) -> Callable[[], int]:
     def respond() -> int:
         for invocation in range(1, spec.invocations + 1):
             try:
-                health.handler(event, LambdaContext())
+                reports.append(health.handler(event, LambdaContext()))
                 return invocation
             except Exception:
                 if invocation == spec.invocations:
@@ -257,6 +262,7 @@ def _result(spec: RunSpec, m: Measured, verified: dict[str, bool]) -> RunResult:
         ops[action] = ops.get(action, 0) + n
     key_at = m.timeline.first(KEY_ACTION)
     contained_at = m.timeline.last(STOP_ACTIONS)
+    activity = activity_phase(m.timeline, spec.latency)
     # one call after another: every call of the sequential baseline is on its critical path
     critical = sum(m.calls.values()) if spec.engine == "sequential" else critical_calls(m.calls)
     return RunResult(
@@ -288,7 +294,23 @@ def _result(spec: RunSpec, m: Measured, verified: dict[str, bool]) -> RunResult:
         rss_before_mb=m.memory.before_mb if m.memory else None,
         rss_peak_mb=m.memory.peak_mb if m.memory else None,
         verified=verified,
+        activity_s=activity[1] - activity[0] if activity else None,
+        activity_calls=sum(1 for e in m.timeline.events if e.thread.startswith(ACTIVITY_THREAD)),
+        activity_after_contained_s=activity[0] - contained_at if activity and contained_at else None,
     )
+
+
+def activity_phase(timeline: Timeline, latency: float) -> tuple[float, float] | None:
+    """(when the activity summary sent its first lookup, when the response went on: the notification sent).
+
+    A call reaches the timeline one latency after it was sent; everything between the two moments is the
+    activity's: its lookups (in parallel), their parsing and the counting. An upper bound: the report's
+    assembly before the notification is in it too."""
+    lookups = [e.at for e in timeline.events if e.thread.startswith(ACTIVITY_THREAD)]
+    notified = [e.at for e in timeline.events if e.action == "sns:Publish" and lookups and e.at > max(lookups)]
+    if not lookups or not notified:
+        return None
+    return min(lookups) - latency, min(notified) - latency
 
 
 def critical_calls(calls: Counter[tuple[str, str]]) -> int:
@@ -316,6 +338,12 @@ def milestones(timeline: Timeline, started: float) -> dict[str, float]:
         "last EC2/ASG describe": max(describes, default=None),
         "first stop call": min(stops, default=None),
         "last stop call (contained)": max(stops, default=None),
+        "first activity lookup": min(
+            (e.at for e in timeline.events if e.thread.startswith(ACTIVITY_THREAD)), default=None
+        ),
+        "last activity lookup": max(
+            (e.at for e in timeline.events if e.thread.startswith(ACTIVITY_THREAD)), default=None
+        ),
         "last AWS call": max((e.at for e in timeline.events), default=None),
     }
     return {name: at - started for name, at in points.items() if at is not None}

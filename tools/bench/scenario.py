@@ -16,6 +16,7 @@ from typing import Any
 from infra.config import DEFAULT_REGIONS
 from tools.emulator import EmulatedAws, Launched
 from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+from tools.emulator.trails import attacker_trail
 
 REGIONS: tuple[str, ...] = DEFAULT_REGIONS  # the 17 regions enabled by default, as the stack forwards
 CLEAN_REGIONS: tuple[str, ...] = ("ca-central-1", "eu-west-3", "ap-northeast-3")
@@ -24,6 +25,7 @@ ALLOWED_REGIONS = "us-east-1,eu-west-1"
 PROTECTED_REGION = "ap-south-1"
 PROTECTED_PER_REGION = 2
 ATTACKER_USER = "ci-deployer"
+RECON_PER_REGION = 20  # recon calls (who am I, describes) the attacker made in each region it attacked
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ def build(aws: EmulatedAws, size: Size, now: datetime | None = None) -> Scene:
     scene = Scene(size=size, notice_start=now - timedelta(hours=1))
     _team(aws, scene, now)
     attacker = aws.create_user(ATTACKER_USER, key_id=LEAKED_KEY, last_used=("ec2", "sa-east-1"))
+    # before launching, the attacker looked around in every region it then used (what the activity reads)
+    attacker_trail(aws, attacker.identity, calls=RECON_PER_REGION * len(ATTACKED_REGIONS), services=("sts", "ec2"),
+                   regions=ATTACKED_REGIONS, start=now - timedelta(hours=3), end=now - timedelta(hours=2))  # fmt: skip
     for region in ATTACKED_REGIONS:
         _rogue_region(attacker, scene, region, Mix.of(size.in_region(region)), now - timedelta(hours=2))
     return scene
@@ -135,8 +140,11 @@ def _rogue_region(attacker: Any, scene: Scene, region: str, mix: Mix, at: dateti
         scene.add_rogue(attacker.run_instances(region, "p3.2xlarge", mix.plain - protected, at=at), "plain")
 
 
-def verify(aws: EmulatedAws, scene: Scene, regions: tuple[str, ...] = REGIONS) -> dict[str, bool]:
-    """AWS state after a response in the swept ``regions``: the attacker's capacity gone, the team's untouched."""
+def verify(
+    aws: EmulatedAws, scene: Scene, regions: tuple[str, ...] = REGIONS, report: dict[str, Any] | None = None
+) -> dict[str, bool]:
+    """AWS state after a response in the swept ``regions``: the attacker's capacity gone, the team's untouched;
+    and, given the response's ``report``, its activity summary complete and counting every call of the key."""
     states: dict[str, str] = {}
     for region in regions:
         states.update(aws.instance_states(region))
@@ -145,7 +153,7 @@ def verify(aws: EmulatedAws, scene: Scene, regions: tuple[str, ...] = REGIONS) -
     open_requests = [
         sir for r in regions for sir in set(scene.attacker_requests.get(r, [])) & set(aws.spot_request_states(r))
     ]
-    return {
+    checks = {
         "key inactive": aws.key_status(ATTACKER_USER) == {LEAKED_KEY: "Inactive"},
         "attacker instances terminated": all(states.get(i) in ("shutting-down", "terminated") for i in attacker),
         "attacker spot requests gone": not open_requests,
@@ -157,6 +165,15 @@ def verify(aws: EmulatedAws, scene: Scene, regions: tuple[str, ...] = REGIONS) -
             _asg_capacity(aws, r, name) == size for name, (r, size) in scene.legit_asgs.items() if r in regions
         ),
     }
+    if report is not None:
+        made = [
+            r for r in aws.trail.records if r["userIdentity"]["accessKeyId"] == LEAKED_KEY and r["awsRegion"] in regions
+        ]
+        activity = report.get("activity") or {}
+        checks["activity: every call of the key counted"] = bool(activity.get("complete")) and activity.get(
+            "calls"
+        ) == len(made)
+    return checks
 
 
 def _asg_capacity(aws: EmulatedAws, region: str, name: str) -> int:

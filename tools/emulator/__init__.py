@@ -2,7 +2,16 @@
 
 Gaps filled (../shared/reference/emulation-notes.md):
   * CloudTrail: moto has no LookupEvents and no EventBridge delivery of API calls; ``Actor``
-    records every call it makes as a realistic CloudTrail record (``EmulatedCloudTrail``).
+    records every call it makes as a realistic CloudTrail record (``EmulatedCloudTrail``), which answers
+    LookupEvents at the HTTP layer: 50 events a page with NextToken, a throttled page retried by the SDK.
+    ``trails.attacker_trail`` seeds a realistic attacker trail of hundreds of calls.
+  * Load balancing: moto leaves an instance detached from its Auto Scaling group registered in the group's
+    target groups, and refuses to deregister a target that is not registered; AWS does neither
+    (``TargetGroups``). Not filled, and visible: moto forgets a deregistered target at once, AWS lists it as
+    ``draining`` for the deregistration delay.
+  * Isolation attributes: moto reads back DeleteOnTermination (DescribeInstances) and the shutdown behaviour
+    (DescribeInstanceAttribute) as AWS does, and honours DisableApiTermination set by ModifyInstanceAttribute
+    (not set at launch: ``TerminationProtection``).
   * Termination protection: moto ignores it; ``TerminationProtection`` refuses TerminateInstances
     like AWS until ModifyInstanceAttribute turns it off.
   * Access key ids: moto generates random ones; ``adopt_key_id`` gives a key the AWS documentation
@@ -36,6 +45,7 @@ from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
 from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
+from .authorization import Authorization  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     AssumeRoleDenials,
@@ -47,6 +57,7 @@ from .hooks import (  # noqa: E402
     RootKeys,
     SecurityHubFindings,
     SpotInstanceIds,
+    TargetGroups,
     TerminationProtection,
 )
 
@@ -130,25 +141,30 @@ class EmulatedAws:
         self.protection = TerminationProtection()
         self.faults = Faults()
         self.recorder = CallRecorder()
+        self.authorization = Authorization()
         self.latency = Latency(latency)
         self.root_keys = RootKeys()
         self.assume_denied = AssumeRoleDenials()
-        self.dispatcher = Dispatcher(self.faults)
+        self.target_groups = TargetGroups(account)
         self.security_hub = SecurityHubFindings(account)
+        self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
+            self.authorization,  # what AWS would refuse never reaches moto
             self.latency,
             self.protection,
-            self.trail,
             self.root_keys,
             self.assume_denied,
             self.security_hub,
+            self.target_groups,
         ]
+        self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()
         self.published = PublishedMessages()
         self.dispatcher.observers = [
             self.protection.accepted,
             self.spot_ids.accepted,
+            self.target_groups.accepted,
             self.security_hub.accepted,
             self.published.accepted,
         ]

@@ -1,17 +1,19 @@
 """The CloudTrail moto lacks: realistic records of the scenario's calls, delivered two ways -
 as "AWS API Call via CloudTrail" EventBridge events (for the launch watcher) and as answers to
-``LookupEvents`` (moto raises NotImplementedError for it)."""
+``LookupEvents`` (moto raises NotImplementedError for it), paginated and throttled as AWS does."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .hooks import Call, error, reply
+from .hooks import account_of_request, error_response, json_response, region_of
 
 ACCOUNT = "123456789012"
 EC2_XMLNS = "http://ec2.amazonaws.com/doc/2016-11-15/"
@@ -71,6 +73,7 @@ def cloudtrail_detail(
     error_message: str | None = None,
     source_ip: str = "198.51.100.23",
     user_agent: str = "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64",
+    read_only: bool = False,
 ) -> dict[str, Any]:
     when = when or datetime.now(UTC)
     detail: dict[str, Any] = {
@@ -86,7 +89,7 @@ def cloudtrail_detail(
         "responseElements": response,
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
-        "readOnly": False,
+        "readOnly": read_only,
         "eventType": "AwsApiCall",
         "managementEvent": True,
         "recipientAccountId": identity.account,
@@ -115,13 +118,21 @@ def envelope(detail: dict[str, Any]) -> dict[str, Any]:
 
 
 class EmulatedCloudTrail:
-    """Holds the scenario's CloudTrail records and answers ``LookupEvents`` from them."""
+    """Holds the scenario's CloudTrail records and answers ``LookupEvents`` from them as AWS does: newest
+    first, at most 50 events a page with a ``NextToken``, filtered by one attribute and the time range.
+
+    It answers at the HTTP layer (a ``before-send`` handler), inside botocore's retry loop, so a throttled
+    page is retried by the SDK exactly as against AWS. Tests can deny a region, fail every lookup, or
+    throttle a page (AWS allows 2 lookups per second per region and answers ``ThrottlingException``)."""
 
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
         self.denied_regions: set[str] = set()
         self.failure: tuple[str, str, int] | None = None  # (code, message, status) for every LookupEvents
         self.lookups: list[tuple[str, str]] = []
+        self.throttled_pages: set[tuple[str | None, int]] = set()  # (region or None: any, page number from 1)
+        self.throttled: Counter[str] = Counter()  # region -> ThrottlingException answers sent
+        self._refused: set[tuple[str, str, int]] = set()  # (region, query, page) refused once: the retry passes
         self._lock = threading.Lock()
 
     def record(self, detail: dict[str, Any]) -> dict[str, Any]:
@@ -129,45 +140,107 @@ class EmulatedCloudTrail:
             self.records.append(detail)
         return envelope(detail)
 
-    def __call__(self, call: Call) -> Any:
-        if call.action != "cloudtrail:LookupEvents":
+    def throttle_page(self, page: int, *, region: str | None = None) -> None:
+        """Every request for page ``page`` (1 = the first) of a lookup is refused once with
+        ``ThrottlingException`` before it is answered: the SDK's retry gets the page."""
+        self.throttled_pages.add((region, page))
+
+    def on_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        if event_name != "before-send.cloudtrail.LookupEvents":
             return None
-        self.lookups.append((call.region, json.dumps(call.params.get("LookupAttributes", []), default=str)))
-        if call.region in self.denied_regions:
-            return error(
-                "AccessDeniedException", "User is not authorized to perform: cloudtrail:LookupEvents (injected)"
+        region = region_of(request)
+        params = json.loads(request.body or b"{}")
+        request.url = "https://emulated-cloudtrail.invalid/"  # moto's handler must leave it alone: it would raise
+        query = json.dumps({k: v for k, v in params.items() if k not in ("NextToken", "MaxResults")}, sort_keys=True)
+        self.lookups.append((region, json.dumps(params.get("LookupAttributes", []))))
+        if region in self.denied_regions:
+            return error_response(
+                "cloudtrail",
+                "AccessDeniedException",
+                "User is not authorized to perform: cloudtrail:LookupEvents (injected)",
+                400,
             )
         if self.failure is not None:
-            return error(*self.failure)
-        attributes = call.params.get("LookupAttributes") or []
-        start, end = call.params.get("StartTime"), call.params.get("EndTime")
-        events = []
-        for detail in reversed(self.records):  # newest first, as AWS returns them
-            if detail["awsRegion"] != call.region or detail.get("recipientAccountId", call.account) != call.account:
-                continue  # each account's CloudTrail holds its own calls only
-            if not _matches(detail, attributes):
+            return error_response("cloudtrail", *self.failure)
+        size = max(1, min(PAGE_SIZE, int(params.get("MaxResults") or PAGE_SIZE)))
+        offset = _offset(params.get("NextToken"))
+        page = offset // size + 1
+        if self._refuse(region, query, page):
+            return error_response("cloudtrail", "ThrottlingException", "Rate exceeded", 400)
+        found = self.matching(region, params, account_of_request(request))
+        body: dict[str, Any] = {"Events": [lookup_event(d) for d in found[offset : offset + size]]}
+        if offset + size < len(found):
+            body["NextToken"] = _token(offset + size)
+        return json_response(200, body)
+
+    def _refuse(self, region: str, query: str, page: int) -> bool:
+        if (region, page) not in self.throttled_pages and (None, page) not in self.throttled_pages:
+            return False
+        with self._lock:
+            key = (region, query, page)
+            if key in self._refused:
+                self._refused.discard(key)  # the retry is answered; the next reader is refused again
+                return False
+            self._refused.add(key)
+            self.throttled[region] += 1
+            return True
+
+    def matching(self, region: str, params: dict[str, Any], account: str | None = None) -> list[dict[str, Any]]:
+        """The records a lookup selects, newest first (each account's CloudTrail holds its own calls only)."""
+        attributes = params.get("LookupAttributes") or []
+        start, end = params.get("StartTime"), params.get("EndTime")
+        with self._lock:
+            records = list(self.records)
+        out = []
+        for detail in reversed(records):
+            if detail["awsRegion"] != region or not _matches(detail, attributes):
                 continue
-            when = datetime.strptime(detail["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            if (start and when < _utc(start)) or (end and when > _utc(end)):
+            if account is not None and detail.get("recipientAccountId", account) != account:
                 continue
-            identity = detail["userIdentity"]
-            events.append(
-                {
-                    "EventId": detail["eventID"],
-                    "EventName": detail["eventName"],
-                    "ReadOnly": "false",
-                    "AccessKeyId": identity.get("accessKeyId", ""),
-                    "EventTime": when,
-                    "EventSource": detail["eventSource"],
-                    "Username": identity.get("userName") or identity.get("arn", "").rsplit("/", 1)[-1],
-                    "Resources": resources_of(detail),
-                    "CloudTrailEvent": json.dumps(detail),
-                }
-            )
-        return reply(200, {"Events": events})
+            when = event_time(detail)
+            if (start is not None and when < _utc(start)) or (end is not None and when > _utc(end)):
+                continue
+            out.append(detail)
+        out.sort(key=event_time, reverse=True)  # stable: records of one second keep newest-recorded first
+        return out
+
+
+PAGE_SIZE = 50  # LookupEvents: "The default number of results returned is 50, with a maximum of 50 possible."
+
+
+def event_time(detail: dict[str, Any]) -> datetime:
+    return datetime.strptime(detail["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def lookup_event(detail: dict[str, Any]) -> dict[str, Any]:
+    """One ``Events[]`` item as LookupEvents returns it (JSON protocol: the time in epoch seconds)."""
+    identity = detail["userIdentity"]
+    return {
+        "EventId": detail["eventID"],
+        "EventName": detail["eventName"],
+        "ReadOnly": "true" if detail.get("readOnly") else "false",
+        "AccessKeyId": identity.get("accessKeyId", ""),
+        "EventTime": event_time(detail).timestamp(),
+        "EventSource": detail["eventSource"],
+        "Username": identity.get("userName") or identity.get("arn", "").rsplit("/", 1)[-1],
+        "Resources": resources_of(detail),
+        "CloudTrailEvent": json.dumps(detail),
+    }
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    return int(json.loads(base64.urlsafe_b64decode(token.encode()))["offset"])
 
 
 def _utc(value: Any) -> datetime:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -53,13 +53,14 @@ class Dispatcher:
     def __init__(self, faults: Faults | None = None) -> None:
         self.plugins: list[Plugin] = []
         self.observers: list[Callable[[Call, dict[str, Any]], None]] = []  # told of every accepted call
+        # before-send handlers answer at the HTTP layer, inside botocore's retry loop: faults first
+        self.senders: list[Callable[..., Any]] = [faults.on_send] if faults is not None else []
         self._entries: list[tuple[str, Callable[..., Any]]] = [
             ("before-parameter-build", self._stash),
             ("before-call", self),
             ("after-call", self._after),
+            ("before-send", self._send),
         ]
-        if faults is not None:
-            self._entries.append(("before-send", faults.on_send))
 
     @staticmethod
     def _stash(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -73,6 +74,14 @@ class Dispatcher:
         call = Call(service, str(model.name), str(context.get("client_region") or ""), params, account)
         for plugin in list(self.plugins):
             answer = plugin(call)
+            if answer is not None:
+                return answer
+        return None
+
+    def _send(self, request: Any, event_name: str, **kwargs: Any) -> Any:
+        """Each HTTP attempt (a retry too): the first sender that answers replaces AWS (moto)."""
+        for sender in list(self.senders):
+            answer = sender(request=request, event_name=event_name, **kwargs)
             if answer is not None:
                 return answer
         return None
@@ -106,6 +115,17 @@ class Dispatcher:
                 botocore.handlers.BUILTIN_HANDLERS.remove(entry)
 
 
+def account_of_request(request: Any) -> str:
+    """The account a signed request acts in: its SigV4 access key, as moto maps it (assumed roles included)."""
+    header = str((getattr(request, "headers", None) or {}).get("Authorization", ""))
+    found = re.search(r"Credential=([A-Z0-9]+)/", header)
+    if not found:
+        return Call.account
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(found.group(1)))
+
+
 def _account_of(request_signer: Any) -> str:
     """The account moto will act in for these credentials (assumed-role keys map to the role's account)."""
     credentials = getattr(request_signer, "_credentials", None)
@@ -120,22 +140,37 @@ def _account_of(request_signer: Any) -> str:
 READ_PREFIXES = ("Describe", "Get", "List", "Lookup", "Query", "Scan", "BatchGet")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """One call in the order the calls were made, with the thread that made it."""
+
+    call: Call
+    thread: str
+
+
 class CallRecorder:
-    """Counts every AWS call (IAM action, region) - for least-privilege tests and the benchmark - and keeps
-    the changing calls with their parameters (to prove a retry sends nothing twice)."""
+    """Counts every AWS call (IAM action, region) - for least-privilege tests and the benchmark - keeps
+    the changing calls with their parameters (to prove a retry sends nothing twice), and every call in
+    order with its thread (to prove what happened before what)."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.by_account: dict[str, set[str]] = {}  # account whose credentials made the call -> IAM actions
         self.changes: list[Call] = []
+        self.sequence: list[Recorded] = []
         self._lock = threading.Lock()
 
     def __call__(self, call: Call) -> None:
         with self._lock:
             self.calls[(call.action, call.region)] += 1
             self.by_account.setdefault(call.account, set()).add(call.action)
+            self.sequence.append(Recorded(call, threading.current_thread().name))
             if not call.operation.startswith(READ_PREFIXES):
                 self.changes.append(call)
+
+    def order(self, action: str) -> list[int]:
+        """Positions of ``action`` (``iam:UpdateAccessKey``) in the order calls were made."""
+        return [i for i, r in enumerate(self.sequence) if r.call.action == action]
 
     def actions(self) -> set[str]:
         return {action for action, _region in self.calls}
@@ -154,6 +189,7 @@ class CallRecorder:
             self.calls.clear()
             self.by_account.clear()
             self.changes.clear()
+            self.sequence.clear()
 
 
 class Latency:
@@ -167,7 +203,12 @@ class Latency:
             time.sleep(self.seconds)
 
 
-SERVICE_PREFIX = {"auto-scaling": "autoscaling", "cloudtrail": "cloudtrail", "dynamodb": "dynamodb"}
+SERVICE_PREFIX = {
+    "auto-scaling": "autoscaling",
+    "cloudtrail": "cloudtrail",
+    "dynamodb": "dynamodb",
+    "elastic-load-balancing-v2": "elasticloadbalancing",
+}
 _REGION_IN_HOST = re.compile(r"\.((?:[a-z]{2})(?:-gov)?-[a-z]+-\d)\.")
 
 
@@ -231,6 +272,29 @@ class Faults:
                 request.url = "https://fault-injected.invalid/"
                 return _error_response(request.url, service, code, message, status)
         return None
+
+
+_REGION_IN_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+
+
+def region_of(request: Any) -> str:
+    """The region a request is signed for (SigV4 credential scope), else the one in its host name."""
+    found = _REGION_IN_SCOPE.search(str(request.headers.get("Authorization", "")))
+    if found:
+        return found.group(1)
+    found = _REGION_IN_HOST.search(str(request.url))
+    return found.group(1) if found else "us-east-1"
+
+
+def json_response(status: int, body: dict[str, Any]) -> AWSResponse:
+    """An HTTP answer of a JSON-protocol service (CloudTrail, DynamoDB), parsed by botocore as from AWS."""
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "emulated"}
+    return AWSResponse("https://emulated.invalid/", status, headers, _Raw(json.dumps(body).encode()))
+
+
+def error_response(service: str, code: str, message: str, status: int) -> AWSResponse:
+    """An HTTP error answer in the service's protocol: botocore retries it exactly when it would retry AWS's."""
+    return _error_response("https://emulated.invalid/", service, code, message, status)
 
 
 def _error_response(url: str, service: str, code: str, message: str, status: int) -> AWSResponse:
@@ -435,3 +499,48 @@ class PublishedMessages:
                     call.params.get("MessageStructure"),
                 )
             )
+
+
+class TargetGroups:
+    """Two gaps between moto's load balancing and AWS's, filled in moto's own backends:
+
+    * Auto Scaling ``DetachInstances``: AWS deregisters the instance from the group's target groups; moto leaves
+      it registered (and healthy). ``accepted`` deregisters it, as AWS does.
+    * ``DeregisterTargets`` of a target that is not registered: AWS "returns successfully"; moto raises
+      ``InvalidTarget``. ``__call__`` answers it as AWS does.
+
+    A third gap stays visible, not filled: AWS lists a deregistered target as ``draining`` for the group's
+    deregistration delay (300 s by default); moto forgets it at once.
+    """
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    def _backends(self, region: str) -> tuple[Any, Any]:
+        from moto.autoscaling.models import autoscaling_backends
+        from moto.elbv2.models import elbv2_backends
+
+        return autoscaling_backends[self.account][region], elbv2_backends[self.account][region]
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action != "autoscaling:DetachInstances":
+            return
+        autoscaling, elbv2 = self._backends(call.region)
+        group = autoscaling.autoscaling_groups.get(call.params.get("AutoScalingGroupName"))
+        for arn in getattr(group, "target_group_arns", None) or []:
+            target_group = elbv2.target_groups.get(arn)
+            for instance_id in call.params.get("InstanceIds", []):
+                if target_group is not None and instance_id in target_group.targets:
+                    target_group.deregister([{"Id": instance_id}])
+
+    def __call__(self, call: Call) -> Any:
+        if call.action != "elasticloadbalancing:DeregisterTargets":
+            return None
+        _, elbv2 = self._backends(call.region)
+        target_group = elbv2.target_groups.get(call.params.get("TargetGroupArn"))
+        if target_group is None:
+            return None  # moto answers TargetGroupNotFound, as AWS does
+        registered = [t for t in call.params.get("Targets", []) if t.get("Id") in target_group.targets]
+        if registered:
+            target_group.deregister(registered)
+        return reply(200, {})

@@ -164,3 +164,48 @@ def code_spaces(aws: EmulatedAws, *, now: datetime | None = None) -> Backdoors:
     scene.events.append(attacker.create_role("ops-automation", trust, at=at))
     scene.events.append(attacker.create_key_pair("eu-west-1", "recovery", at=at))
     return scene
+
+
+@dataclass
+class WebTier:
+    """The team's web servers: an Auto Scaling group behind an Application Load Balancer target group, plus a
+    second target group (an admin port) the instances are registered with directly."""
+
+    region: str
+    group: str
+    security_group: str
+    target_groups: dict[str, str]  # name -> ARN
+    instances: list[str]
+
+
+def load_balanced_web_tier(aws: EmulatedAws, region: str = "us-east-1", size: int = 2) -> WebTier:
+    ec2 = aws.client("ec2", region)
+    elbv2 = aws.client("elbv2", region)
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]]
+    web = ec2.create_security_group(GroupName="web-tier", Description="web tier", VpcId=vpc)["GroupId"]
+    target_groups = {
+        name: elbv2.create_target_group(Name=name, Protocol="HTTP", Port=port, VpcId=vpc, TargetType="instance")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+        for name, port in (("web", 80), ("web-admin", 8080))
+    }
+    template = ec2.create_launch_template(
+        LaunchTemplateName="web-tier",
+        LaunchTemplateData={"ImageId": aws.ami(region), "InstanceType": "t3.large", "SecurityGroupIds": [web]},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    autoscaling = aws.client("autoscaling", region)
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="web-tier",
+        MinSize=size,
+        MaxSize=size * 2,
+        DesiredCapacity=size,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        VPCZoneIdentifier=subnets[0],
+        TargetGroupARNs=[target_groups["web"]],
+        HealthCheckType="ELB",
+    )
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web-tier"])["AutoScalingGroups"][0]
+    instances = [i["InstanceId"] for i in group["Instances"]]
+    elbv2.register_targets(TargetGroupArn=target_groups["web-admin"], Targets=[{"Id": i} for i in instances])
+    return WebTier(region, "web-tier", web, target_groups, instances)

@@ -1,7 +1,8 @@
 """What an action is (Cloud Custodian style): every fact about it lives on its class.
 
 An action is a small class with its ``name`` (what the report says), the boto3 ``service`` it talks
-to, the IAM ``permissions`` it needs (and on which symbolic ``resource``), a ``batch_size`` (targets
+to, the IAM ``permissions`` it needs (on which ``resource``; or its ``grants`` when it needs several resources
+or conditions), a ``batch_size`` (targets
 per call), a ``phase`` (containment order: cancel launchers before terminating), its ``words`` (what
 the report may say once AWS accepted it, or in a plan), and whether it ``stops`` a kind of capacity.
 ``register`` records the class and declares its capability; nothing else repeats these facts.
@@ -35,7 +36,12 @@ class ActionName(StrEnum):
     DISABLE_TERMINATION_PROTECTION = "disable-termination-protection"
     TERMINATE_INSTANCE = "terminate-instance"
     SNAPSHOT_VOLUME = "snapshot-volume"
+    KEEP_VOLUMES = "keep-volumes-on-termination"
+    ENABLE_TERMINATION_PROTECTION = "enable-termination-protection"
+    DETACH_FROM_ASG = "detach-from-asg"
+    DEREGISTER_FROM_TARGET_GROUP = "deregister-from-target-group"
     ISOLATE_INSTANCE = "isolate-instance"
+    TAG_ISOLATED_INSTANCE = "tag-isolated-instance"
     RELEASE_INSTANCE = "release-instance"
     REVIEW_PERSISTENCE = "review-persistence"  # a finding for a human: never executed, always skipped
     RELEASE_USER = "release-user"
@@ -60,8 +66,9 @@ class Action(ABC):
 
     name: ClassVar[ActionName]
     service: ClassVar[str]
-    permissions: ClassVar[tuple[str, ...]]
+    permissions: ClassVar[tuple[str, ...]] = ()
     resource: ClassVar[str] = cap.ANY
+    grants: ClassVar[tuple[cap.Grant, ...]] = ()  # instead of permissions + resource: several resources, conditions
     batch_size: ClassVar[int] = 1
     phase: ClassVar[int]
     words: ClassVar[Words]
@@ -80,7 +87,7 @@ ACTIONS: dict[str, type[Action]] = {}
 def register(cls: type[Action]) -> type[Action]:
     ACTIONS[cls.name] = cls
     doc = (cls.__doc__ or "").strip().splitlines()[0]
-    cls.capability = cap.declare("change", cls.name, cls.permissions, cls.resource, doc)
+    cls.capability = cap.declare("change", cls.name, cls.permissions, cls.resource, doc, grants=cls.grants)
     return cls
 
 

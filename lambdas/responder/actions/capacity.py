@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .. import capabilities as cap
 from ..aws import describe_error, error_code
 from ..model import Outcome, Step
 from .base import Action, ActionName, Words, batch_result, describe_unsuccessful, each, register
@@ -29,6 +30,7 @@ class CancelSpotFleet(Action):
     name = ActionName.CANCEL_SPOT_FLEET
     service = "ec2"
     permissions = ("ec2:CancelSpotFleetRequests",)
+    resource = cap.SPOT_FLEET
     batch_size = 100
     phase = 20
     stops = "spot-fleet"
@@ -54,6 +56,7 @@ class DeleteEc2Fleet(Action):
     name = ActionName.DELETE_EC2_FLEET
     service = "ec2"
     permissions = ("ec2:DeleteFleets",)
+    resource = cap.EC2_FLEET
     batch_size = 25
     phase = 20
     stops = "ec2-fleet"
@@ -74,6 +77,7 @@ class CancelSpotRequest(Action):
     name = ActionName.CANCEL_SPOT_REQUEST
     service = "ec2"
     permissions = ("ec2:CancelSpotInstanceRequests",)
+    resource = cap.SPOT_REQUEST
     batch_size = 200
     phase = 20
     stops = "spot-request"
@@ -100,6 +104,7 @@ class ScaleAsgToZero(Action):
     name = ActionName.SCALE_ASG_TO_ZERO
     service = "autoscaling"
     permissions = ("autoscaling:UpdateAutoScalingGroup",)
+    resource = cap.AUTOSCALING_GROUP
     phase = 20
     stops = "asg"
     stops_capacity = True
@@ -125,6 +130,7 @@ class DisableTerminationProtection(Action):
     name = ActionName.DISABLE_TERMINATION_PROTECTION
     service = "ec2"
     permissions = ("ec2:ModifyInstanceAttribute",)
+    resource = cap.EC2_INSTANCE
     phase = 30
     words = Words("termination protection", "termination protections", "turned off", "to turn off")
 
@@ -143,6 +149,7 @@ class TerminateInstance(Action):
     name = ActionName.TERMINATE_INSTANCE
     service = "ec2"
     permissions = ("ec2:TerminateInstances", "ec2:ModifyInstanceAttribute")
+    resource = cap.EC2_INSTANCE
     batch_size = 250
     phase = 40
     stops_capacity = True

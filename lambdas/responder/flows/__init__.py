@@ -3,6 +3,7 @@ returning a Report and declaring the capabilities it may use (``Flow``).
 
   base          what a flow is, and the capability groups flows share
   keys          access-key containment, region sweep, backdoor sweep
+  activity      what a key did (CloudTrail), after a containment or by hand
   roles         revoke a role's older sessions
   instances     isolate, release, stop an instance proven rogue
   launch_watch  the CloudTrail launch watcher
@@ -12,6 +13,7 @@ returning a Report and declaring the capabilities it may use (``Flow``).
 
 from __future__ import annotations
 
+from .activity import ACTIVITY_SUMMARY, key_activity
 from .base import Flow
 from .instances import ISOLATION, RELEASE, isolate_instance, release_instance, terminate_attributed_instance
 from .keys import BACKDOOR_SWEEP, KEY_CONTAINMENT, REGION_SWEEP, contain_access_key, sweep_backdoors, sweep_regions
@@ -21,6 +23,7 @@ from .notices import NOTICE, not_acted, notify_only
 from .roles import SESSION_REVOCATION, revoke_role_sessions
 
 __all__ = [
+    "ACTIVITY_SUMMARY",
     "BACKDOOR_SWEEP",
     "INCIDENT_CLOSE",
     "ISOLATION",
@@ -35,6 +38,7 @@ __all__ = [
     "close_incident",
     "contain_access_key",
     "isolate_instance",
+    "key_activity",
     "not_acted",
     "notify_only",
     "release_instance",

@@ -9,6 +9,7 @@ from typing import Any
 from .. import probes
 from ..actions import ActionName
 from ..actions.iam import DeactivateAccessKey, QuarantineUser
+from ..activity import KEY_ACTIVITY
 from ..aws import describe_error
 from ..backdoors import gather_backdoors, plan_backdoors
 from ..context import ResponseContext
@@ -19,12 +20,21 @@ from ..report import Report
 from ..report.needs_human import key_todo, protected_key_todo, unknown_key_todo
 from ..sweep import SweepRequest, enabled_regions
 from ..timeutil import iso
+from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
 
 KEY_CONTAINMENT = Flow(
     "access-key-containment",
-    (probes.KEY_OWNER, DeactivateAccessKey.capability, QuarantineUser.capability, *SWEEP, *BACKDOORS, *RECORD),
-    "contract: containment of an exposed or abused access key",
+    (
+        probes.KEY_OWNER,
+        DeactivateAccessKey.capability,
+        QuarantineUser.capability,
+        *SWEEP,
+        *BACKDOORS,
+        KEY_ACTIVITY,
+        *RECORD,
+    ),
+    "contract: containment of an exposed or abused access key, then what the key did",
 )
 REGION_SWEEP = Flow("region-sweep", (probes.KEY_OWNER, *SWEEP, *RECORD), "stop rogue capacity, no IAM change")
 BACKDOOR_SWEEP = Flow("backdoor-sweep", (probes.KEY_OWNER, *BACKDOORS, *RECORD), "the persistence sweep alone")
@@ -74,6 +84,8 @@ def contain_access_key(
             regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress
         )
         report.add_regions(results)
+        # the door is closed and the regions are swept: only now read what the key did (it never delays them)
+        report.activity = read_key_activity(ctx, access_key_id, window, regions)
         if backdoors is not None:
             report.add(backdoors.result())
 

@@ -49,6 +49,7 @@ class Report:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier attempts, oldest first
     lifecycle: dict[str, Any] | None = None  # close/release: who, when, why (recorded in the incidents it concerns)
     concerns: list[str] = field(default_factory=list)  # close/release: the incidents it is about
+    activity: dict[str, Any] | None = None  # what the key did (CloudTrail), for key containment and by hand
 
     @property
     def dry_run(self) -> bool:
@@ -220,6 +221,8 @@ class Report:
             out["earlierAttempts"] = self.history
         if self.lifecycle is not None:
             out["lifecycle"] = {**self.lifecycle, "incidents": list(self.concerns)}
+        if self.activity is not None:
+            out["activity"] = self.activity
         return out
 
 

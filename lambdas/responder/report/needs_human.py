@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..actions import ActionName
 from ..actions.iam import QUARANTINE_POLICY_NAME
 from ..model import Principal
@@ -36,7 +38,10 @@ def key_todo(principal: Principal, access_key_id: str, report: Report) -> list[s
         )
     elif principal.type != "Root" and quarantine_step != "planned":
         todo.append(f"{principal.name} has NO quarantine policy: attach a deny-all policy by hand if the key was used.")
-    todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
+    if report.activity is None:
+        todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
+    else:  # WHAT THE KEY DID has the management events; say what it cannot show
+        todo += activity_todo(access_key_id, report.activity)
     if report.status_of(ActionName.REVIEW_PERSISTENCE):
         todo.append("Review the persistence findings marked review-persistence (policies, trust changes, key pairs).")
     return todo
@@ -61,3 +66,19 @@ RETRY_NOTE = (
     "Some steps FAILED (see FAILED): the platform retries; the retry redoes nothing that AWS accepted. "
     "If the DLQ alarm fires, run the matching runbook by hand."
 )
+
+
+def activity_todo(access_key_id: str, activity: dict[str, Any]) -> list[str]:
+    """What the reading cannot show, and where to look instead."""
+    todo = []
+    unread = activity.get("unread") or {}
+    if unread:
+        todo.append(
+            f"Activity NOT read in {', '.join(sorted(unread))}: read it there by hand (CloudTrail console > Event "
+            f"history, filter 'AWS access key' = {access_key_id}), or run the activity runbook again."
+        )
+    todo.append(
+        "CloudTrail shows calls up to ~15 minutes late and LookupEvents holds management events only (no S3 object "
+        "reads, no Lambda invokes): run the activity runbook again in 15 minutes, and check your trail's data events."
+    )
+    return todo

@@ -11,6 +11,7 @@ from .wording import count_lines
 
 SUBJECT_MAX = 99  # SNS: "less than 100 characters", ASCII, no line breaks
 LIST_LIMIT = 25
+TOP_CALLS = 10  # WHAT THE KEY DID: the most frequent calls shown
 
 REGION_WORDS = {  # a dry-run changed nothing: it must not call a region contained
     False: {"contained": "contained", "clean": "clean", "failed": "failed"},
@@ -40,6 +41,46 @@ def _listed(items: list[str]) -> list[str]:
 def _short(value: Any, limit: int = FACT_MAX) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _counts(counts: dict[str, Any], limit: int) -> str:
+    """``ec2 310, iam 60, ... (+3 more)``."""
+    items = list(counts.items())
+    text = ", ".join(f"{_short(k, 80)} {v}" for k, v in items[:limit])
+    return text + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def activity_lines(activity: dict[str, Any]) -> list[str]:
+    """WHAT THE KEY DID: counts, what it changed (listed first), the most frequent calls, where from."""
+    complete = bool(activity.get("complete"))
+    calls = int(activity.get("calls") or 0)
+    lines = [
+        "WHAT THE KEY DID (CloudTrail management events in the window"
+        + ("" if complete else "; INCOMPLETE: see NOT READ")
+        + ")"
+    ]
+    if not calls:
+        lines.append("  no calls found" + ("" if complete else " in the regions read"))
+    else:
+        lines.append(
+            f"  {calls} calls from {activity.get('firstSeen')} to {activity.get('lastSeen')}; "
+            f"by region: {_counts(activity.get('byRegion') or {}, 8)}"
+        )
+        writes = activity.get("writes") or {}
+        if writes:
+            lines.append(f"  CHANGES IT MADE OR TRIED ({sum(writes.values())} calls): IAM, launches, policies, logging")
+            lines += [f"  {line}" for line in _listed([f"{k} x{v}" for k, v in writes.items()])]
+        lines.append(f"  most frequent calls: {_counts(activity.get('byEvent') or {}, TOP_CALLS)}")
+        lines.append(f"  by service: {_counts(activity.get('byService') or {}, 10)}")
+        ips = [str(ip) for ip in activity.get("sourceIPs") or []]
+        agents = [str(agent) for agent in activity.get("userAgents") or []]
+        lines.append(f"  source IPs ({len(ips)}): {', '.join(_short(ip, 60) for ip in ips[:10])}")
+        if len(ips) > 10:
+            lines[-1] += f" (+{len(ips) - 10} more)"
+        lines.append(f"  user agents ({len(agents)}): {'; '.join(_short(a, 120) for a in agents[:3])}")
+    for region, why in (activity.get("unread") or {}).items():
+        lines.append(f"  NOT READ {_short(region, 40)}: {_short(why, 300)}")
+    return lines
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -136,6 +177,9 @@ def summary(report: dict[str, Any]) -> str:
                 + (f", {told}" if told else "")
             )
             lines += [f"      {_short(f, 300)}" for f in (a.get("failures") or [])[:5]]
+
+    if report.get("activity") is not None:
+        lines += ["", *activity_lines(report["activity"])]
 
     skipped = [a for a in actions if a["status"] == "skipped"]
     if skipped:
