@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+
+from .keys import evidence_key
 
 
 def from_this_account(service: str, source: str) -> dict[str, dict[str, str]]:
@@ -23,13 +24,7 @@ class TeamTopic(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, emails: tuple[str, ...]) -> None:
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="Encrypts the compromise responder's notifications and queues",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.key = evidence_key(self, "Key", "Encrypts the compromise responder's notifications and queues")
         # Confused-deputy guards: each service acts for this account's own rules and alarms only.
         # EventBridge: failed deliveries into the functions' encrypted dead-letter queues; CloudWatch: alarms
         # publishing to the encrypted topic.

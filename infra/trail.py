@@ -7,10 +7,10 @@ from __future__ import annotations
 from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from .keys import evidence_key
 from .nag import acknowledge
 
 TRAIL_NAME = "compromise-responder-management-events"
@@ -33,13 +33,7 @@ class ManagementTrail(Construct):
             access_logs, "AwsSolutions-S1", "This bucket receives the trail bucket's server access logs itself."
         )
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{Aws.REGION}:{Aws.ACCOUNT_ID}:trail/{TRAIL_NAME}"
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="Encrypts the compromise responder's management-events trail",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.key = evidence_key(self, "Key", "Encrypts the compromise responder's management-events trail")
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="TheTrailEncryptsItsLogs",
