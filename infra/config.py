@@ -204,6 +204,15 @@ def _list(ctx: Mapping[str, Any], key: str, default: tuple[str, ...] = ()) -> tu
     return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
 
 
+def _list_of(ctx: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    """A list (as ``_list``) whose every value matches ``pattern``; else the error names the key and the values."""
+    values = _list(ctx, key)
+    bad = [v for v in values if not pattern.match(v)]
+    if bad:
+        raise ContextError(f"context '{key}' holds values that are not {what}: {bad}")
+    return values
+
+
 def _float(ctx: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
     value = ctx.get(key, default)
     try:
@@ -338,10 +347,7 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
     home = str(ctx.get("homeRegion", "us-east-1"))
     if not is_region(home, partition_of(home)):
         raise ContextError(f"context 'homeRegion' is not a region name: {home!r}")
-    emails = _list(ctx, "notifyEmails")
-    bad = [e for e in emails if not EMAIL.match(e)]
-    if bad:
-        raise ContextError(f"context 'notifyEmails' holds values that are not e-mail addresses: {bad}")
+    emails = _list_of(ctx, "notifyEmails", EMAIL, "e-mail addresses")
     mode = str(ctx.get("responseMode", "enforce"))
     if mode not in ("enforce", "dry-run"):
         raise ContextError(f"context 'responseMode' must be 'enforce' or 'dry-run', not {mode!r}")
@@ -350,10 +356,7 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         raise ContextError(
             f"context 'protectTagKey' must be a tag key of 1-128 characters not starting with aws:, not {tag!r}"
         )
-    principals = _list(ctx, "protectedPrincipals")
-    bad = [p for p in principals if not PRINCIPAL.match(p)]
-    if bad:
-        raise ContextError(f"context 'protectedPrincipals' holds values that are not IAM names or ARNs: {bad}")
+    principals = _list_of(ctx, "protectedPrincipals", PRINCIPAL, "IAM names or ARNs")
     regions: dict[str, tuple[str, ...]] = {}
     for key, default in (("allowedRegions", ()), ("forwarderRegions", DEFAULT_REGIONS), ("sweepRegions", ())):
         regions[key] = _list(ctx, key, default)
@@ -407,10 +410,7 @@ def _organization(ctx: Mapping[str, Any]) -> dict[str, Any]:
     role = str(ctx.get("memberRoleName", "CompromiseResponderMember"))
     if not ROLE_NAME.match(role):
         raise ContextError(f"context 'memberRoleName' is not an IAM role name: {role!r}")
-    protected = _list(ctx, "protectedAccounts")
-    bad = [a for a in protected if not ACCOUNT.match(a)]
-    if bad:
-        raise ContextError(f"context 'protectedAccounts' holds values that are not 12-digit account ids: {bad}")
+    protected = _list_of(ctx, "protectedAccounts", ACCOUNT, "12-digit account ids")
     call_as = str(ctx.get("organizationCallAs", "DELEGATED_ADMIN"))
     if call_as not in ("SELF", "DELEGATED_ADMIN"):
         raise ContextError(f"context 'organizationCallAs' must be SELF or DELEGATED_ADMIN, not {call_as!r}")
