@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .config import ChatChannel
+from .policy_documents import OWN_ROLE_PATH
 
 
 class ChatChannels(Construct):
@@ -30,6 +31,7 @@ class ChatChannels(Construct):
                 "chatbot.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
             ),
             description="Compromise responder chat channels: notifications only, no permissions",
+            path=OWN_ROLE_PATH,
         )
         self.guardrail = iam.ManagedPolicy(
             self,
