@@ -267,3 +267,13 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "release-role": _no_policy("role"),
     "close-incident": _incident_closed,
 }
+
+
+def incident_items(aws: EmulatedAws, incident_id: str) -> dict[str, dict[str, Any]]:
+    """The incident record as stored: every item of the incident (the incident, its attempts ...) by sort key."""
+    items = aws.client("dynamodb").query(
+        TableName=aws.tables["incidents"],
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}},
+    )["Items"]
+    return {i["sk"]["S"]: i for i in items}

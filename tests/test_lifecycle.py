@@ -11,7 +11,7 @@ import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
 from responder.events import BadInput
 
-from tests.report_truth import assert_truthful
+from tests.report_truth import assert_truthful, incident_items
 from tools.emulator import ClientContext, LambdaContext
 from tools.emulator.scenarios import LEAKED_KEY, health_event
 
@@ -28,15 +28,6 @@ def oncall(request_id: str = "5f0e3c1a-4b7d-4c3e-9a1f-0123456789ab") -> LambdaCo
         aws_request_id=request_id,
         client_context=ClientContext(custom={"caller": CALLER}),
     )
-
-
-def incident_items(aws, incident_id: str) -> dict[str, dict]:
-    items = aws.client("dynamodb").query(
-        TableName=aws.tables["incidents"],
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}},
-    )["Items"]
-    return {i["sk"]["S"]: i for i in items}
 
 
 def pointer_statuses(aws, pk: str) -> dict[str, str]:

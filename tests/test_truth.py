@@ -12,20 +12,11 @@ from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 from responder.notify import SNS_MAX_BYTES
 
-from tests.report_truth import assert_truthful
+from tests.report_truth import assert_truthful, incident_items
 from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 TWO_REGIONS = ("sa-east-1", "eu-north-1")
-
-
-def incident_items(aws, incident_id: str) -> dict[str, dict]:
-    items = aws.client("dynamodb").query(
-        TableName=aws.tables["incidents"],
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": f"incident#{incident_id}"}},
-    )["Items"]
-    return {i["sk"]["S"]: i for i in items}
 
 
 def test_a_retry_keeps_the_first_attempt_and_reports_the_whole_incident(aws, invoke):
