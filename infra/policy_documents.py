@@ -189,18 +189,19 @@ def iam_writes(grants: Iterable[cap.Grant]) -> list[str]:
 
 
 def _sid(grant: cap.Grant, taken: set[str]) -> str:
-    """Readable and unique: the resource types, and what the conditions narrow (``...IfOwnTags``)."""
-    words = []
+    """Readable and unique: the service and resource types, and the condition keys (``Ec2SnapshotIfRequestTag``)."""
+    words: list[str] = []
     for symbol in grant.resources:
         if symbol == cap.ANY:
             words.append("AnyResource")
         elif symbol.startswith("arn:"):
             service, resource = symbol.split(":")[2], symbol.split(":", 5)[5]
-            words.append(service + re.split(r"[/:]", resource)[0])
+            words += [w for w in (service, re.split(r"[/:]", resource)[0]) if w not in words]
         else:
             words.append(symbol)
     if grant.conditions:
-        words.append("If " + " ".join(key.rsplit(":", 1)[-1].split("/")[0] for _, key, _ in grant.conditions))
+        words.append("if")
+        words += [key.split(":", 1)[1].split("/")[0] for _, key, _ in grant.conditions]
     base = "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", " ".join(words)) if w)[:100]
     sid, n = base, 2
     while sid in taken:
