@@ -86,6 +86,7 @@ def permissions_for(handler: str, organization: bool = False, *, security_hub: b
 
 
 def merged(found: list[capabilities.Capability]) -> list[capabilities.Grant]:
+    """One grant per (resources, conditions): a policy statement each, however many capabilities share it."""
     by_scope: dict[tuple[tuple[str, ...], tuple[capabilities.Condition, ...]], set[str]] = defaultdict(set)
     for capability in found:
         for grant in capability.grants:
