@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -52,3 +57,13 @@ def role_of(template: dict[str, Any], handler_string: str) -> str:
         if fn["Properties"]["Handler"] == handler_string:
             return str(fn["Properties"]["Role"]["Fn::GetAtt"][0])
     raise AssertionError(f"no function {handler_string}")
+
+
+def cfn_lint(*templates: Path) -> str:
+    """cfn-lint (the project's .cfnlintrc.yaml) on synthesized templates: its complaints, empty when clean."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc.yaml"),
+         *map(str, templates)],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+    )  # fmt: skip
+    return "" if done.returncode == 0 else done.stdout + done.stderr
