@@ -44,7 +44,6 @@ class Authorization:
     def __init__(self) -> None:
         self._policies: Callable[[str], Policies | None] | None = None
         self.denied: list[tuple[Call, Request, str]] = []
-        self.checked = 0
         self._lock = threading.Lock()
 
     @contextmanager
@@ -72,8 +71,6 @@ class Authorization:
                 return error(
                     code, f"not authorized to perform {request.action} on {request.resource} ({decision})", 403
                 )
-        with self._lock:
-            self.checked += 1
         return None
 
 
