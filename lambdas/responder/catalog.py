@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 from . import accounts, capabilities
-from .entrypoint import IDEMPOTENCY
 from .flows import (
     ACTIVITY_SUMMARY,
     BACKDOOR_SWEEP,
@@ -26,6 +25,7 @@ from .flows import (
     Flow,
 )
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
+from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),

@@ -19,16 +19,17 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from . import accounts, attempts
-from . import capabilities as cap
 from .actions import ActionName
 from .arns import account_of
 from .aws import Clients, caller_account, clean_text, default_clients, describe_error
 from .config import Settings
 from .context import ResponseContext, incident_id_for
 from .events import BadInput
+from .fit import fit
+from .idempotency import IDEMPOTENCY_RECORD_BYTES, IDEMPOTENCY_SECONDS
 from .notify import publish
 from .partitions import partition_of
-from .report import Report, fit
+from .report import Report
 from .report.needs_human import RETRY_NOTE
 from .securityhub import import_finding, is_incident, resolve_findings
 from .store import MAX_REPORT_BYTES
@@ -52,16 +53,6 @@ def traced(handler: Callable[[Any, Any], dict[str, Any]]) -> Callable[[Any, Any]
 
     return Tracer(service=SERVICE).capture_lambda_handler(handler)  # type: ignore[no-any-return]
 
-
-IDEMPOTENCY = cap.declare(
-    "record",
-    "idempotency",
-    ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-    cap.IDEMPOTENCY_TABLE,
-    "Powertools idempotency: one response per EventBridge envelope id",
-)
-IDEMPOTENCY_SECONDS = 24 * 3600
-IDEMPOTENCY_RECORD_BYTES = MAX_REPORT_BYTES
 
 P = TypeVar("P")
 

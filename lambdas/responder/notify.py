@@ -15,7 +15,7 @@ from typing import Any
 
 from . import capabilities as cap
 from .aws import Clients
-from .report import fit
+from .fit import fit
 from .report.chat import chat_notification
 from .report.summary import subject_line, summary
 

@@ -32,8 +32,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from . import capabilities as cap
 from .aws import Clients
 from .cloudtrail_records import CallRecord, creator_arn
+from .fit import fit
 from .model import Launch, Window
-from .report import fit
 from .timeutil import iso, parse_time, utcnow
 
 LEDGER_READ = cap.declare(
