@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,18
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test lint typecheck unit synth deploy-local bench clean
+.PHONY: setup demo test tests lint typecheck unit engine stack rehearsal synth deploy-local bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,9 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/responder demo
 
-## The whole suite: lint, types, tests (which synthesize the stack once with the real CDK CLI).
-test: setup lint typecheck unit
+## The whole suite: lint, types, every test tier (which synthesize the stack once per mode with the real CDK CLI,
+## and rehearse the README's deploy against moto in server mode).
+test: setup lint typecheck tests
 
 lint: setup
 	$(BIN)/ruff check .
@@ -33,8 +34,27 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+PYTEST_ALL := $(BIN)/pytest -n auto --dist loadgroup --durations=25
+
+## Every tier, spread over the cores; the 25 slowest tests are printed.
+tests: setup
+	$(PYTEST_ALL)
+
+## The inner loop: pure tests only (parsing, planning, wording, policies), seconds, no emulator, no synthesis.
 unit: setup
-	$(BIN)/pytest -n auto --dist loadfile
+	$(BIN)/pytest -p no:xdist -m unit
+
+## Handlers and flows against emulated AWS.
+engine: setup
+	$(PYTEST_ALL) -m engine
+
+## The synthesized stacks (one synthesis per mode).
+stack: setup
+	$(PYTEST_ALL) -m stack
+
+## The README's deploy commands against moto in server mode (also part of `make test`).
+rehearsal: setup
+	$(BIN)/pytest -p no:xdist -m rehearsal
 
 synth: setup
 	npx cdk synth --quiet

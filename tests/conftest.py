@@ -84,6 +84,45 @@ def security_groups(ec2, instance_id: str) -> set[str]:
     return interfaces
 
 
+# --- tiers: a seconds-long inner loop (`make unit`), the emulated engine, the synthesized stack, the rehearsal ------
+# Every test gets one tier marker, decided here so that no test file has to remember it.
+REHEARSAL_FILES = {"test_deploy.py"}
+STACK_FILES = {"test_stack.py", "test_organization_stack.py"}
+EMULATED_FIXTURES = {"aws", "invoke"}
+EMULATION_WORDS = ("tools.emulator", "moto", "EmulatedAws", "moto_server")
+
+
+def _emulated_module(path: Any, seen: dict[Any, bool] = {}) -> bool:  # noqa: B006 - a cache on purpose
+    if path not in seen:
+        text = path.read_text() if path.exists() else ""
+        seen[path] = any(word in text for word in EMULATION_WORDS)
+    return seen[path]
+
+
+def tier_of(item: pytest.Item) -> str:
+    name = item.path.name
+    if name in REHEARSAL_FILES:
+        return "rehearsal"
+    if name in STACK_FILES:
+        return "stack"
+    if EMULATED_FIXTURES & set(getattr(item, "fixturenames", ())) or _emulated_module(item.path):
+        return "engine"
+    return "unit"
+
+
+# Files whose module- or session-scoped fixture is expensive (a synthesis, the rehearsal, the corpus's accounts):
+# under `--dist loadgroup` each such file stays on one worker; every other test is spread over the workers alone.
+ONE_WORKER_FILES = {"test_deploy.py", "test_stack.py", "test_organization_stack.py", "test_hostile_corpus.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(getattr(pytest.mark, tier_of(item)))
+        if item.path.name in ONE_WORKER_FILES:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
 # --- least privilege, the other direction: every granted permission is exercised by some test --------------
 # Checked when the session ends (whatever the test order, also under pytest-xdist, whose workers report
 # what they used to the controller), and only when every handler test file ran.
