@@ -310,3 +310,35 @@ def _part(aws, incident: str, account: str) -> dict[str, Any]:
         .get("Item")
     )
     return json.loads(item["report"]["S"]) if item else {}
+
+
+def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_is_not_swept_again(aws, invoke, org):
+    """The map's retries of one account: after a region failed, the retry sweeps again and the part keeps the
+    first attempt's containment; once the account is swept whole, a further run of its item sweeps nothing."""
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    b = aws.in_account(org["B"])
+    swarm = spot_swarm(b, regions=("sa-east-1",), requests_per_region=1, key=KEY_B, team_key=TEAM_B)
+    counted = HeldRegion(org["B"], "none")
+    counted.released.set()
+    aws.dispatcher.plugins.append(counted)
+    incident = "inc-20261205-abcdef0123"
+    item = {"step": "sweep-account", "incidentId": incident, "accountId": org["B"], "sinceHours": 24}
+    aws.faults.fail(region="eu-north-1", services=["ec2"])  # UnauthorizedOperation: an SCP, say
+
+    with pytest.raises(IncompleteResponse, match="eu-north-1"):
+        invoke("organization", item)
+    aws.faults.clear()
+    first = counted.calls.total()
+    invoke("organization", item, LambdaContext(aws_request_id="request-2"))  # the map's retry: swept again
+    assert counted.calls.total() > first and counted.calls["ec2:DescribeInstances eu-north-1"] >= 2
+    swept = counted.calls.total()
+    again = invoke("organization", item, LambdaContext(aws_request_id="request-3"))
+    assert "swept whole earlier" in again["facts"]["alreadySwept"] and counted.calls.total() == swept  # no call in B
+
+    report = invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["B"]]})
+    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "eu-north-1": "clean"}
+    terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
+    assert sorted(a["target"] for a in terminated) == sorted(swarm.attacker_instances["sa-east-1"])
+    assert {b.instance_states("sa-east-1")[i] for i in swarm.attacker_instances["sa-east-1"]} == {"terminated"}
+    assert report["failures"] == [] and "accountErrors" not in report
+    assert_truthful(b, report, aws.notifications())

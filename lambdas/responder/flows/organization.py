@@ -167,7 +167,9 @@ def merge_parts(earlier: Mapping[str, Any] | None, part: dict[str, Any]) -> dict
         for a in earlier.get("actions") or []
         if a.get("status") == "done" and tuple(a.get(k) for k in key) not in seen
     ]
-    regions = {**(earlier.get("regions") or {}), **(part.get("regions") or {})}
+    regions = dict(earlier.get("regions") or {})
+    for region, status in (part.get("regions") or {}).items():  # a region contained earlier stays contained
+        regions[region] = "contained" if status == "clean" and regions.get(region) == "contained" else status
     return {**part, "actions": kept + list(part.get("actions") or []), "regions": regions}
 
 
