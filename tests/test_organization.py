@@ -342,3 +342,23 @@ def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_
     assert {b.instance_states("sa-east-1")[i] for i in swarm.attacker_instances["sa-east-1"]} == {"terminated"}
     assert report["failures"] == [] and "accountErrors" not in report
     assert_truthful(b, report, aws.notifications())
+
+
+def test_an_item_that_failed_before_recording_anything_reaches_the_report_with_its_error(aws, invoke, org):
+    """The function died without a part (out of memory, say): the Catch records Step Functions' error, and the
+    report names the account failed in every region it would have swept, with that error."""
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    incident = "inc-20261205-fedcba9876"
+    cause = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: signal: killed"})
+    invoke("organization", {"step": "account-outcome", "incidentId": incident, "accountId": org["C"],
+                            "error": "Lambda.Unknown", "cause": cause})  # fmt: skip
+
+    with pytest.raises(IncompleteResponse, match=org["C"]):
+        invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["C"]]})
+    [note] = aws.notifications()
+    assert note.report["accounts"][org["C"]] == {"sa-east-1": "failed", "eu-north-1": "failed"}
+    assert (
+        "sweep failed (Lambda.Unknown: Runtime exited with error: signal: killed)"
+        in (note.report["accountErrors"][org["C"]])
+    )
+    assert "accountsTimedOut" not in note.report["facts"] and org["C"] in note.summary
