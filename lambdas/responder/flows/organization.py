@@ -47,8 +47,8 @@ ACCOUNT_SWEEP = Flow(
 )
 # An account's part: being swept (written as each region finishes), swept whole, or cut short.
 RUNNING, FINISHED, TIMED_OUT, FAILED = "running", "finished", "timed out", "failed"
-# Step Functions' names for an item cut by a limit: its task's TimeoutSeconds, the function's own timeout (the
-# optimized Lambda integration, or the older name for any unhandled error), a lease that outlived the retries.
+# Step Functions' names for an item cut by a limit: its task's TimeoutSeconds, the function's own timeout, a lease
+# that outlived the retries. ``Lambda.Unknown`` (any unhandled error) counts as a timeout when its cause says so.
 TIMEOUT_ERRORS = ("States.Timeout", "Sandbox.Timedout", "AccountSweepInProgress")
 PARALLEL_ACCOUNTS = 8  # accounts swept at once in one invocation (each sweeps its regions in parallel)
 
@@ -148,6 +148,7 @@ def sweep_item(
 
 
 def part_failed(part: Mapping[str, Any]) -> bool:
+    """The part names a failure: the account, a region or a step (a retry sweeps such an account again)."""
     return bool(
         part.get("accountErrors")
         or part.get("regionErrors")
