@@ -49,7 +49,7 @@ class OrganizationHub(Construct):
         *,
         config: ResponderConfig,
         function_roles: list[iam.IRole],
-        worker: lambda_.IFunction,
+        worker: lambda_.Function,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
@@ -97,17 +97,59 @@ class OrganizationHub(Construct):
         # account) as the hub's: acknowledged on this one resource, linted as a template of its own in the tests.
         members.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E1029"]}})
 
-    def _sweep_state_machine(self, worker: lambda_.IFunction) -> sfn.StateMachine:
-        """Distributed Map over the accounts (one child execution each: that account's region sweep), then one
-        report. A failing account is retried twice, then tolerated up to the configured share."""
+    def _sweep_state_machine(self, worker: lambda_.Function) -> sfn.StateMachine:
+        """Distributed Map over the accounts (one STANDARD child execution each: that account's region sweep),
+        then one report. The limits agree (README, "Organization mode"):
+
+          * a child is a Standard execution (no 5-minute cap, exactly-once tasks), and its task waits
+            ``WAIT_MARGIN`` longer than the function may run: no child ends before the function it waits for;
+          * the whole execution has no timeout of its own: every task is bounded, so the map is, and the
+            report always runs (a failed map is caught into it);
+          * a timed-out account is not retried (its function ended at its own timeout: what it did is in the
+            incident record); its error and cause are recorded for the report by ``RecordAccountOutcome``;
+          * the retries that may start while the first invocation still runs (the Lambda client's own errors)
+            meet the account's lease in the incident table and wait it out (``AccountSweepInProgress``).
+        """
+        function_seconds = int(worker.timeout.to_seconds()) if worker.timeout else 3
+        wait = sfn.Timeout.duration(Duration.seconds(function_seconds + WAIT_MARGIN_SECONDS))
+        item = {k: sfn.JsonPath.string_at(f"$.{k}") for k in ("incidentId", "accountId", "dryRun")}
         sweep = tasks.LambdaInvoke(
             self,
             "SweepAccount",
             lambda_function=worker,
             payload_response_only=True,  # the item (ItemSelector) is the payload
-            retry_on_service_exceptions=True,
+            retry_on_service_exceptions=False,  # the retries below, each with the reason it cannot overlap
+            task_timeout=wait,
         )
-        sweep.add_retry(errors=["States.TaskFailed"], max_attempts=2, interval=Duration.seconds(5), backoff_rate=2)
+        # the function was not run, or may still run (the lease refuses a second sweep): safe to ask again
+        sweep.add_retry(errors=LAMBDA_CLIENT_ERRORS, max_attempts=6, interval=Duration.seconds(2), backoff_rate=2)
+        # the function ended (it raises only after recording): a region failed; sweep again
+        sweep.add_retry(errors=["IncompleteResponse"], max_attempts=2, interval=Duration.seconds(5), backoff_rate=2)
+        # another invocation holds the account's lease: wait longer, in all, than it may run
+        sweep.add_retry(
+            errors=[IN_PROGRESS],
+            max_attempts=IN_PROGRESS_ATTEMPTS,
+            interval=Duration.seconds(IN_PROGRESS_INTERVAL_SECONDS),
+            backoff_rate=2,
+        )
+        outcome = tasks.LambdaInvoke(
+            self,
+            "RecordAccountOutcome",
+            lambda_function=worker,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "step": "account-outcome",
+                    **item,
+                    "error": sfn.JsonPath.string_at("$.failure.Error"),
+                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                }
+            ),
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            task_timeout=wait,
+        )
+        outcome.add_retry(errors=LAMBDA_CLIENT_ERRORS, max_attempts=6, interval=Duration.seconds(2), backoff_rate=2)
+        sweep.add_catch(outcome, errors=[sfn.Errors.ALL], result_path="$.failure")
         accounts = sfn.DistributedMap(
             self,
             "EveryAccount",
@@ -123,9 +165,9 @@ class OrganizationHub(Construct):
             max_concurrency=self.config.organization_max_concurrency,
             tolerated_failure_percentage=self.config.organization_tolerated_failure_percentage,
             result_path=sfn.JsonPath.DISCARD,  # each account's result is stored with the incident, not carried
-            map_execution_type=sfn.StateMachineType.EXPRESS,
+            map_execution_type=sfn.StateMachineType.STANDARD,
         )
-        accounts.item_processor(sweep)
+        accounts.item_processor(sweep, execution_type=sfn.ProcessorType.STANDARD, mode=sfn.ProcessorMode.DISTRIBUTED)
         report = tasks.LambdaInvoke(
             self,
             "Report",
@@ -142,25 +184,33 @@ class OrganizationHub(Construct):
                 }
             ),
             payload_response_only=True,
+            retry_on_service_exceptions=False,
+            task_timeout=wait,
         )
+        report.add_retry(errors=LAMBDA_CLIENT_ERRORS, max_attempts=6, interval=Duration.seconds(2), backoff_rate=2)
+        # more failed items than tolerated (or a map error): the report still runs and names every account
+        accounts.add_catch(report, errors=[sfn.Errors.ALL], result_path="$.mapFailure")
         logs_group = logs.LogGroup(self, "SweepLogs", retention=logs.RetentionDays.ONE_YEAR,
                                    removal_policy=RemovalPolicy.RETAIN)  # fmt: skip
+        role = self._sweep_role(worker)
         machine = sfn.StateMachine(
             self,
             "Sweep",
             state_machine_name=SWEEP_STATE_MACHINE_NAME,
             definition_body=sfn.DefinitionBody.from_chainable(accounts.next(report)),
-            timeout=Duration.hours(2),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=logs_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            role=iam.Role.from_role_arn(self, "SweepRoleArn", self._sweep_role(worker).role_arn, mutable=False),
+            role=iam.Role.from_role_arn(self, "SweepRoleArn", role.role_arn, mutable=False),
         )
+        # CreateStateMachine checks that the role may deliver logs: the role's policy must exist first (the
+        # role is imported by ARN above, so CDK would not order them by itself)
+        machine.node.add_dependency(role)
         # CDK also attaches its own copy of the map's execution grants, with ARNs known only at deploy time:
         # the same grants are in the role above, written with the state machine's fixed name.
         machine.node.try_remove_child("DistributedMapPolicy")
         return machine
 
-    def _sweep_role(self, worker: lambda_.IFunction) -> iam.Role:
+    def _sweep_role(self, worker: lambda_.Function) -> iam.Role:
         """The state machine's role, written out (CDK's generated grants name ARNs only at deploy time, so their
         wildcard findings could not be acknowledged by name): invoke the one worker function, run and watch the
         map's child executions of this state machine, deliver logs and traces."""
@@ -197,6 +247,21 @@ class OrganizationHub(Construct):
         )
         return role
 
+
+# A task waits this much longer than its function may run (cold start, Invoke's own round trip): a child
+# execution never ends before the function it waits for.
+WAIT_MARGIN_SECONDS = 60
+# The Lambda client's errors: the function did not run, or it may still be running (a client-side timeout).
+LAMBDA_CLIENT_ERRORS = [
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+IN_PROGRESS = "AccountSweepInProgress"  # raised by the organization function when the account's lease is held
+IN_PROGRESS_INTERVAL_SECONDS = 120
+IN_PROGRESS_ATTEMPTS = 4  # waits 120 + 240 + 480 + 960 s: longer than a lease (function timeout + margin)
 
 LOG_DELIVERY = [
     "logs:CreateLogDelivery",

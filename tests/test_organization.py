@@ -8,14 +8,21 @@ role is missing). Every assertion reads the member's own state through its own c
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from collections import Counter
+from typing import Any
 
 import pytest
+from responder.account_parts import AccountSweepInProgress
 from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 
 from tests.report_truth import assert_truthful
+from tools.emulator import LambdaContext
+from tools.emulator.hooks import Call
 from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ROLE = "CompromiseResponderMember"
@@ -200,3 +207,158 @@ def test_beyond_the_inline_limit_the_distributed_map_sweeps_through_the_organiza
     notes = aws.notifications()
     assert [n.report["incidentId"] for n in notes] == [started["incidentId"]] * 2  # started, then the report
     assert "started on Step Functions" in notes[0].subject and "Organization sweep of 6 accounts" in notes[1].subject
+
+
+class HeldRegion:
+    """A member's calls in one region wait until released: that account's sweep outlasts any limit we set.
+    Also counts every call made with the member's credentials, and the hub's AssumeRole calls into it."""
+
+    def __init__(self, account: str, region: str) -> None:
+        self.account, self.region = account, region
+        self.released, self.holding = threading.Event(), threading.Event()
+        self.calls: Counter[str] = Counter()
+        self.assumed = 0
+
+    def __call__(self, call: Call) -> None:
+        if call.action == "sts:AssumeRole" and f":{self.account}:" in str(call.params.get("RoleArn")):
+            self.assumed += 1
+        if call.account != self.account:
+            return
+        self.calls[f"{call.action} {call.region}"] += 1
+        if call.region == self.region and call.service == "ec2":
+            self.holding.set()
+            assert self.released.wait(30), "the held region was never released"
+
+
+def test_an_account_sweep_that_outlasts_its_limit_is_reported_timed_out_and_never_swept_twice_at_once(aws, invoke, org):
+    """The map's item for B runs with a small limit (LIMIT s) and is held in eu-north-1 beyond it. Step Functions
+    ends the item at the limit (``Sandbox.Timedout``: no retry; the Catch records the outcome); a retry of the item
+    that comes while the first invocation still runs meets its lease and sweeps nothing. The report names B
+    timed out, with what was done before the cut (sa-east-1 contained) and the region it had not finished."""
+    limit = 0.5
+    aws.set_env(SWEEP_REGIONS="sa-east-1,us-east-1,eu-north-1")
+    b = aws.in_account(org["B"])
+    swarm = spot_swarm(b, regions=SWARM, requests_per_region=1, key=KEY_B, team_key=TEAM_B)
+    held = HeldRegion(org["B"], "eu-north-1")
+    aws.dispatcher.plugins.append(held)
+    incident = "inc-20261205-0123456789"
+    item = {"step": "sweep-account", "incidentId": incident, "sinceHours": 24}
+    invoke("organization", {**item, "accountId": org["A"]})
+    first: dict[str, Any] = {}
+
+    def first_attempt() -> None:  # B's item, slower than its limit
+        try:
+            first["report"] = invoke("organization", {**item, "accountId": org["B"]},
+                                     LambdaContext(aws_request_id="request-1", timeout_millis=int(limit * 1000)))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            first["error"] = exc
+
+    worker = threading.Thread(target=first_attempt)
+    worker.start()
+    try:
+        assert held.holding.wait(10)
+        until = time.monotonic() + 10  # sa-east-1 and us-east-1 finish and are recorded while eu-north-1 is held
+        while len(_part(aws, incident, org["B"]).get("regions") or {}) < 2 and time.monotonic() < until:
+            time.sleep(0.05)
+        time.sleep(limit)  # the limit passes: the item is cut, the invocation still runs
+
+        before = (sum(held.calls.values()), held.assumed)
+        with pytest.raises(AccountSweepInProgress, match=org["B"]):  # a retry while it runs: refused
+            invoke("organization", {**item, "accountId": org["B"]}, LambdaContext(aws_request_id="request-2"))
+        assert (sum(held.calls.values()), held.assumed) == before  # not a single call in B: not swept twice
+
+        cause = json.dumps(
+            {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {limit:.2f} seconds"}
+        )
+        invoke("organization", {"step": "account-outcome", "incidentId": incident, "accountId": org["B"],
+                                "error": "Sandbox.Timedout", "cause": cause})  # fmt: skip
+        with pytest.raises(IncompleteResponse, match="timed out"):
+            invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["A"], org["B"]],
+                                    "sinceHours": 24})  # fmt: skip
+    finally:
+        held.released.set()
+        worker.join(30)
+
+    [note] = aws.notifications()
+    report = note.report
+    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "us-east-1": "clean", "eu-north-1": "failed"}
+    assert set(report["accounts"][org["A"]].values()) == {"clean"}
+    error = report["accountErrors"][org["B"]]
+    assert "timed out (Sandbox.Timedout: Task timed out after 0.50 seconds)" in error and "2 of 3 regions" in error
+    assert "not finished" in report["regionErrors"][f"{org['B']}/eu-north-1"]
+    assert report["facts"]["accountsTimedOut"] == [org["B"]]
+    cut = [a for a in report["actions"] if a["account"] == org["B"] and a["status"] == "done"]
+    assert cut and {a["region"] for a in cut} == {"sa-east-1"}  # what was done before the cut, from the record
+    assert org["B"] in note.subject + note.summary and "timed out" in note.summary
+    assert_truthful(b, report, [note])
+    # the first invocation was never stopped: it finished alone, once; its whole part is in the incident record
+    assert "error" not in first and held.assumed == 1
+    for region, ids in swarm.attacker_instances.items():
+        assert {b.instance_states(region)[i] for i in ids} == {"terminated"}
+        assert held.calls[f"ec2:TerminateInstances {region}"] == 1
+    assert _part(aws, incident, org["B"])["state"] == "finished"
+
+
+def _part(aws, incident: str, account: str) -> dict[str, Any]:
+    """One account's part of an organization sweep, as the incidents table holds it."""
+    item = (
+        aws.client("dynamodb")
+        .get_item(
+            TableName=aws.tables["incidents"],
+            Key={"pk": {"S": f"incident#{incident}"}, "sk": {"S": f"account#{account}"}},
+        )
+        .get("Item")
+    )
+    return json.loads(item["report"]["S"]) if item else {}
+
+
+def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_is_not_swept_again(aws, invoke, org):
+    """The map's retries of one account: after a region failed, the retry sweeps again and the part keeps the
+    first attempt's containment; once the account is swept whole, a further run of its item sweeps nothing."""
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    b = aws.in_account(org["B"])
+    swarm = spot_swarm(b, regions=("sa-east-1",), requests_per_region=1, key=KEY_B, team_key=TEAM_B)
+    counted = HeldRegion(org["B"], "none")
+    counted.released.set()
+    aws.dispatcher.plugins.append(counted)
+    incident = "inc-20261205-abcdef0123"
+    item = {"step": "sweep-account", "incidentId": incident, "accountId": org["B"], "sinceHours": 24}
+    aws.faults.fail(region="eu-north-1", services=["ec2"])  # UnauthorizedOperation: an SCP, say
+
+    with pytest.raises(IncompleteResponse, match="eu-north-1"):
+        invoke("organization", item)
+    aws.faults.clear()
+    first = counted.calls.total()
+    invoke("organization", item, LambdaContext(aws_request_id="request-2"))  # the map's retry: swept again
+    assert counted.calls.total() > first and counted.calls["ec2:DescribeInstances eu-north-1"] >= 2
+    swept = counted.calls.total()
+    again = invoke("organization", item, LambdaContext(aws_request_id="request-3"))
+    assert "swept whole earlier" in again["facts"]["alreadySwept"] and counted.calls.total() == swept  # no call in B
+
+    report = invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["B"]]})
+    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "eu-north-1": "clean"}
+    terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
+    assert sorted(a["target"] for a in terminated) == sorted(swarm.attacker_instances["sa-east-1"])
+    assert {b.instance_states("sa-east-1")[i] for i in swarm.attacker_instances["sa-east-1"]} == {"terminated"}
+    assert report["failures"] == [] and "accountErrors" not in report
+    assert_truthful(b, report, aws.notifications())
+
+
+def test_an_item_that_failed_before_recording_anything_reaches_the_report_with_its_error(aws, invoke, org):
+    """The function died without a part (out of memory, say): the Catch records Step Functions' error, and the
+    report names the account failed in every region it would have swept, with that error."""
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    incident = "inc-20261205-fedcba9876"
+    cause = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: signal: killed"})
+    invoke("organization", {"step": "account-outcome", "incidentId": incident, "accountId": org["C"],
+                            "error": "Lambda.Unknown", "cause": cause})  # fmt: skip
+
+    with pytest.raises(IncompleteResponse, match=org["C"]):
+        invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["C"]]})
+    [note] = aws.notifications()
+    assert note.report["accounts"][org["C"]] == {"sa-east-1": "failed", "eu-north-1": "failed"}
+    assert (
+        "sweep failed (Lambda.Unknown: Runtime exited with error: signal: killed)"
+        in (note.report["accountErrors"][org["C"]])
+    )
+    assert "accountsTimedOut" not in note.report["facts"] and org["C"] in note.summary

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from responder import catalog
-from responder.events import AccountSweepStep, OrganizationReportStep
+from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
+from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
 
 from tests.templates import cfn_lint, resources
 from tools.iam_policy import evaluate, resolve
@@ -146,13 +147,21 @@ def test_the_hub_bus_admits_only_the_organization(hub):
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}}
 
 
+WORKER_ARN = f"arn:aws:lambda:us-east-1:{HUB}:function:compromise-responder-organization"
+
+
+def definition(hub: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's definition as Step Functions receives it (the worker's ARN resolved)."""
+    [machine] = resources(hub, "AWS::StepFunctions::StateMachine").values()
+    text = machine["Properties"]["DefinitionString"]
+    if isinstance(text, dict):
+        text = "".join(p if isinstance(p, str) else WORKER_ARN for p in text["Fn::Join"][1])
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
 def test_the_distributed_map_sweeps_accounts_through_the_organization_function(hub):
     [machine] = resources(hub, "AWS::StepFunctions::StateMachine").values()
-    definition = machine["Properties"]["DefinitionString"]
-    text = definition if isinstance(definition, str) else "".join(
-        p if isinstance(p, str) else "ARN" for p in definition["Fn::Join"][1]
-    )  # fmt: skip
-    states = json.loads(text)["States"]
+    states = definition(hub)["States"]
     [the_map] = [v for v in states.values() if v["Type"] == "Map"]
     assert the_map["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert the_map["MaxConcurrency"] == 25 and the_map["ToleratedFailurePercentage"] == 5
@@ -228,3 +237,67 @@ def test_the_reviewers_tools_find_nothing_unacknowledged_in_the_member_role(hub)
     assert f"on the member role: 0 unacknowledged, {acknowledged_count(findings)} acknowledged" in " ".join(
         (ROOT / "README.md").read_text().split()
     )
+
+
+def test_asl_validator_accepts_the_organization_state_machine(hub, tmp_path):
+    """An independent reading of the States Language (npm ``asl-validator``, pinned in package.json), ARNs and
+    paths checked too."""
+    path = tmp_path / "organization-sweep.asl.json"
+    path.write_text(json.dumps(definition(hub)))
+    done = subprocess.run(
+        ["npx", "--no-install", "asl-validator", "--json-path", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "is valid" in done.stdout, done.stdout + done.stderr
+
+
+def _waits(retrier: dict[str, Any]) -> float:
+    """Seconds a retrier waits in all before its last attempt."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    return float(sum(interval * rate**n for n in range(retrier.get("MaxAttempts", 3))))
+
+
+def test_no_child_execution_can_end_before_the_function_it_waits_for(hub):
+    """Both numbers read from the template: the worker's timeout and how long each task waits for it; a child
+    is a Standard execution (Express ends after 300 s), the whole run has no timeout of its own."""
+    [worker] = [f for f in resources(hub, "AWS::Lambda::Function").values()
+                if f["Properties"]["Handler"] == "handlers.organization.handler"]  # fmt: skip
+    function_seconds = worker["Properties"]["Timeout"]
+    top = definition(hub)
+    assert "TimeoutSeconds" not in top
+    [the_map] = [v for v in top["States"].values() if v["Type"] == "Map"]
+    processor = the_map["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert function_seconds > 300  # why Express cannot be the child's type
+    tasks = {name: s for name, s in [*processor["States"].items(), *top["States"].items()] if s["Type"] == "Task"}
+    assert set(tasks) == {"SweepAccount", "RecordAccountOutcome", "Report"}
+    for name, task in tasks.items():
+        assert task["Resource"] == WORKER_ARN and task["TimeoutSeconds"] > function_seconds, name
+    sweep = processor["States"][processor["StartAt"]]
+    # a timeout is never retried (the function ended at its own timeout; what it did is in its part) ...
+    retried = {e for r in sweep["Retry"] for e in r["ErrorEquals"]}
+    assert not retried & {"States.ALL", "States.TaskFailed", "States.Timeout", "Sandbox.Timedout", "Lambda.Unknown"}
+    # ... and a retry that meets the lease of an invocation still running waits, in all, longer than it may run
+    [in_progress] = [r for r in sweep["Retry"] if r["ErrorEquals"] == [AccountSweepInProgress.__name__]]
+    assert _waits(in_progress) > function_seconds + LEASE_MARGIN_SECONDS
+    # every item's end reaches the report: its error is recorded; a failed map still runs the report
+    [catch] = sweep["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["Next"] == "RecordAccountOutcome"
+    recorded = {k.removesuffix(".$") for k in processor["States"]["RecordAccountOutcome"]["Parameters"]}
+    assert recorded == set(AccountOutcomeStep.model_fields)
+    assert [c["Next"] for c in the_map["Catch"]] == [the_map["Next"]] == ["Report"]
+    assert the_map["Catch"][0]["ResultPath"] not in (None, "$")  # the report keeps the run's input
+
+
+def test_the_state_machine_waits_for_its_roles_policy(hub):
+    """CreateStateMachine checks that the role may deliver logs: the role's policy must exist first."""
+    [machine] = resources(hub, "AWS::StepFunctions::StateMachine").values()
+    role_arn = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    [policy] = [k for k, p in resources(hub, "AWS::IAM::Policy").items()
+                if {"Ref": role_arn} in p["Properties"]["Roles"]]  # fmt: skip
+    assert policy in machine["DependsOn"]
+    statements = resources(hub, "AWS::IAM::Policy")[policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert any("logs:CreateLogDelivery" in s["Action"] for s in statements)

@@ -20,6 +20,7 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
     sweep               RegionSweep: every region in parallel, fault-isolated
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
+    account_parts       an organization sweep's account: its lease (never swept twice at once), its part
     attempts            earlier attempts of an incident: a retry keeps what they did
     notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)

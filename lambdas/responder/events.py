@@ -520,16 +520,32 @@ class OrganizationReportStep(BaseModel):
     protected: list[AccountIdField] = Field(default_factory=list, max_length=10_000)
 
 
-OrganizationStep = AccountSweepStep | OrganizationReportStep
+class AccountOutcomeStep(BaseModel):
+    """A map item that ended in an error (its Catch): what Step Functions saw, recorded for the report."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    step: Literal["account-outcome"]
+    incidentId: str = Field(pattern=r"^inc-[0-9]{8}-[0-9a-f]{10}$")
+    accountId: AccountIdField
+    dryRun: Annotated[bool, Strict()] = False
+    error: str = Field(min_length=1, max_length=256, description="Step Functions' error name")
+    cause: str | None = Field(default=None, max_length=32_768, description="Step Functions' cause")
+
+
+OrganizationStep = AccountSweepStep | OrganizationReportStep | AccountOutcomeStep
 
 
 def parse_organization_step(event: Any, partition: str = "aws") -> OrganizationStep:
     if not isinstance(event, dict):
         raise BadInput("organization step: field 'event': expected a JSON object")
-    steps: dict[str, type[BaseModel]] = {"sweep-account": AccountSweepStep, "report": OrganizationReportStep}
+    steps: dict[str, type[BaseModel]] = {
+        "sweep-account": AccountSweepStep,
+        "account-outcome": AccountOutcomeStep,
+        "report": OrganizationReportStep,
+    }
     model = steps.get(str(event.get("step")))
     if model is None:
-        raise BadInput("organization step: field 'step': expected 'sweep-account' or 'report'")
+        raise BadInput("organization step: field 'step': expected 'sweep-account', 'account-outcome' or 'report'")
     return _validate(model, event, "organization step", partition)  # type: ignore[no-any-return]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +93,6 @@ class RegionSweep:
             return []
         ledger_launches, ledger_note = self._ledger_launches(request)
         workers = max(1, min(len(regions), self.settings.max_workers))
-        results: list[RegionResult] = []
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="region") as outer,
             ThreadPoolExecutor(max_workers=min(64, 6 * workers), thread_name_prefix="probe") as inner,
@@ -102,11 +101,10 @@ class RegionSweep:
                 outer.submit(self.sweep_region, r, request, ledger_launches.get(r, []), ledger_note, inner)
                 for r in regions
             ]
-            for future in futures:
-                result = future.result()
-                results.append(result)
+            for future in as_completed(futures):  # told as each region finishes, not behind a slower one
                 if on_region:
-                    on_region(result)
+                    on_region(future.result())
+            results = [f.result() for f in futures]  # in region order
         return results
 
     def _ledger_launches(self, request: SweepRequest) -> tuple[dict[str, list[Launch]], str | None]:

@@ -35,6 +35,7 @@ EXPRESS_GB_SECOND = 0.00001667
 EXPRESS_GB = 0.064
 LAMBDA_GB_SECOND = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1_000_000
+CHILD_TRANSITIONS = 2  # a child's task, and a retry or its outcome record (ItemProcessor in infra/organization.py)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class OrganizationRun:
     contained: bool
     projected_cost_usd: float
     cost_breakdown: dict[str, float]
+    express_children_usd: float  # what the children would have cost as Express executions (for comparison)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,18 +120,33 @@ def run_organization(latency: float, accounts: int = ACCOUNTS, attacked: int = A
         contained=contained,
         projected_cost_usd=round(sum(cost.values()), 4),
         cost_breakdown={k: round(v, 5) for k, v in cost.items()},
+        express_children_usd=round(express_children_cost(durations), 5),
     )
 
 
 def project_cost(durations: list[float], report_s: float) -> dict[str, float]:
-    """One sweep: a standard execution (a transition per child execution started, plus its own few), one
-    express child per account, one Lambda invocation per account and one for the report."""
+    """One sweep: a standard execution (its own few transitions), one STANDARD child per account (billed per
+    state transition, ``CHILD_TRANSITIONS`` each, no duration charge), one Lambda invocation per account and one
+    for the report. What Express children would have cost (their duration billed) is beside it, for comparison."""
     children = len(durations)
     return {
-        "step functions (standard transitions)": (children + 4) * STANDARD_TRANSITION,
-        "step functions (express children)": children * EXPRESS_REQUEST
-        + sum(durations) * EXPRESS_GB * EXPRESS_GB_SECOND,
+        "step functions (standard run + children)": (4 + children * CHILD_TRANSITIONS) * STANDARD_TRANSITION,
         "lambda": (sum(durations) + report_s) * LAMBDA_GB * LAMBDA_GB_SECOND + (children + 1) * LAMBDA_REQUEST,
+    }
+
+
+def express_children_cost(durations: list[float]) -> float:
+    """The same children as Express executions (the definition before: cut at 300 s), for comparison only."""
+    return len(durations) * EXPRESS_REQUEST + sum(durations) * EXPRESS_GB * EXPRESS_GB_SECOND
+
+
+def per_thousand_accounts(account_seconds: float) -> dict[str, float]:
+    """Step Functions' cost of 1,000 accounts whose sweeps last ``account_seconds`` each: Standard children
+    (what the stack deploys) against Express children (billed for their duration)."""
+    return {
+        "standard children": 1000 * CHILD_TRANSITIONS * STANDARD_TRANSITION,
+        "express children": express_children_cost([account_seconds] * 1000),
+        "lambda": 1000 * account_seconds * LAMBDA_GB * LAMBDA_GB_SECOND,
     }
 
 

@@ -48,12 +48,13 @@ class Authorization:
 
     @contextmanager
     def acting(self, policies: Callable[[str], Policies | None]) -> Iterator[None]:
-        """Check calls with ``policies(account)`` (None: that account's calls are not checked)."""
-        self._policies = policies
+        """Check calls with ``policies(account)`` (None: that account's calls are not checked). Nested (a test
+        that runs a second invocation while a first one still runs in a thread) restores the outer one's."""
+        outer, self._policies = self._policies, policies
         try:
             yield
         finally:
-            self._policies = None
+            self._policies = outer
 
     def __call__(self, call: Call) -> Any:
         if self._policies is None or call.action in NEEDS_NO_PERMISSION:
