@@ -119,7 +119,7 @@ ONE_WORKER_FILES = {"test_deploy.py", "test_stack.py", "test_organization_stack.
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(getattr(pytest.mark, tier_of(item)))
-        if item.path.name in ONE_WORKER_FILES:
+        if item.path.name in ONE_WORKER_FILES and config.pluginmanager.hasplugin("xdist"):
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
