@@ -7,9 +7,10 @@ from concurrent.futures import Executor, Future
 from datetime import datetime
 
 from .. import probes
+from ..actions import ActionName
 from ..actions.iam import DeleteLoginProfile
 from ..context import ResponseContext
-from ..model import Outcome, Principal
+from ..model import GLOBAL, Outcome, Principal, Step
 from ..report import Report
 from .holds import CONTAINMENT_CHECK, check_again, counter_moves, planned_check
 
@@ -48,6 +49,14 @@ def finish_recheck(report: Report, recheck: Recheck | None, door_closed: datetim
     )
     if moves:
         report.facts[MOVES_FACT] = moves
+
+
+def also_deactivate(door: list[Step], principal: Principal, keys: tuple[str, ...]) -> list[Step]:
+    """The user's other keys, deactivated with the door - unless the door itself is not opened (root, protected)."""
+    if not keys or any(s.status != "planned" for s in door):
+        return []
+    why = f"another access key of {principal.name}, whose key AWS found in public: deactivate (never delete)"
+    return [Step(ActionName.DEACTIVATE_ACCESS_KEY, k, GLOBAL, why, params={"userName": principal.name}) for k in keys]
 
 
 def attacker_acted_after_containment(report: Report) -> None:

@@ -159,15 +159,23 @@ def _handled(outcomes: Iterable[Outcome]) -> set[tuple[str, str]]:
     return {(o.step.action, o.step.target) for o in outcomes if o.status in ("done", "planned")}
 
 
+MOVE_WORDS = {  # what the attacker did, by the step that undoes it
+    ActionName.DEACTIVATE_ACCESS_KEY: "access key {target} created after containment",
+    ActionName.QUARANTINE_USER: "user {target} created after containment",
+    ActionName.QUARANTINE_ROLE: "role {target} created after containment",
+    ActionName.DELETE_LOGIN_PROFILE: "console password (login profile) set for {target} after containment",
+}
+
+
 def _as_counter_move(step: Step) -> Step:
-    what = step.reason.split(":", 1)[0]
+    move = MOVE_WORDS[ActionName(step.action)].format(target=step.target)
     return Step(
         step.action,
         step.target,
         step.region,
         f"after containment: {step.reason}",
         status=step.status,
-        params={**step.params, COUNTER_MOVE: f"{what}: {step.target}"},
+        params={**step.params, COUNTER_MOVE: move},
         source=step.source,
     )
 
@@ -179,9 +187,10 @@ def counter_moves(
     first persistence sweep's findings made after the door closed)."""
     moves = [f"{o.step.params[COUNTER_MOVE]} -> {_undone(o)}" for o in outcomes if o.step.params.get(COUNTER_MOVE)]
     for f in findings:
-        when = f.get("time")
-        if f.get("kind") in NEUTRALISE and when and when >= iso(door_closed - CLOCK_SLACK):
-            moves.append(f"{f.get('eventName')} {f.get('target')} after containment -> {f.get('response')}")
+        when, kind = f.get("time"), str(f.get("kind"))
+        if kind in NEUTRALISE and when and when >= iso(door_closed - CLOCK_SLACK):
+            move = MOVE_WORDS[NEUTRALISE[kind][0]].format(target=f.get("target"))
+            moves.append(f"{move} ({f.get('eventName')}) -> {f.get('response')}")
     return moves
 
 

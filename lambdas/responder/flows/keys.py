@@ -22,7 +22,7 @@ from ..sweep import SweepRequest, enabled_regions
 from ..timeutil import iso, utcnow
 from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
-from .holding import HOLDS, attacker_acted_after_containment, finish_recheck, start_recheck
+from .holding import HOLDS, also_deactivate, attacker_acted_after_containment, finish_recheck, start_recheck
 
 KEY_CONTAINMENT = Flow(
     "access-key-containment",
@@ -49,8 +49,10 @@ def contain_access_key(
     window: Window,
     what: str,
     facts: dict[str, Any] | None = None,
+    other_keys: tuple[str, ...] = (),
 ) -> Report:
-    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the entrypoint)."""
+    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the entrypoint); ``other_keys``
+    of the same user are deactivated with the door (AWS quarantined the user: every key of it)."""
     report = ctx.new_report()
     report.window = window
     report.facts.update(facts or {})
@@ -65,7 +67,8 @@ def contain_access_key(
             report.facts["keyLastUsed"] = _last_used(owner.last_used)
 
         door_closed = utcnow()
-        report.add(ctx.run(plan_key_containment(access_key_id, principal, ctx.policy)))  # the door closes first
+        door = plan_key_containment(access_key_id, principal, ctx.policy)
+        report.add(ctx.run(door + also_deactivate(door, principal, other_keys)))  # the door closes first
         ctx.log("key containment", steps=[(o.step.action, o.status) for o in report.outcomes])
 
         if ctx.policy.is_protected_principal(principal.name, principal.arn) and principal.type != "Root":
