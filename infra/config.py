@@ -77,6 +77,7 @@ SETTINGS = (
     "securityHubFindings",
     "chatChannels",
     "activityBudgetSeconds",
+    "propagationSeconds",
     "reservedConcurrency",
 )
 # Concurrency kept for each function (the account's pool is shared): a storm of launch events can never take the
@@ -143,6 +144,7 @@ class ResponderConfig:
     powertools_layer_version: int
     sweep_regions: tuple[str, ...]
     activity_budget_seconds: float
+    propagation_seconds: float = 10.0
     organization: bool = False
     organization_id: str = ""
     organization_targets: tuple[str, ...] = ()
@@ -172,6 +174,7 @@ class ResponderConfig:
             "SWEEP_REGIONS": ",".join(self.sweep_regions),
             "SECURITY_HUB_FINDINGS": "true" if self.security_hub_findings else "false",
             "ACTIVITY_BUDGET_SECONDS": _num(self.activity_budget_seconds),
+            "PROPAGATION_SECONDS": _num(self.propagation_seconds),
         } | (
             {
                 "MEMBER_ROLE_NAME": self.member_role_name,
@@ -387,6 +390,8 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         sweep_regions=regions["sweepRegions"],
         # reading what the key did runs after containment, inside the 900 s functions: at most 5 minutes
         activity_budget_seconds=_float(ctx, "activityBudgetSeconds", 60, 1, 300),
+        # IAM's propagation: the check that containment held, this long after the door closed
+        propagation_seconds=_float(ctx, "propagationSeconds", 10, 0, 60),
         security_hub_findings=_bool(ctx, "securityHubFindings", False),
         chat_channels=_chat_channels(ctx),
         reserved_concurrency=_reserved_concurrency(ctx),

@@ -27,6 +27,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
 
 from .config import ResponderConfig
 from .nag import acknowledge
@@ -320,6 +321,7 @@ def member_template(
         "Conditions": {
             "IsHomeRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, config.home_region]},
             "NotHub": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::AccountId"}, hub_account]}]},
+            "QuarantineHere": {"Fn::And": [{"Condition": "IsHomeRegion"}, {"Condition": "NotHub"}]},
             "IamEventsHere": {
                 "Fn::And": [
                     {"Condition": "NotHub"},
@@ -328,6 +330,16 @@ def member_template(
             },
         },
         "Resources": {
+            # the managed deny-all quarantine of this account (the hub's own stack makes the hub's)
+            "Quarantine": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Condition": "QuarantineHere",
+                "Properties": {
+                    "ManagedPolicyName": QUARANTINE_POLICY_NAME,
+                    "Description": "Compromise responder: deny-all quarantine attached to a contained principal",
+                    "PolicyDocument": DENY_ALL,
+                },
+            },
             "MemberRole": {
                 "Type": "AWS::IAM::Role",
                 "Condition": "IsHomeRegion",

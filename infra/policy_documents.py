@@ -81,7 +81,9 @@ def statements(grants: Iterable[cap.Grant], place: Place) -> list[dict[str, Any]
             "Resource": [r for symbol in grant.resources for r in place.resources(symbol)],
         }
         if grant.conditions:
-            statement["Condition"] = grant.condition_block({"organization": place.organization})
+            statement["Condition"] = grant.condition_block(
+                {"organization": place.organization, "partition": place.partition, "account": place.account}
+            )
         out.append(statement)
     return out
 

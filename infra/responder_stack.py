@@ -8,6 +8,7 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from responder import catalog
+from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
 
 from .alarms import FailureAlarms
 from .chat import ChatChannels
@@ -61,6 +62,14 @@ class ResponderStack(Stack):
             "A permissions boundary grants nothing by itself: it caps each function role at the actions the "
             "responder declares (the roles' own policies scope the resources) and carries the configuration's denies.",
         )
+        # the managed deny-all quarantine: containment attaches it (granted for this policy only), release detaches it
+        quarantine = iam.CfnManagedPolicy(
+            self,
+            "Quarantine",
+            managed_policy_name=QUARANTINE_POLICY_NAME,
+            description="Compromise responder: deny-all quarantine attached to a contained principal",
+            policy_document=DENY_ALL,
+        )
         table_env = self.tables.env()
         self.functions: dict[str, ResponderFunction] = {}
         for handler in catalog.handlers(config.organization):
@@ -73,6 +82,7 @@ class ResponderStack(Stack):
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 "SWEEP_MAX_WORKERS": "24",  # region threads (the sweep's pool is sized from the region count)
                 "AWS_MAX_ATTEMPTS": "8",  # adaptive retries per AWS call
+                "QUARANTINE_POLICY_ARN": quarantine.ref,  # Ref of a managed policy: its ARN
             }
             if config.organization:
                 env["ORGANIZATION_SWEEP_STATE_MACHINE"] = sweep_state_machine_arn()

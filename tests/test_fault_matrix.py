@@ -22,7 +22,7 @@ from tools.emulator.scenarios import LEAKED_KEY, spot_swarm
 REGIONS = ("us-east-1", "sa-east-1", "ap-south-1")
 ATTACKED = ("sa-east-1", "ap-south-1")
 CALLS = {  # service -> operations the health response makes against this scene
-    "iam": ("GetAccessKeyLastUsed", "UpdateAccessKey", "PutUserPolicy"),
+    "iam": ("GetAccessKeyLastUsed", "UpdateAccessKey", "AttachUserPolicy"),
     "ec2": (
         "DescribeInstances",
         "DescribeSpotInstanceRequests",
@@ -110,7 +110,7 @@ def targets_of(call: Call) -> set[str]:
     p = call.params
     values: list[Any] = [
         p.get("AccessKeyId"),
-        p.get("UserName") if call.operation == "PutUserPolicy" else None,
+        p.get("UserName") if call.operation == "AttachUserPolicy" else None,
         p.get("InstanceId"),
         p.get("AutoScalingGroupName"),
         *(p.get("InstanceIds") or []),

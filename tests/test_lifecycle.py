@@ -295,7 +295,7 @@ def test_a_release_iam_refuses_is_reported_failed_and_never_said_removed(aws, in
     contained_key(aws, invoke)
     invoke("runbook", {"runbook": "close-incident", "accessKeyId": LEAKED_KEY, "reason": "rotated"})
     seen = len(aws.notifications())
-    aws.faults.fail(operations=["DeleteUserPolicy"], code="AccessDenied", message="not allowed (injected)")
+    aws.faults.fail(operations=["DetachUserPolicy"], code="AccessDenied", message="not allowed (injected)")
 
     with pytest.raises(RuntimeError, match="release-user ci-deployer"):
         invoke("runbook", {"runbook": "release-principal", "userName": "ci-deployer", "reason": "r"})

@@ -37,7 +37,7 @@ def test_a_retry_keeps_the_first_attempt_and_reports_the_whole_incident(aws, inv
     report = invoke("health", event)
 
     # the retry re-sent nothing the first attempt had done
-    assert not {"iam:UpdateAccessKey", "iam:PutUserPolicy", "ec2:TerminateInstances"} & aws.recorder.actions()
+    assert not {"iam:UpdateAccessKey", "iam:AttachUserPolicy", "ec2:TerminateInstances"} & aws.recorder.actions()
     done = {a["target"] for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"}
     assert done == set(first)
     assert report["attempt"] == 2 and report["earlierAttempts"][0]["notified"] is False

@@ -649,7 +649,8 @@ class Rehearsal:
         self.result.replay = {
             "keyId": key_id,
             "keyStatus": status.get(key_id),
-            "userPolicies": iam.list_user_policies(UserName=EXPOSED_USER)["PolicyNames"],
+            "userPolicies": iam.list_user_policies(UserName=EXPOSED_USER)["PolicyNames"]
+            + [p["PolicyName"] for p in iam.list_attached_user_policies(UserName=EXPOSED_USER)["AttachedPolicies"]],
             "subjects": [n.get("Subject", "") for n in notifications],
             "messages": [n.get("Message", "") for n in notifications],
             "topic": topic,

@@ -7,10 +7,12 @@ from responder.cloudtrail_records import CallRecord, parse_call_event
 from responder.context import ResponseContext
 from responder.entrypoint import entrypoint
 from responder.flows import watch_call
+from responder.flows.earliest import aws_quarantined_user, contain_quarantined_user
 from responder.report import Report
 
 
 @entrypoint("cloudtrail", parse_call_event, account=lambda call: call.account, eager_journal=False)
 def handler(call: CallRecord, ctx: ResponseContext) -> Report:
     """Record every watched call; contain a launch outside ALLOWED_REGIONS or by a credential under an open incident."""
-    return watch_call(ctx, call)
+    user = aws_quarantined_user(call)  # AWS attached its quarantine: the earliest sign of a key found in public
+    return contain_quarantined_user(ctx, call, user) if user else watch_call(ctx, call)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from responder.context import ResponseContext
 from responder.entrypoint import entrypoint
-from responder.events import HEALTH_NOTICES, HealthEvent, parse_health
+from responder.events import CONSOLE_COMPROMISE, HEALTH_NOTICES, HealthEvent, parse_health
 from responder.flows import contain_access_key
+from responder.flows.console import console_compromise
 from responder.report import Report
 
 
 @entrypoint("health", parse_health, account=lambda event: event.account)
 def handler(event: HealthEvent, ctx: ResponseContext) -> Report:
     """Window: [notice startTime - INCIDENT_LOOKBACK_HOURS, now]."""
+    if event.detail.eventTypeCode == CONSOLE_COMPROMISE:  # a console sign-in: the user, not a key
+        return console_compromise(ctx, event)
     facts = {
         "notice": f"AWS Health {event.detail.eventTypeCode} ({event.detail.eventArn})",
         "noticeStart": event.detail.startTime.isoformat() if event.detail.startTime else None,

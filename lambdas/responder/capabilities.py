@@ -44,6 +44,9 @@ SPOT_FLEET = arn("ec2", "spot-fleet-request/*")
 EC2_FLEET = arn("ec2", "fleet/*")
 AUTOSCALING_GROUP = arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")
 TARGET_GROUP = arn("elasticloadbalancing", "targetgroup/*/*")
+# The responder's customer-managed deny-all quarantine (created by the stack, in the account acted on)
+QUARANTINE_POLICY_NAME = "compromise-responder-quarantine"
+QUARANTINE_POLICY = arn("iam", f"policy/{QUARANTINE_POLICY_NAME}", region="")
 ORGANIZATION_ACCOUNT = arn("organizations", "account/{organization}/*", region="", account="*")
 
 # Symbols of the responder's own resources, resolved by the stack (infra/policy_documents.py).
@@ -65,6 +68,7 @@ Condition = tuple[str, str, tuple[str, ...]]  # (operator, key, values)
 ONLY_OWN_TAG_KEYS: Condition = ("ForAllValues:StringLike", "aws:TagKeys", (OWN_TAG_PREFIX + "*",))
 CREATED_WITH_OWN_TAG: Condition = ("StringLike", f"aws:RequestTag/{OWN_TAG}", ("*",))
 IN_ORGANIZATION: Condition = ("StringEquals", "aws:ResourceOrgID", ("{organization}",))
+ONLY_QUARANTINE_POLICY: Condition = ("ArnEquals", "iam:PolicyARN", (QUARANTINE_POLICY,))  # attach/detach only it
 CREATED_BY_RESPONDER: Condition = ("StringLike", f"aws:ResourceTag/{OWN_TAG}", ("*",))
 
 

@@ -30,7 +30,7 @@ from .idempotency import IDEMPOTENCY
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
-    "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
+    "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, NOTICE),  # KEY: AWS's quarantine attached (earliest trigger)
     "runbook": (
         KEY_CONTAINMENT,
         REGION_SWEEP,

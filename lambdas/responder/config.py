@@ -20,6 +20,7 @@ DEFAULT_SUSPICIOUS_INSTANCE_TYPES = ("g*", "p*", "inf*", "trn*", "dl*", "f1.*", 
 ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")
+POLICY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/([\x21-\x7e]*/)?[A-Za-z0-9_+=,.@-]{1,128}$")
 TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 Mode = Literal["enforce", "dry-run"]
@@ -57,6 +58,8 @@ class Settings:
     organization_inline_accounts: int = 10  # sweep-organization: up to this many accounts in one invocation
     security_hub_findings: bool = False
     activity_budget_seconds: float = 60.0  # reading what a key did, after containment (functions run 900 s)
+    propagation_seconds: float = 10.0  # after closing the door, check again that it stayed closed
+    quarantine_policy_arn: str | None = None  # the stack's managed deny-all policy (in the responder's account)
 
     @property
     def partition(self) -> str:
@@ -101,7 +104,12 @@ class Settings:
         machine = (env.get("ORGANIZATION_SWEEP_STATE_MACHINE") or "").strip() or None
         if machine and not STATE_MACHINE_ARN.match(machine):
             raise ConfigError(f"ORGANIZATION_SWEEP_STATE_MACHINE is not a state machine ARN: {machine!r}")
+        quarantine = (env.get("QUARANTINE_POLICY_ARN") or "").strip() or None
+        if quarantine and not POLICY_ARN_PATTERN.match(quarantine):
+            raise ConfigError(f"QUARANTINE_POLICY_ARN is not an IAM policy ARN: {quarantine!r}")
         return cls(
+            quarantine_policy_arn=quarantine,
+            propagation_seconds=_number(env, "PROPAGATION_SECONDS", 10.0, low=0.0, high=60.0),
             member_role_name=role,
             protected_accounts=protected_accounts,
             organization_state_machine=machine,

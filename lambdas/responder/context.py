@@ -15,6 +15,7 @@ from .attempts import Journal, StepKey, load
 from .aws import Clients
 from .config import Settings
 from .model import Outcome, RegionResult, Step, Window, planned
+from .quarantine import quarantine_policy_arn, with_quarantine_arn
 from .report import Report
 from .rogue import RoguePolicy
 from .store import Incidents, Ledger
@@ -77,9 +78,15 @@ class ResponseContext:
 
     def run(self, steps: list[Step]) -> list[Outcome]:
         """Execute steps (or only plan them, in a dry-run); nothing an earlier attempt did is sent again."""
+        steps = with_quarantine_arn(steps, self.quarantine_arn)
         if self.dry_run:
             return planned(steps)
         return execute(self.clients, steps, self.settings.home_region, self.done_before)
+
+    @property
+    def quarantine_arn(self) -> str | None:
+        """The managed quarantine policy in the account acted on (contract "Containment that holds")."""
+        return quarantine_policy_arn(self.settings, self.account)
 
     @cached_property
     def policy(self) -> RoguePolicy:

@@ -35,7 +35,9 @@ HEALTH_NOTICES = {  # AWS Health credential-risk event codes (service RISK) -> h
     "AWS_RISK_CREDENTIALS_COMPROMISED": "Compromised",
     "AWS_RISK_CREDENTIALS_COMPROMISE_SUSPECTED": "Possibly compromised",
     "AWS_RISK_IAM_QUARANTINE": "AWS-quarantined",
+    "AWS_RISK_ACCOUNT_CONSOLE_COMPROMISE": "Console-compromised",  # a console sign-in, not a key: flows/console.py
 }
+CONSOLE_COMPROMISE = "AWS_RISK_ACCOUNT_CONSOLE_COMPROMISE"
 HEALTH_CREDENTIAL_CODES = frozenset(HEALTH_NOTICES)
 HEALTH_DETAIL_TYPES = frozenset({"AWS Health Event", "AWS Health Abuse Event"})
 
@@ -187,7 +189,8 @@ def parse_health(event: Any, partition: str = "aws") -> HealthEvent:
             f"health event: field 'detail.eventTypeCode': {shown(model.detail.eventTypeCode)} is not a "
             f"credential-risk event (expected one of {sorted(HEALTH_CREDENTIAL_CODES)})"
         )
-    model.access_key_id()  # fail now, before anything changes, if no key id is found
+    if model.detail.eventTypeCode != CONSOLE_COMPROMISE:  # a console notice names a user or root, not a key
+        model.access_key_id()  # fail now, before anything changes, if no key id is found
     return model
 
 

@@ -59,6 +59,12 @@ LOOKUP_EVENTS = cap.declare("read", "lookup-events", ("cloudtrail:LookupEvents",
 KEY_OWNER = cap.declare("read", "key-owner", ("iam:GetAccessKeyLastUsed",), cap.IAM_USER, doc="who owns a key")
 USER_POLICY = cap.declare("read", "user-inline-policy", ("iam:GetUserPolicy",), cap.IAM_USER, doc="is it quarantined")
 ROLE_POLICY = cap.declare("read", "role-inline-policy", ("iam:GetRolePolicy",), cap.IAM_ROLE, doc="is it quarantined")
+ATTACHED_USER_POLICIES = cap.declare(
+    "read", "user-attached-policies", ("iam:ListAttachedUserPolicies",), cap.IAM_USER, doc="is it quarantined"
+)
+ATTACHED_ROLE_POLICIES = cap.declare(
+    "read", "role-attached-policies", ("iam:ListAttachedRolePolicies",), cap.IAM_ROLE, doc="is it quarantined"
+)
 LOOKUP_MAX_PAGES = 20
 
 
@@ -113,6 +119,16 @@ def inline_policy(clients: Clients, home_region: str, kind: str, name: str, poli
             return False, describe_error(exc)
         raise
     return True, ""
+
+
+def attached_policy(clients: Clients, home_region: str, kind: str, name: str, policy_arn: str) -> bool:
+    """Whether the managed policy ``policy_arn`` is attached to the user or role."""
+    iam = clients.get("iam", home_region)
+    if kind == "user":
+        pages = iam.get_paginator("list_attached_user_policies").paginate(UserName=name)
+    else:
+        pages = iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+    return any(p.get("PolicyArn") == policy_arn for page in pages for p in page.get("AttachedPolicies", []))
 
 
 # --- EC2 and Auto Scaling -----------------------------------------------------------------

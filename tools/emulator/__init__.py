@@ -27,7 +27,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ from responder.table_keys import TABLES, create_table_request  # noqa: E402
 from .authorization import Authorization  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
+    UNWATCHED,
     AssumeRoleDenials,
     CallRecorder,
     Dispatcher,
@@ -200,12 +202,26 @@ class EmulatedAws:
             dynamodb.create_table(**create_table_request(logical, name))
             self.tables[logical] = name
             self._set_env({spec["env"]: name})
+        self.quarantine_policy_arn = self.create_quarantine_policy()
         self._set_env(
-            {"NOTIFY_TOPIC_ARN": self.topic_arn, "SWEEP_REGIONS": ",".join(self.regions), "AWS_MAX_ATTEMPTS": "3"}
+            {
+                "NOTIFY_TOPIC_ARN": self.topic_arn,
+                "SWEEP_REGIONS": ",".join(self.regions),
+                "AWS_MAX_ATTEMPTS": "3",
+                "QUARANTINE_POLICY_ARN": self.quarantine_policy_arn,
+                "PROPAGATION_SECONDS": "0",  # the check after the door closes, at once (tests set it when they wait)
+            }
         )
         self._set_env(self.extra_env)
         self.recorder.reset()
         return self
+
+    def create_quarantine_policy(self) -> str:
+        """The customer-managed deny-all quarantine policy, as the stack (and the member stack) creates it."""
+        from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
+
+        made = self.client("iam").create_policy(PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=json.dumps(DENY_ALL))
+        return str(made["Policy"]["Arn"])
 
     def __exit__(self, *exc: object) -> None:
         self.dispatcher.uninstall()
@@ -247,6 +263,8 @@ class EmulatedAws:
             name = names[n] if n < len(names) else f"member-{n + 1}"
             created = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
             accounts.append(str(created["AccountId"]))
+        for account in accounts:
+            self.in_account(account).create_quarantine_policy()  # the member stack's
         return accounts
 
     def in_account(self, account: str) -> EmulatedAws:
@@ -312,18 +330,45 @@ class EmulatedAws:
         return {k["AccessKeyId"]: k["Status"] for k in keys}
 
     def user_policies(self, user: str) -> dict[str, dict[str, Any]]:
+        """The user's policies by name: inline ones, and the responder's managed quarantine when attached."""
         iam = self.client("iam")
-        return {
+        inline = {
             name: _policy_doc(iam.get_user_policy(UserName=user, PolicyName=name)["PolicyDocument"])
             for name in iam.list_user_policies(UserName=user)["PolicyNames"]
         }
+        return {**self._customer_managed(iam.list_attached_user_policies(UserName=user)), **inline}
 
     def role_policies(self, role: str) -> dict[str, dict[str, Any]]:
+        """The role's policies by name: inline ones, and the responder's managed quarantine when attached."""
         iam = self.client("iam")
-        return {
+        inline = {
             name: _policy_doc(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
             for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
         }
+        return {**self._customer_managed(iam.list_attached_role_policies(RoleName=role)), **inline}
+
+    def attached(self, kind: str, name: str) -> set[str]:
+        """ARNs of the managed policies attached to a user or role."""
+        iam = self.client("iam")
+        listed = (
+            iam.list_attached_user_policies(UserName=name)
+            if kind == "user"
+            else iam.list_attached_role_policies(RoleName=name)
+        )
+        return {p["PolicyArn"] for p in listed["AttachedPolicies"]}
+
+    def _customer_managed(self, listed: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        from responder.actions.iam import QUARANTINE_POLICY_NAME
+
+        iam = self.client("iam")
+        out = {}
+        for p in listed["AttachedPolicies"]:
+            if p["PolicyArn"] != f"arn:aws:iam::{self.account}:policy/{QUARANTINE_POLICY_NAME}":
+                continue  # the team's own managed policies: not in this view
+            version = iam.get_policy(PolicyArn=p["PolicyArn"])["Policy"]["DefaultVersionId"]
+            doc = iam.get_policy_version(PolicyArn=p["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+            out[p["PolicyName"]] = _policy_doc(doc)
+        return out
 
     def snapshot(self) -> dict[str, Any]:
         """The mutable state the responder could touch: compare before/after to prove "no change"."""
@@ -368,6 +413,24 @@ class EmulatedAws:
 
     def actor(self, identity: Identity) -> Actor:
         return Actor(self, identity)
+
+    def after_first(self, operation: str, moves: Callable[[], None]) -> None:
+        """Run ``moves`` (the attacker's counter-moves) right after the first accepted ``operation`` call (the
+        responder's ``AttachUserPolicy``, say), once, as another caller: not checked against the function's policy
+        and not counted as the function's calls."""
+        fired = threading.Event()
+
+        def observer(call: Any, parsed: dict[str, Any]) -> None:
+            if call.operation != operation or fired.is_set() or getattr(UNWATCHED, "on", False):
+                return
+            fired.set()
+            UNWATCHED.on = True
+            try:
+                moves()
+            finally:
+                UNWATCHED.on = False
+
+        self.dispatcher.observers.append(observer)
 
 
 def _policy_doc(doc: Any) -> dict[str, Any]:

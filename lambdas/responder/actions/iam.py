@@ -1,7 +1,8 @@
 """IAM actions (global): close the door without deleting anything, and open it again when it is safe.
 
-Keys are deactivated (they can be re-activated and stay as evidence); principals get an inline deny-all
-policy (removable once it is safe); role sessions issued before now are denied; a console password the
+Keys are deactivated (they can be re-activated and stay as evidence); principals get the customer-managed
+deny-all policy the stack creates, attached (detachable once it is safe; attach and detach are granted for that
+policy only); role sessions issued before now are denied; a console password the
 attacker created is removed (a login profile holds no data). Releasing a principal removes the responder's
 own quarantine policy and nothing else.
 """
@@ -19,7 +20,7 @@ from ..aws import AWS_ERRORS, describe_error, error_code
 from ..model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
-QUARANTINE_POLICY_NAME = "compromise-responder-quarantine"
+QUARANTINE_POLICY_NAME = cap.QUARANTINE_POLICY_NAME
 REVOKE_SESSIONS_POLICY_NAME = "compromise-responder-revoke-older-sessions"
 DENY_ALL = {
     "Version": "2012-10-17",
@@ -62,43 +63,50 @@ class DeactivateAccessKey(Action):
 
 
 class _Quarantine(Action):
-    """Attach the inline deny-all quarantine policy to a principal (removable once it is safe)."""
+    """Attach the customer-managed deny-all quarantine policy (made by the stack) to a principal."""
 
     service = "iam"
     phase = 11
-    put_policy: ClassVar[str]  # the IAM call: put_user_policy or put_role_policy
+    attach_policy: ClassVar[str]  # the IAM call: attach_user_policy or attach_role_policy
     name_parameter: ClassVar[str]  # UserName or RoleName
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        doc = json.dumps(DENY_ALL)
-        put = getattr(client, self.put_policy)
-        return each(
-            steps,
-            lambda s: put(**{self.name_parameter: s.target}, PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=doc),
-        )
+        attach = getattr(client, self.attach_policy)
+
+        def call(step: Step) -> str:
+            arn = step.params.get("policyArn")
+            if not arn:
+                raise ValueError(f"no quarantine policy ARN for {step.target} (QUARANTINE_POLICY_ARN)")
+            attach(**{self.name_parameter: step.target}, PolicyArn=arn)
+            return f"{QUARANTINE_POLICY_NAME} attached"
+
+        return each(steps, call)
+
+
+def _attach_only_quarantine(action: str, resource: str) -> tuple[cap.Grant, ...]:
+    """Attach/detach granted only for the responder's own quarantine policy (``iam:PolicyARN``)."""
+    return (cap.Grant((action,), (resource,), (cap.ONLY_QUARANTINE_POLICY,)),)
 
 
 @register
 class QuarantineUser(_Quarantine):
-    """Attach the inline deny-all quarantine policy to an IAM user: no other credential of it works."""
+    """Attach the deny-all quarantine policy to an IAM user: no other credential of it works."""
 
     name = ActionName.QUARANTINE_USER
-    permissions = ("iam:PutUserPolicy",)
-    resource = cap.IAM_USER
+    grants = _attach_only_quarantine("iam:AttachUserPolicy", cap.IAM_USER)
     words = Words("user", "users", "given the deny-all quarantine policy", "to quarantine", short="quarantined")
-    put_policy = "put_user_policy"
+    attach_policy = "attach_user_policy"
     name_parameter = "UserName"
 
 
 @register
 class QuarantineRole(_Quarantine):
-    """Attach the inline deny-all quarantine policy to an IAM role created by the attacker."""
+    """Attach the deny-all quarantine policy to an IAM role created by the attacker."""
 
     name = ActionName.QUARANTINE_ROLE
-    permissions = ("iam:PutRolePolicy",)
-    resource = cap.IAM_ROLE
+    grants = _attach_only_quarantine("iam:AttachRolePolicy", cap.IAM_ROLE)
     words = Words("role", "roles", "given the deny-all quarantine policy", "to quarantine", short="quarantined")
-    put_policy = "put_role_policy"
+    attach_policy = "attach_role_policy"
     name_parameter = "RoleName"
 
 
@@ -156,28 +164,45 @@ class DeleteLoginProfile(Action):
 
 
 class _Release(Action):
-    """Remove the responder's own inline quarantine policy from a principal, and nothing else."""
+    """Remove the responder's own quarantine from a principal, and nothing else: the managed policy detached
+    (``policyArn``), and the inline policy of the same name deleted (``inline``: incidents before the managed one)."""
 
     service = "iam"
     phase = 14
+    detach_policy: ClassVar[str]  # the IAM call: detach_user_policy or detach_role_policy
     delete_policy: ClassVar[str]  # the IAM call: delete_user_policy or delete_role_policy
     name_parameter: ClassVar[str]  # UserName or RoleName
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        delete = getattr(client, self.delete_policy)
         out = []
         for step in steps:
+            who = {self.name_parameter: step.target}
+            removed: list[str] = []
             try:
-                delete(**{self.name_parameter: step.target}, PolicyName=QUARANTINE_POLICY_NAME)
-                out.append(step.outcome("done", f"inline policy {QUARANTINE_POLICY_NAME} removed"))
-            except ClientError as exc:
-                if error_code(exc) != "NoSuchEntity":
-                    out.append(step.outcome("failed", describe_error(exc)))
-                    continue
-                out.append(step.outcome("skipped", f"nothing to remove: {describe_error(exc)}"))
+                if step.params.get("policyArn"):
+                    _gone_ok(getattr(client, self.detach_policy), **who, PolicyArn=step.params["policyArn"])
+                    removed.append(f"managed policy {QUARANTINE_POLICY_NAME} detached")
+                if step.params.get("inline"):
+                    _gone_ok(getattr(client, self.delete_policy), **who, PolicyName=QUARANTINE_POLICY_NAME)
+                    removed.append(f"inline policy {QUARANTINE_POLICY_NAME} removed")
             except AWS_ERRORS as exc:
-                out.append(step.outcome("failed", describe_error(exc)))
+                done = f" (already: {', '.join(removed)})" if removed else ""
+                out.append(step.outcome("failed", describe_error(exc) + done))
+                continue
+            if removed:
+                out.append(step.outcome("done", "; ".join(removed)))
+            else:
+                out.append(step.outcome("skipped", f"no {QUARANTINE_POLICY_NAME} on {step.target}"))
         return out
+
+
+def _gone_ok(call: Any, **params: Any) -> None:
+    """A policy already gone (NoSuchEntity) is what a release wants."""
+    try:
+        call(**params)
+    except ClientError as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
 
 
 @register
@@ -185,8 +210,10 @@ class ReleaseUser(_Release):
     """Remove the responder's quarantine policy from an IAM user (its other policies are not touched)."""
 
     name = ActionName.RELEASE_USER
-    permissions = ("iam:DeleteUserPolicy",)
-    resource = cap.IAM_USER
+    grants = (
+        *_attach_only_quarantine("iam:DetachUserPolicy", cap.IAM_USER),
+        cap.Grant(("iam:DeleteUserPolicy",), (cap.IAM_USER,)),
+    )
     words = Words(
         "user",
         "users",
@@ -195,6 +222,7 @@ class ReleaseUser(_Release):
         short="released",
         one="{noun} {target} {short} (quarantine policy removed)",
     )
+    detach_policy = "detach_user_policy"
     delete_policy = "delete_user_policy"
     name_parameter = "UserName"
 
@@ -204,8 +232,10 @@ class ReleaseRole(_Release):
     """Remove the responder's quarantine policy from an IAM role (its other policies are not touched)."""
 
     name = ActionName.RELEASE_ROLE
-    permissions = ("iam:DeleteRolePolicy",)
-    resource = cap.IAM_ROLE
+    grants = (
+        *_attach_only_quarantine("iam:DetachRolePolicy", cap.IAM_ROLE),
+        cap.Grant(("iam:DeleteRolePolicy",), (cap.IAM_ROLE,)),
+    )
     words = Words(
         "role",
         "roles",
@@ -214,5 +244,6 @@ class ReleaseRole(_Release):
         short="released",
         one="{noun} {target} {short} (quarantine policy removed)",
     )
+    detach_policy = "detach_role_policy"
     delete_policy = "delete_role_policy"
     name_parameter = "RoleName"

@@ -19,9 +19,10 @@ from ..probes import key_owner
 from ..report import Report
 from ..report.needs_human import key_todo, protected_key_todo, unknown_key_todo
 from ..sweep import SweepRequest, enabled_regions
-from ..timeutil import iso
+from ..timeutil import iso, utcnow
 from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
+from .holding import HOLDS, also_deactivate, attacker_acted_after_containment, finish_recheck, start_recheck
 
 KEY_CONTAINMENT = Flow(
     "access-key-containment",
@@ -31,10 +32,11 @@ KEY_CONTAINMENT = Flow(
         QuarantineUser.capability,
         *SWEEP,
         *BACKDOORS,
+        *HOLDS,
         KEY_ACTIVITY,
         *RECORD,
     ),
-    "contract: containment of an exposed or abused access key, then what the key did",
+    "contract: containment of an exposed or abused access key, checked again, then what the key did",
 )
 REGION_SWEEP = Flow("region-sweep", (probes.KEY_OWNER, *SWEEP, *RECORD), "stop rogue capacity, no IAM change")
 BACKDOOR_SWEEP = Flow("backdoor-sweep", (probes.KEY_OWNER, *BACKDOORS, *RECORD), "the persistence sweep alone")
@@ -47,12 +49,14 @@ def contain_access_key(
     window: Window,
     what: str,
     facts: dict[str, Any] | None = None,
+    other_keys: tuple[str, ...] = (),
 ) -> Report:
-    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the entrypoint)."""
+    """Contract "Containment of an exposed or abused access key", steps 1-4 (5-6 in the entrypoint); ``other_keys``
+    of the same user are deactivated with the door (AWS quarantined the user: every key of it)."""
     report = ctx.new_report()
     report.window = window
     report.facts.update(facts or {})
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bg") as background:
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bg") as background:
         regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
         owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
         if owner.principal is None:
@@ -62,7 +66,9 @@ def contain_access_key(
         if owner.last_used:
             report.facts["keyLastUsed"] = _last_used(owner.last_used)
 
-        report.add(ctx.run(plan_key_containment(access_key_id, principal, ctx.policy)))  # the door closes first
+        door_closed = utcnow()
+        door = plan_key_containment(access_key_id, principal, ctx.policy)
+        report.add(ctx.run(door + also_deactivate(door, principal, other_keys)))  # the door closes first
         ctx.log("key containment", steps=[(o.step.action, o.status) for o in report.outcomes])
 
         if ctx.policy.is_protected_principal(principal.name, principal.arn) and principal.type != "Root":
@@ -75,6 +81,7 @@ def contain_access_key(
         backdoors: Future[list[Outcome]] | None = None
         if principal.type == "IAMUser":
             backdoors = background.submit(_neutralise_backdoors, ctx, report, principal, window)
+        recheck = start_recheck(ctx, report, background, principal, access_key_id, door_closed, backdoors)
         try:
             regions = regions_future.result()
         except Exception as exc:  # noqa: BLE001 - still sweep backdoors; the failure is reported
@@ -88,12 +95,14 @@ def contain_access_key(
         report.activity = read_key_activity(ctx, access_key_id, window, regions)
         if backdoors is not None:
             report.add(backdoors.result())
+        finish_recheck(report, recheck, door_closed)
 
-    door_closed = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
-    report.severity = "critical" if principal.type == "Root" or not (door_closed or ctx.dry_run) else "high"
+    door_shut = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
+    report.severity = "critical" if principal.type == "Root" or not (door_shut or ctx.dry_run) else "high"
     report.subject = f"{what} key {access_key_id} ({principal.name})"
     report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
     report.todo = key_todo(principal, access_key_id, report)
+    attacker_acted_after_containment(report)
     return report
 
 

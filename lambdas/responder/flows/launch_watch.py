@@ -9,6 +9,7 @@ from ..model import Principal, Suspect
 from ..report import Report
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
+from .earliest import persistence_under_incident
 from .instances import stop_these
 
 LAUNCH_CONTAINMENT = Flow(
@@ -39,8 +40,8 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
     if ctx.ledger is not None:
         ctx.ledger.record(rec)
     report.headline = f"recorded {rec.event_name} ({rec.kind}) by {who} in {rec.region}"
-    if rec.kind != "launch":
-        return report  # failed attempts and persistence calls are only recorded
+    if rec.kind != "launch":  # failed attempts are only recorded; persistence calls too, unless under an incident
+        return persistence_under_incident(ctx, report, rec)
 
     report.principal = Principal(
         rec.identity_type or "Unknown", rec.principal_name or "unknown", rec.principal_arn, rec.access_key_id

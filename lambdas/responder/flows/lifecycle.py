@@ -19,7 +19,7 @@ from ..actions.lifecycle import CloseIncident
 from ..context import ResponseContext
 from ..events import BadInput
 from ..model import GLOBAL, Principal, Step
-from ..probes import inline_policy
+from ..probes import attached_policy, inline_policy
 from ..report import Report
 from ..securityhub import IMPORT_FINDING, RESOLVE_FINDING
 from ..timeutil import iso
@@ -37,6 +37,8 @@ PRINCIPAL_RELEASE = Flow(
         store.INCIDENTS_READ,
         probes.USER_POLICY,
         probes.ROLE_POLICY,
+        probes.ATTACHED_USER_POLICIES,
+        probes.ATTACHED_ROLE_POLICIES,
         ReleaseUser.capability,
         ReleaseRole.capability,
         *RECORD,
@@ -178,9 +180,12 @@ def release_principal(
         report.severity = "high"
         report.facts["forced"] = f"force: true given while incident {', '.join(open_now)} is open"
     present, absent = inline_policy(ctx.clients, ctx.settings.home_region, kind, name, QUARANTINE_POLICY_NAME)
+    managed = ctx.quarantine_arn
+    attached = bool(managed) and attached_policy(ctx.clients, ctx.settings.home_region, kind, name, str(managed))
     action = ActionName.RELEASE_USER if kind == "user" else ActionName.RELEASE_ROLE
-    if present:
-        step = Step(action, name, GLOBAL, reason)
+    if present or attached:
+        params = {**({"policyArn": managed} if attached else {}), **({"inline": True} if present else {})}
+        step = Step(action, name, GLOBAL, reason, params=params)
     else:
         step = Step(action, name, GLOBAL, f"no {QUARANTINE_POLICY_NAME} policy to remove ({absent})", status="skipped")
     report.add(ctx.run([step]))

@@ -1,0 +1,68 @@
+"""The hooks of the key containment (flows/keys.py) that run the check after PROPAGATION_SECONDS (flows/holds.py)
+beside the region sweep, and word the report when the attacker acted after containment."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from datetime import datetime
+
+from .. import probes
+from ..actions import ActionName
+from ..actions.iam import DeleteLoginProfile
+from ..context import ResponseContext
+from ..model import GLOBAL, Outcome, Principal, Step
+from ..report import Report
+from .holds import CONTAINMENT_CHECK, check_again, counter_moves, planned_check
+
+HOLDS = (CONTAINMENT_CHECK, probes.ATTACHED_USER_POLICIES, DeleteLoginProfile.capability)
+Recheck = Future[tuple[list[Outcome], list[str]]]
+MOVES_FACT = "attackerActedAfterContainment"
+
+
+def start_recheck(
+    ctx: ResponseContext,
+    report: Report,
+    background: Executor,
+    principal: Principal,
+    access_key_id: str,
+    door_closed: datetime,
+    first_sweep: Future[list[Outcome]] | None,
+) -> Recheck | None:
+    """The check, in the background, once the door is closed (an IAM user's key, not protected); a dry-run plans it."""
+    if principal.type != "IAMUser" or ctx.policy.is_protected_principal(principal.name, principal.arn):
+        return None
+    if ctx.dry_run:
+        report.facts["containmentCheck"] = planned_check(ctx, principal)
+        return None
+    return background.submit(check_again, ctx, principal, access_key_id, door_closed, first_sweep)
+
+
+def finish_recheck(report: Report, recheck: Recheck | None, door_closed: datetime) -> None:
+    """Join the check: its steps become actions; what the attacker did since the door closed becomes a fact."""
+    if recheck is None:
+        return
+    outcomes, notes = recheck.result()
+    report.add(outcomes)
+    moves = counter_moves(outcomes, report.findings, door_closed)
+    report.facts["containmentCheck"] = "; ".join(
+        [f"checked again: {len(moves)} counter-move(s) found" if moves else "checked again: containment held", *notes]
+    )
+    if moves:
+        report.facts[MOVES_FACT] = moves
+
+
+def also_deactivate(door: list[Step], principal: Principal, keys: tuple[str, ...]) -> list[Step]:
+    """The user's other keys, deactivated with the door - unless the door itself is not opened (root, protected)."""
+    if not keys or any(s.status != "planned" for s in door):
+        return []
+    why = f"another access key of {principal.name}, whose key AWS found in public: deactivate (never delete)"
+    return [Step(ActionName.DEACTIVATE_ACCESS_KEY, k, GLOBAL, why, params={"userName": principal.name}) for k in keys]
+
+
+def attacker_acted_after_containment(report: Report) -> None:
+    """Critical, first words of the notification: the attacker acted after containment, and what was undone."""
+    moves = report.facts.get(MOVES_FACT)
+    if not moves:
+        return
+    report.severity = "critical"
+    report.subject = f"the attacker acted after containment: {'; '.join(moves)} - {report.subject}"
