@@ -8,7 +8,7 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import check_local_context, load
-from infra.forwarder import ForwarderStack
+from infra.forwarder import forwarders
 from infra.responder_stack import ResponderStack
 
 check_local_context(Path(__file__).resolve().parent)
@@ -22,14 +22,6 @@ ResponderStack(
     env=Environment(account=config.account, region=config.home_region),
     description="Contains AWS credential compromises: deactivate keys, stop rogue capacity, notify (no data deleted)",
 )
-for region in config.forwarder_regions:
-    if region != config.home_region:
-        ForwarderStack(
-            app,
-            f"CompromiseResponderForwarder-{region}",
-            home_region=config.home_region,
-            env=Environment(account=config.account, region=region),
-            description=f"Forwards {region}'s launch calls and GuardDuty findings to the compromise responder",
-        )
+forwarders(app, config)
 Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

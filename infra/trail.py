@@ -34,11 +34,14 @@ class ManagementTrail(Construct):
         )
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{Aws.REGION}:{Aws.ACCOUNT_ID}:trail/{TRAIL_NAME}"
         self.key = evidence_key(self, "Key", "Encrypts the compromise responder's management-events trail")
+        # AWS's CloudTrail key policy: encrypting is bound to this account's trails by the encryption context,
+        # DescribeKey in a statement of its own - its request carries no encryption context, so under that
+        # condition it would never be allowed (and the trail could not be created with this key).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="TheTrailEncryptsItsLogs",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=["kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
                 conditions={
                     "StringEquals": {"aws:SourceArn": trail_arn},
@@ -48,6 +51,15 @@ class ManagementTrail(Construct):
                         )
                     },
                 },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TheTrailDescribesItsKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
             )
         )
         self.bucket = s3.Bucket(
