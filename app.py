@@ -9,12 +9,14 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.config import check_local_context, load
 from infra.forwarder import forwarders
+from infra.preflight import check_account
 from infra.responder_stack import ResponderStack
 
 check_local_context(Path(__file__).resolve().parent)
 app = App()
 # CDK_DEFAULT_ACCOUNT: the account of the credentials the CLI runs with (see infra.config.resolve_account)
 config = load(app.node.get_all_context(), default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
+check_account(config)  # what a setting would break in the target account, when its credentials answer
 ResponderStack(
     app,
     "CompromiseResponder",

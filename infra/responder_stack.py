@@ -100,7 +100,7 @@ class ResponderStack(Stack):
             fn = self.functions[handler]
             TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description)
         if config.create_trail:
-            ManagementTrail(self, "ManagementTrail")
+            ManagementTrail(self, "ManagementTrail", organization_id=config.organization_id)
         ShareableTestEvents(
             self,
             "TestEvents",

@@ -257,3 +257,12 @@ def test_the_hub_and_the_member_template_fit_iams_quotas_and_key_policies(hub):
     member["Resources"] = {k: {**v, "Condition": None} for k, v in member["Resources"].items()}
     refs = deploy_checks.synthetic_refs(member, "StackSet-compromise-responder-member", MEMBER, "us-east-1")
     assert deploy_checks.quota_problems(json.loads(re.sub(r"<[^>]+>", "x" * 64, json.dumps(member))), refs) == []
+
+
+def test_organization_mode_logs_every_account_with_an_organization_trail(hub):
+    """Members' "AWS API Call via CloudTrail" events reach their EventBridge only under a logging trail: the hub's
+    trail is an organization trail (every account, the management account included)."""
+    [trail] = resources(hub, "AWS::CloudTrail::Trail").values()
+    assert trail["Properties"]["IsOrganizationTrail"] is True and trail["Properties"]["IsMultiRegionTrail"]
+    policies = [p["Properties"]["PolicyDocument"] for p in resources(hub, "AWS::S3::BucketPolicy").values()]
+    assert any(f"AWSLogs/{ORG_ID}/" in json.dumps(p) for p in policies)  # the members' log files may be written

@@ -660,3 +660,23 @@ app.synth()
         assert all(":events:eu-west-1:" in json.dumps(r["Properties"]["Targets"]) for r in rules)
         patterns = [r["Properties"]["EventPattern"] for r in rules]
         assert sorted(delivered(patterns, [health, iam_call, run])) == sorted(want), name
+
+
+def test_a_sixth_trail_in_the_home_region_is_refused_at_synth_naming_create_trail():
+    from infra.preflight import trail_quota_problem
+    from infra.trail import TRAIL_NAME
+
+    trails = [
+        {"Name": f"team-{n}", "TrailARN": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/team-{n}"} for n in range(5)
+    ]
+    assert "'createTrail'" in str(trail_quota_problem(trails, "us-east-1"))
+    assert trail_quota_problem(trails[:4], "us-east-1") is None
+    assert trail_quota_problem([*trails[:4], {"Name": TRAIL_NAME}], "us-east-1") is None  # its own, redeployed
+
+
+def test_reserved_concurrency_beyond_the_accounts_limit_is_refused_at_synth_naming_the_setting():
+    from infra.preflight import concurrency_problem
+
+    assert concurrency_problem(1000, 40) is None and concurrency_problem(140, 40) is None
+    assert "'reservedConcurrency'" in str(concurrency_problem(10, 40))  # a new account's limit
+    assert "at least 160" in str(concurrency_problem(150, 60))  # organization mode's 60
