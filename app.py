@@ -8,13 +8,15 @@ from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import check_local_context, load
-from infra.forwarder import ForwarderStack
+from infra.forwarder import forwarders
+from infra.preflight import check_account
 from infra.responder_stack import ResponderStack
 
 check_local_context(Path(__file__).resolve().parent)
 app = App()
 # CDK_DEFAULT_ACCOUNT: the account of the credentials the CLI runs with (see infra.config.resolve_account)
 config = load(app.node.get_all_context(), default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
+check_account(config)  # what a setting would break in the target account, when its credentials answer
 ResponderStack(
     app,
     "CompromiseResponder",
@@ -22,14 +24,6 @@ ResponderStack(
     env=Environment(account=config.account, region=config.home_region),
     description="Contains AWS credential compromises: deactivate keys, stop rogue capacity, notify (no data deleted)",
 )
-for region in config.forwarder_regions:
-    if region != config.home_region:
-        ForwarderStack(
-            app,
-            f"CompromiseResponderForwarder-{region}",
-            home_region=config.home_region,
-            env=Environment(account=config.account, region=region),
-            description=f"Forwards {region}'s launch calls and GuardDuty findings to the compromise responder",
-        )
+forwarders(app, config)
 Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

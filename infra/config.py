@@ -48,6 +48,14 @@ DEFAULT_REGIONS = (
 )
 
 
+# Where a partition's global events arrive (AWS Health notices of global services, IAM's CloudTrail calls).
+GLOBAL_EVENTS_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def global_events_region(home_region: str) -> str:
+    return GLOBAL_EVENTS_REGIONS.get(partition_of(home_region), "us-east-1")
+
+
 # Every context key this app reads; anything else without a CDK prefix is a typo (e.g. "notifyEmail").
 SETTINGS = (
     "account",
@@ -368,6 +376,13 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
             raise ContextError(f"context '{key}' holds values that are not region names: {bad}")
     if home not in regions["forwarderRegions"]:
         regions["forwarderRegions"] = (home, *regions["forwarderRegions"])
+    global_region = global_events_region(home)
+    if global_region not in regions["forwarderRegions"]:
+        raise ContextError(
+            f"context 'homeRegion' is {home}, but AWS Health credential notices and IAM's CloudTrail calls are "
+            f"delivered in {global_region} only, and 'forwarderRegions' does not list {global_region}: its forwarder "
+            f"sends them to {home}. Add {global_region} to 'forwarderRegions' (or make it the homeRegion)."
+        )
     organization = _organization(ctx)
     types = _list(ctx, "suspiciousInstanceTypes", DEFAULT_SUSPICIOUS_INSTANCE_TYPES)
     if not types or any(not t or fnmatch.translate(t) == "" for t in types):
@@ -385,7 +400,8 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         guardduty_min_severity=_float(ctx, "guarddutyMinSeverity", 7, 0, 10),
         forwarder_regions=regions["forwarderRegions"],
         create_trail=_bool(ctx, "createTrail", True),
-        create_test_event_registry=_bool(ctx, "createTestEventRegistry", True),
+        # AWS creates lambda-testevent-schemas itself the first time anyone saves a shareable test event: off by default
+        create_test_event_registry=_bool(ctx, "createTestEventRegistry", False),
         powertools_layer_version=_int(ctx, "powertoolsLayerVersion", 27),
         sweep_regions=regions["sweepRegions"],
         # reading what the key did runs after containment, inside the 900 s functions: at most 5 minutes

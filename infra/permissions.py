@@ -6,10 +6,14 @@ conditions; here the responder's own resources get the stack's ARNs, and the con
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
-from .config import ResponderConfig
+from .config import ContextError, ResponderConfig
 from .policy_documents import Place, boundary_statements, function_statements, own_resources
 
 
@@ -39,3 +43,28 @@ def statements_for(
 def boundary_document(config: ResponderConfig) -> iam.PolicyDocument:
     place = Place(Aws.PARTITION, Aws.ACCOUNT_ID, config.organization_id)
     return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": boundary_statements(config, place)})
+
+
+# IAM's quota for a managed policy (a permissions boundary is one), counted without whitespace.
+MANAGED_POLICY_CHARS = 6144
+SOME_ACCOUNT = "123456789012"  # stands for ${AWS::AccountId} when the account is unknown at synth: same length
+
+
+def iam_chars(document: Any) -> int:
+    """A policy's size as IAM counts it: the JSON without any whitespace."""
+    return len(re.sub(r"\s", "", json.dumps(document, separators=(",", ":"))))
+
+
+def check_boundary_size(config: ResponderConfig) -> int:
+    """The boundary's size as IAM will count it. Over the quota, synth stops naming the setting that grows it
+    (each ``protectedPrincipals`` entry adds one ARN pattern) - before CloudFormation fails half-way."""
+    place = Place("aws", config.account or SOME_ACCOUNT, config.organization_id)
+    size = iam_chars({"Version": "2012-10-17", "Statement": boundary_statements(config, place)})
+    if size > MANAGED_POLICY_CHARS:
+        raise ContextError(
+            f"context 'protectedPrincipals': its {len(config.protected_principals)} entries make the functions' "
+            f"permissions boundary {size} characters, more than IAM's {MANAGED_POLICY_CHARS} for a managed policy. "
+            "List fewer principals, by name where you can (a name protects the user and the role of that name "
+            "on any path, in fewer characters than an ARN)."
+        )
+    return size

@@ -123,14 +123,16 @@ def guard_statements(
 
 
 def principal_arns(principal: str, iam: str) -> list[str]:
-    """ARN patterns of a ``PROTECTED_PRINCIPALS`` entry: a name is a user or a role of that name on any path; an
-    ARN is itself (an assumed-role session ARN: its role)."""
+    """ARN patterns of a ``PROTECTED_PRINCIPALS`` entry: a name is a user or a role of that name on any path (one
+    pattern, ``...:*/name``: four per name - user and role, with and without a path - overflowed the boundary's
+    6,144 characters at about 19 names; this one also covers a group or policy of that name, which only ever
+    protects more); an ARN is itself (an assumed-role session ARN: its role)."""
     session = re.fullmatch(r"arn:[\w-]+:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.*", principal)
     if session:
         return [f"{iam.rsplit(':', 1)[0]}:{session.group(1)}:role/{session.group(2)}"]
     if principal.startswith("arn:"):
         return [principal]
-    return [f"{iam}:{kind}/{path}{principal}" for kind in ("user", "role") for path in ("", "*/")]
+    return [f"{iam}:*/{principal}"]
 
 
 # What CDK grants each function besides its flows: its log group, X-Ray, and its dead-letter queue (KMS-encrypted).

@@ -18,7 +18,7 @@ from .functions import ResponderFunction, powertools_layer
 from .nag import acknowledge
 from .notifications import TeamTopic
 from .organization import OrganizationHub, sweep_state_machine_arn
-from .permissions import boundary_document
+from .permissions import boundary_document, check_boundary_size
 from .policy_documents import OWN_ROLE_PATH
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
@@ -48,6 +48,7 @@ class ResponderStack(Stack):
         self.config = config
         self.team = TeamTopic(self, "Notifications", emails=config.notify_emails)
         self.tables = ResponderTables(self, "Tables")
+        check_boundary_size(config)
         layer = powertools_layer(self, config.powertools_layer_version)
         boundary = iam.ManagedPolicy(
             self,
@@ -109,7 +110,7 @@ class ResponderStack(Stack):
             fn = self.functions[handler]
             TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description)
         if config.create_trail:
-            ManagementTrail(self, "ManagementTrail")
+            ManagementTrail(self, "ManagementTrail", organization_id=config.organization_id)
         ShareableTestEvents(
             self,
             "TestEvents",

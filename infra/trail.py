@@ -1,6 +1,13 @@
 """A multi-region management-events trail: "AWS API Call via CloudTrail" events reach EventBridge
 only while a trail is logging. Skip it (context createTrail=false) when the account or the
-organization already has one."""
+organization already has one.
+
+In organization mode it is an *organization trail*: it logs in every account of the organization - the
+management account too - and so puts each member's own "AWS API Call via CloudTrail" events on that member's
+EventBridge, where the member stack's rules forward them (an account trail in the hub logs the hub only).
+Creating one needs the hub to be the management account or CloudTrail's delegated administrator, with trusted
+access for CloudTrail enabled (README, Organization mode). AWS allows five trails per region per account; an
+organization trail counts in each member too."""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ TRAIL_NAME = "compromise-responder-management-events"
 
 
 class ManagementTrail(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, organization_id: str = "") -> None:
         super().__init__(scope, construct_id)
         # S3 server access logs can only be delivered to a bucket encrypted with SSE-S3 (S3's documentation).
         access_logs = s3.Bucket(
@@ -34,11 +41,14 @@ class ManagementTrail(Construct):
         )
         trail_arn = f"arn:{Aws.PARTITION}:cloudtrail:{Aws.REGION}:{Aws.ACCOUNT_ID}:trail/{TRAIL_NAME}"
         self.key = evidence_key(self, "Key", "Encrypts the compromise responder's management-events trail")
+        # AWS's CloudTrail key policy: encrypting is bound to this account's trails by the encryption context,
+        # DescribeKey in a statement of its own - its request carries no encryption context, so under that
+        # condition it would never be allowed (and the trail could not be created with this key).
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="TheTrailEncryptsItsLogs",
                 principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
+                actions=["kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" is this key
                 conditions={
                     "StringEquals": {"aws:SourceArn": trail_arn},
@@ -48,6 +58,15 @@ class ManagementTrail(Construct):
                         )
                     },
                 },
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TheTrailDescribesItsKey",
+                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
             )
         )
         self.bucket = s3.Bucket(
@@ -73,6 +92,8 @@ class ManagementTrail(Construct):
             include_global_service_events=True,
             enable_file_validation=True,
             management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
+            is_organization_trail=bool(organization_id),
+            org_id=organization_id or None,
         )
         # Confused deputy: CDK's grants to CloudTrail on the bucket do not say which trail; bind each to this one.
         policy = self.bucket.policy

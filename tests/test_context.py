@@ -22,7 +22,7 @@ def test_cdk_json_ships_the_documented_defaults():
     config = load(SHIPPED)
     assert config.notify_emails == () and config.allowed_regions == () and config.protected_principals == ()
     assert config.sweep_regions == () and config.account is None
-    assert config.response_mode == "enforce" and config.create_trail and config.create_test_event_registry
+    assert config.response_mode == "enforce" and config.create_trail and not config.create_test_event_registry
     assert config.forwarder_regions == DEFAULT_REGIONS  # 1 home stack + 16 forwarders
     assert load({}) == config  # cdk.json says what the code does without it
 

@@ -199,3 +199,17 @@ def test_the_shipped_settings_create_no_chat_channel_and_grant_no_security_hub(r
     assert "securityhub:" not in json.dumps(template)
     functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert {f["Properties"]["Environment"]["Variables"]["SECURITY_HUB_FINDINGS"] for f in functions} == {"false"}
+
+
+def test_every_deploy_is_checked_against_the_roles_the_bootstrap_made_and_iams_quotas(rehearsal):
+    """moto assumes any role: the rehearsal checks the assembly itself, before and after each deploy."""
+    assert any(
+        "cdk-hnb659fds-cfn-exec-role" in r and r.endswith(f"-{CONFIG.home_region}") for r in rehearsal.bootstrap_roles
+    )
+    assert not [r for r in rehearsal.bootstrap_roles if "CompromiseResponder" in r]  # only the bootstrap's roles
+    assert rehearsal.assembly_checks == [
+        "before deploy: 17 stacks",
+        "after deploy: 17 stacks",
+        "before deploy: 17 stacks",
+        "after deploy: 17 stacks",
+    ]

@@ -21,6 +21,7 @@ from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
 from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
 
 from tests.templates import cfn_lint, resources
+from tools import deploy_checks
 from tools.iam_policy import evaluate, resolve
 from tools.policy_review import acknowledged_count, review, unacknowledged
 
@@ -36,6 +37,7 @@ ORGANIZATION_CONTEXT = {
     "protectedAccounts": '["111122223333"]',  # a JSON list, as `cdk -c` passes it
     "organizationMaxConcurrency": 25,
     "organizationToleratedFailurePercentage": 5,
+    "createTestEventRegistry": True,  # off by default (tests/test_stack.py); on, as a team that asks for it gets it
 }
 
 
@@ -301,3 +303,39 @@ def test_the_state_machine_waits_for_its_roles_policy(hub):
     assert policy in machine["DependsOn"]
     statements = resources(hub, "AWS::IAM::Policy")[policy]["Properties"]["PolicyDocument"]["Statement"]
     assert any("logs:CreateLogDelivery" in s["Action"] for s in statements)
+
+
+def test_with_create_test_event_registry_the_registry_is_kept_and_each_function_has_its_test_events(hub):
+    [registry] = resources(hub, "AWS::EventSchemas::Registry").values()
+    assert registry["Properties"]["RegistryName"] == "lambda-testevent-schemas"
+    assert registry["DeletionPolicy"] == "Retain"  # destroy never deletes it: others' test events live there
+    schemas = resources(hub, "AWS::EventSchemas::Schema").values()
+    functions = resources(hub, "AWS::Lambda::Function")
+    assert len(schemas) == len(catalog.handlers(True))
+    events_dir = ROOT / "events"
+    for schema in schemas:
+        props = schema["Properties"]
+        assert props["RegistryName"] == "lambda-testevent-schemas" and props["Type"] == "OpenApi3"
+        [logical] = [p["Ref"] for p in props["SchemaName"]["Fn::Join"][1] if isinstance(p, dict)]
+        handler = functions[logical]["Properties"]["Handler"].split(".")[1]
+        examples = json.loads(props["Content"])["components"]["examples"]
+        assert set(examples) == {p.stem for p in events_dir.glob(f"{handler}-*.json")}
+        for name, example in examples.items():
+            assert example["value"] == json.loads((events_dir / f"{name}.json").read_text())
+
+
+def test_the_hub_and_the_member_template_fit_iams_quotas_and_key_policies(hub):
+    assert deploy_checks.template_problems(hub, "CompromiseResponder", HUB, "us-east-1") == []
+    member = member_template(hub)
+    member["Resources"] = {k: {**v, "Condition": None} for k, v in member["Resources"].items()}
+    refs = deploy_checks.synthetic_refs(member, "StackSet-compromise-responder-member", MEMBER, "us-east-1")
+    assert deploy_checks.quota_problems(json.loads(re.sub(r"<[^>]+>", "x" * 64, json.dumps(member))), refs) == []
+
+
+def test_organization_mode_logs_every_account_with_an_organization_trail(hub):
+    """Members' "AWS API Call via CloudTrail" events reach their EventBridge only under a logging trail: the hub's
+    trail is an organization trail (every account, the management account included)."""
+    [trail] = resources(hub, "AWS::CloudTrail::Trail").values()
+    assert trail["Properties"]["IsOrganizationTrail"] is True and trail["Properties"]["IsMultiRegionTrail"]
+    policies = [p["Properties"]["PolicyDocument"] for p in resources(hub, "AWS::S3::BucketPolicy").values()]
+    assert any(f"AWSLogs/{ORG_ID}/" in json.dumps(p) for p in policies)  # the members' log files may be written

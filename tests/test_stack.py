@@ -16,6 +16,7 @@ from responder.table_keys import TABLES
 from infra.config import ContextError, load
 from infra.policy_documents import INFRA_ACTIONS
 from tests.templates import ACCOUNT, cfn_lint, refs, resources, role_of
+from tools import deploy_checks
 from tools.emulator import EmulatedAws
 from tools.emulator.scenarios import load_event
 from tools.iam_policy import evaluate, statements_of
@@ -50,9 +51,15 @@ CHAT_CHANNELS = [
         "channelId": "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
     },
 ]
+# 40 protected principals (names and ARNs): the boundary and every role policy must still fit IAM's quotas.
+PROTECTED = [
+    "break-glass-admin",
+    *(f"platform-admin-{n:02d}" for n in range(19)),
+    *(f"arn:aws:iam::123456789012:role/OrganizationAccountAccessRole{n:02d}" for n in range(20)),
+]
 SYNTH_CONTEXT = {
     "notifyEmails": '["security-oncall@example.com"]',
-    "protectedPrincipals": "break-glass-admin",
+    "protectedPrincipals": ",".join(PROTECTED),
     "allowedRegions": "us-east-1,eu-west-1",
     "securityHubFindings": "true",
     "chatChannels": json.dumps(CHAT_CHANNELS),
@@ -122,7 +129,7 @@ def test_every_function_has_every_variable_it_reads(template, handler):
     variables = props["Environment"]["Variables"]
     assert set(variables) >= CONTRACT_VARIABLES
     assert variables["ALLOWED_REGIONS"] == "us-east-1,eu-west-1"  # a comma list from -c
-    assert variables["PROTECTED_PRINCIPALS"] == "break-glass-admin"
+    assert variables["PROTECTED_PRINCIPALS"] == ",".join(PROTECTED)
     assert variables["SECURITY_HUB_FINDINGS"] == "true"
     assert variables["ACTIVITY_BUDGET_SECONDS"] == "60"  # read by the key containment and the activity runbook
     assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
@@ -350,23 +357,11 @@ def test_trail_logs_every_region_with_validation(template):
     assert props["IncludeGlobalServiceEvents"]
 
 
-def test_each_function_has_its_shareable_test_events(template):
-    schemas = resources(template, "AWS::EventSchemas::Schema").values()
-    assert len(schemas) == len(HANDLERS)
-    events_dir = ROOT / "events"
-    for handler in HANDLERS:
-        logical, _ = function_of(template, handler)
-        [schema] = [s for s in schemas if {"Ref": logical} in s["Properties"]["SchemaName"]["Fn::Join"][1]]
-        props = schema["Properties"]
-        assert props["RegistryName"] == "lambda-testevent-schemas" and props["Type"] == "OpenApi3"
-        assert props["SchemaName"]["Fn::Join"][1] == ["_", {"Ref": logical}, "-schema"]
-        examples = json.loads(props["Content"])["components"]["examples"]
-        shipped = {p.stem for p in events_dir.glob(f"{handler}-*.json")}
-        assert set(examples) == shipped and shipped
-        for name, example in examples.items():
-            assert example["value"] == json.loads((events_dir / f"{name}.json").read_text())
-    [registry] = resources(template, "AWS::EventSchemas::Registry").values()
-    assert registry["Properties"]["RegistryName"] == "lambda-testevent-schemas"
+def test_the_test_event_registry_is_neither_created_nor_deleted_by_default(template):
+    """AWS makes lambda-testevent-schemas itself; a stack owning it would fail ("already exists") or delete it."""
+    assert load(json.loads((ROOT / "cdk.json").read_text())["context"]).create_test_event_registry is False
+    assert not resources(template, "AWS::EventSchemas::Registry")
+    assert not resources(template, "AWS::EventSchemas::Schema")  # a schema needs the registry
 
 
 def test_guardduty_rule_routes_findings(template):
@@ -554,3 +549,134 @@ def test_the_trail_and_its_bucket_use_a_rotated_customer_key(template):
     [rule] = logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]["Fn::GetAtt"][0] == key
+
+
+# --- what the emulator cannot see (tools/deploy_checks.py): the assembly as AWS would take it ----------------
+
+
+def stack_refs(template: dict[str, Any]) -> dict[str, str]:
+    return deploy_checks.synthetic_refs(template, "CompromiseResponder", ACCOUNT, "us-east-1")
+
+
+BOOTSTRAP_ROLES = {  # what the README's `cdk bootstrap 'aws://*/us-east-1'` creates (the CDKToolkit stack's roles)
+    f"arn:aws:iam::{ACCOUNT}:role/cdk-hnb659fds-{kind}-role-{ACCOUNT}-us-east-1"
+    for kind in ("deploy", "cfn-exec", "lookup", "file-publishing", "image-publishing")
+}
+
+
+def test_every_stack_names_only_roles_the_readmes_bootstrap_creates(assembly):
+    assert deploy_checks.role_problems(assembly, BOOTSTRAP_ROLES, ACCOUNT) == []
+    named = {(where, what): arn for where, what, arn in deploy_checks.named_roles(assembly)}
+    forwarder = "CompromiseResponderForwarder-eu-west-1"
+    assert named[(forwarder, "cloudFormationExecutionRoleArn")].endswith("cfn-exec-role-${AWS::AccountId}-us-east-1")
+    # the check fails when a stack names a role the bootstrap did not make (another region's, as before)
+    without_home = {arn for arn in BOOTSTRAP_ROLES if "deploy-role" not in arn}
+    assert any(
+        forwarder in p and "deploy-role" in p for p in deploy_checks.role_problems(assembly, without_home, ACCOUNT)
+    )
+
+
+def test_every_policy_fits_its_quota_and_every_key_allows_what_its_services_call(assembly):
+    assert deploy_checks.assembly_problems(assembly, ACCOUNT) == []
+    template = json.loads((assembly / "CompromiseResponder.template.json").read_text())
+    uses = {(service, action) for _, service, action, _ in deploy_checks.key_uses(template, stack_refs(template))}
+    assert {("cloudtrail.amazonaws.com", "kms:DescribeKey"), ("cloudwatch.amazonaws.com", "kms:Decrypt"),
+            ("events.amazonaws.com", "kms:GenerateDataKey")} <= uses  # fmt: skip
+
+
+def test_the_trail_key_describes_itself_in_its_own_statement(template):
+    """AWS's CloudTrail key policy: DescribeKey carries no encryption context, so it needs its own statement."""
+    [trail] = resources(template, "AWS::CloudTrail::Trail").values()
+    key = trail["Properties"]["KMSKeyId"]["Fn::GetAtt"][0]
+    statements = template["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+    [describe] = [s for s in statements if "kms:DescribeKey" in listed(s["Action"])]
+    assert listed(describe["Action"]) == ["kms:DescribeKey"] and "EncryptionContext" not in json.dumps(describe)
+    assert deploy_checks.key_policy_problems(template, stack_refs(template)) == []
+    # the statement as it was (DescribeKey beside the encryption-context condition) is found
+    broken = json.loads(json.dumps(template))
+    policy = broken["Resources"][key]["Properties"]["KeyPolicy"]
+    [encrypt] = [s for s in policy["Statement"] if "kms:GenerateDataKey*" in listed(s["Action"])]
+    encrypt["Action"] = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+    policy["Statement"] = [s for s in policy["Statement"] if s is not describe and s.get("Sid") != describe.get("Sid")]
+    [problem] = deploy_checks.key_policy_problems(broken, stack_refs(broken))
+    assert "kms:DescribeKey" in problem and "cloudtrail" in problem
+
+
+def test_a_policy_over_its_quota_is_found(template):
+    bigger = json.loads(json.dumps(template))
+    [boundary] = [r for k, r in resources(bigger, "AWS::IAM::ManagedPolicy").items() if k.startswith("Boundary")]
+    boundary["Properties"]["PolicyDocument"]["Statement"][0]["Action"] += [f"ec2:Describe{n:04d}" for n in range(300)]
+    [problem] = deploy_checks.quota_problems(bigger, stack_refs(bigger), "CompromiseResponder")
+    assert "managed policy" in problem and "6144" in problem
+
+
+def test_forty_protected_principals_fit_the_boundary_and_more_are_refused_naming_the_setting(template):
+    """The session synth protects 40 principals: its boundary is within 6,144 characters as IAM counts them (and
+    test_every_policy_fits_its_quota... checks every other policy of it); so is organization mode's."""
+    from infra.permissions import MANAGED_POLICY_CHARS, check_boundary_size, iam_chars
+
+    [boundary] = [r for k, r in resources(template, "AWS::IAM::ManagedPolicy").items() if k.startswith("Boundary")]
+    document = deploy_checks.resolve(boundary["Properties"]["PolicyDocument"], stack_refs(template))
+    assert "break-glass-admin" in json.dumps(document) and len(PROTECTED) == 40
+    assert iam_chars(document) <= MANAGED_POLICY_CHARS
+    shipped = json.loads((ROOT / "cdk.json").read_text())["context"]
+    organization = {"organization": True, "organizationId": "o-a1b2c3d4e5", "organizationTargets": "r-a1b2"}
+    config = load({**shipped, **organization, "protectedPrincipals": PROTECTED, "securityHubFindings": True})
+    assert check_boundary_size(config) <= MANAGED_POLICY_CHARS
+    many = [f"arn:aws:iam::{ACCOUNT}:role/{'x' * 50}{n:03d}" for n in range(90)]
+    with pytest.raises(ContextError, match=r"'protectedPrincipals'.*6144"):
+        check_boundary_size(load({**shipped, "protectedPrincipals": many}))
+
+
+def test_another_home_region_gets_the_global_events_from_us_east_1_or_is_refused(tmp_path):
+    """Health credential notices and IAM's CloudTrail calls arrive in us-east-1 only: with homeRegion=eu-west-1 the
+    us-east-1 forwarder sends them on (and every forwarder deploys with eu-west-1's bootstrap roles)."""
+    shipped = json.loads((ROOT / "cdk.json").read_text())["context"]
+    with pytest.raises(ContextError, match=r"'homeRegion'.*us-east-1.*'forwarderRegions'"):
+        load({**shipped, "homeRegion": "eu-west-1", "forwarderRegions": "eu-west-1,eu-central-1"})
+    script = f"""
+import json
+from aws_cdk import App
+from infra.config import load
+from infra.forwarder import forwarders
+context = json.load(open("cdk.json"))["context"] | {{"homeRegion": "eu-west-1", "forwarderRegions": "eu-west-1,us-east-1,ap-south-1"}}
+app = App(context=context, outdir={str(tmp_path)!r})
+forwarders(app, load(app.node.get_all_context()))
+app.synth()
+"""
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20,18",
+               JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=env, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    templates = _stack_templates(tmp_path)
+    assert set(templates) == {"CompromiseResponderForwarder-us-east-1", "CompromiseResponderForwarder-ap-south-1"}
+    home_roles = {r.replace("us-east-1", "eu-west-1") for r in BOOTSTRAP_ROLES}
+    assert deploy_checks.role_problems(tmp_path, home_roles, ACCOUNT) == []
+    health, iam_call = load_event("health-credentials-exposed.json"), _tagged("cloudtrail-createaccesskey.json", "key")
+    run = _tagged("cloudtrail-runinstances.json", "run")
+    for name, want in (("us-east-1", ["key", "run", health["detail"]["eventArn"]]), ("ap-south-1", ["run"])):
+        rules = resources(templates[f"CompromiseResponderForwarder-{name}"], "AWS::Events::Rule").values()
+        assert all(":events:eu-west-1:" in json.dumps(r["Properties"]["Targets"]) for r in rules)
+        patterns = [r["Properties"]["EventPattern"] for r in rules]
+        assert sorted(delivered(patterns, [health, iam_call, run])) == sorted(want), name
+
+
+def test_a_sixth_trail_in_the_home_region_is_refused_at_synth_naming_create_trail():
+    from infra.preflight import trail_quota_problem
+    from infra.trail import TRAIL_NAME
+
+    trails = [
+        {"Name": f"team-{n}", "TrailARN": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/team-{n}"} for n in range(5)
+    ]
+    assert "'createTrail'" in str(trail_quota_problem(trails, "us-east-1"))
+    assert trail_quota_problem(trails[:4], "us-east-1") is None
+    assert trail_quota_problem([*trails[:4], {"Name": TRAIL_NAME}], "us-east-1") is None  # its own, redeployed
+
+
+def test_reserved_concurrency_beyond_the_accounts_limit_is_refused_at_synth_naming_the_setting():
+    from infra.preflight import concurrency_problem
+
+    assert concurrency_problem(1000, 40) is None and concurrency_problem(140, 40) is None
+    assert "'reservedConcurrency'" in str(concurrency_problem(10, 40))  # a new account's limit
+    assert "at least 160" in str(concurrency_problem(150, 60))  # organization mode's 60

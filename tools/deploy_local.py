@@ -5,7 +5,13 @@ The README is the script: every ``npx cdk`` line in the fenced ``bash`` blocks o
 section runs as written (``bash -c``), in the README's order, in a copy of the project. What the
 rehearsal adds is the environment (the emulated endpoint, dummy credentials) and the checks:
 
-* ``bootstrap``        - the toolkit stack exists in the home region and in no other region;
+* ``bootstrap``        - the toolkit stack exists in the home region and in no other region; the roles it
+  created are the only roles a stack may name;
+* before and after each ``deploy`` - the cloud assembly, stricter than moto (tools/deploy_checks.py): every
+  role a stack or asset names (``assumeRoleArn``, ``cloudFormationExecutionRoleArn``, lookup and publishing
+  roles) is one the bootstrap created; every policy and boundary within IAM's quotas; every key policy allows
+  what its services call, as their documentation says. Before: the assembly the previous command synthesized
+  from the same app (bootstrap, diff); after: the one the deploy itself used;
 * ``deploy`` (first)   - every stack of the cloud assembly is deployed in its region; each function's
   environment, runtime, handler, memory and timeout equal the template's (references resolved to the
   deployed resources); each rule's pattern and targets, home and forwarder regions; topic; tables.
@@ -67,6 +73,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra.config import load
+from tools import deploy_checks
 from tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -416,6 +423,8 @@ class Result:
     remaining_stacks: list[str] = field(default_factory=list)
     retained: dict[str, bool] = field(default_factory=dict)
     deleted_with_stack: dict[str, bool] = field(default_factory=dict)
+    bootstrap_roles: list[str] = field(default_factory=list)  # what the README's bootstrap created, nothing else
+    assembly_checks: list[str] = field(default_factory=list)  # "<when>: <stacks checked>" (tools/deploy_checks.py)
 
     @property
     def total_seconds(self) -> float:
@@ -488,11 +497,28 @@ class Rehearsal:
         self.result.toolkit_regions = sorted(r for r in regions if self.aws.stack_status(TOOLKIT_STACK, r))
         if self.result.toolkit_regions != [self.home]:
             raise RehearsalFailed(f"bootstrapped regions: {self.result.toolkit_regions}, want only {self.home}")
+        pages = self.aws.client("iam", self.home).get_paginator("list_roles").paginate()
+        self.result.bootstrap_roles = sorted(r["Arn"] for page in pages for r in page["Roles"])
+
+    def check_assembly(self, when: str, command: Command) -> None:
+        """Stricter than moto (which assumes any role and evaluates no policy): every role the cloud assembly makes
+        the CLI assume or pass exists - only what the README's bootstrap created counts -, every policy fits its
+        quota, every key allows what its services call (tools/deploy_checks.py)."""
+        cdk_out = self.project / "cdk.out"
+        if not (cdk_out / "manifest.json").exists():
+            raise RehearsalFailed(f"{when} `{command.text}`: no cloud assembly to check")
+        problems = deploy_checks.assembly_problems(cdk_out, self.account, set(self.result.bootstrap_roles))
+        if problems:
+            raise RehearsalFailed(f"{when} `{command.text}`, the cloud assembly:\n  " + "\n  ".join(problems))
+        self.result.assembly_checks.append(f"{when} {command.verb}: {len(deploy_checks.stack_regions(cdk_out))} stacks")
 
     def deploy(self, command: Command) -> None:
         self.deploys += 1
         first = self.deploys == 1
+        # before: the assembly the previous command synthesized (bootstrap, diff: the same app); after: the deploy's own
+        self.check_assembly("before", command)
         self.timed("deploy" if first else "update", command.shown, lambda: self.cli(command))
+        self.check_assembly("after", command)
         stacks = self.stacks()
         problems = []
         for stack in stacks:
