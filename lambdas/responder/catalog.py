@@ -25,11 +25,12 @@ from .flows import (
     SESSION_REVOCATION,
     Flow,
 )
+from .flows.families import FAMILY_FLOWS
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
-    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
+    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
     "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
     "runbook": (
         KEY_CONTAINMENT,
