@@ -520,8 +520,18 @@ def _human_todo(finding: FindingDetail) -> list[str]:
         c = resource.containerDetails
         host = resource.instanceDetails.instanceId if resource.instanceDetails else "its host"
         return [f"Stop or isolate container {c.name or c.id} (image {c.image}) on {host}; investigate the host."]
-    if resource.eksClusterDetails or finding.type.startswith("AttackSequence:EKS"):
-        name = resource.eksClusterDetails.name if resource.eksClusterDetails else "the cluster named"
+    sequence = finding.service.detection.sequence if finding.service.detection else None
+    if sequence is not None:
+        named = [
+            f"{r.resourceType} {r.name or r.uid}" + (f" ({r.region})" if r.region else "") for r in sequence.resources
+        ]
+        return [
+            f"Attack sequence {finding.type} names: {'; '.join(named) or 'no resource'}. Contain them by hand: for an "
+            "EKS cluster isolate the workloads named (a deny-all NetworkPolicy), cordon their nodes, revoke the "
+            "Kubernetes and IAM credentials used, review RBAC changes."
+        ]
+    if resource.eksClusterDetails:
+        name = resource.eksClusterDetails.name or resource.eksClusterDetails.arn
         return [
             f"EKS cluster {name}: isolate the pods named (a deny-all NetworkPolicy), cordon their nodes, revoke the "
             "Kubernetes credentials used, review RBAC changes; see GuardDuty's EKS remediation guide."
@@ -533,8 +543,14 @@ def _human_todo(finding: FindingDetail) -> list[str]:
             "named, restrict its security group, review what it read."
         ]
     if resource.resourceType == "S3Object":
+        objects = [
+            f"s3://{b.name}/{o.get('key')}" + (f" (version {o['versionId']})" if o.get("versionId") else "")
+            for b in resource.s3BucketDetails or []
+            for o in b.s3ObjectDetails
+        ]
         return [
-            "Quarantine or delete the malicious object named (after keeping a copy for analysis); find who uploaded it."
+            f"Malicious object {', '.join(objects) or 'named in the finding'}: keep a copy for analysis, then delete "
+            "or quarantine it; find who uploaded it (CloudTrail S3 data events) and what read it."
         ]
     if resource.s3BucketDetails:
         names = ", ".join(b.name or "?" for b in resource.s3BucketDetails)

@@ -160,6 +160,9 @@ class S3BucketDetail(_Model):
     arn: str | None = None
     name: str | None = Field(None, examples=["example-bucket"])
     type: str | None = None
+    s3ObjectDetails: list[dict[str, Any]] = Field(
+        default_factory=list, description="Malware Protection for S3: the objects scanned (key, versionId, hash)"
+    )
 
 
 class EksClusterDetails(_Model):
