@@ -22,6 +22,7 @@ from responder.finding_responses import FALLBACK, FINDING_RESPONSES, readme_tabl
 from responder.guardduty_findings import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOURCE, severity_band
 
 from tests.conftest import security_groups
+from tests.report_truth import assert_truthful
 from tools.emulator.scenarios import LEAKED_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guardduty"
@@ -92,6 +93,7 @@ def test_iam_attack_sequence_contains_the_key_cuts_the_session_and_lists_bucket_
     role(aws, "deploy-role")
 
     report = invoke("guardduty", fixture("attack-sequence-iam-compromised-credentials.json"))
+    assert_truthful(aws, report, aws.notifications())
 
     assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
     assert "compromise-responder-quarantine" in aws.user_policies("ci-deployer")
@@ -116,6 +118,7 @@ def test_s3_attack_sequence_cuts_the_named_session_unless_the_role_is_protected(
     role(aws, "data-pipeline-role")
 
     report = invoke("guardduty", fixture("attack-sequence-s3-compromised-data.json"))
+    assert_truthful(aws, report, aws.notifications())
 
     [step] = [a for a in report["actions"] if a["action"] == "revoke-role-session"]  # actor and key: one session
     if protected:
@@ -156,6 +159,7 @@ def test_ec2_attack_sequence_isolates_every_instance_named_and_of_the_named_grou
     resources[1]["data"]["autoscalingAutoScalingGroup"]["ec2InstanceUids"] = [member]
 
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
 
     ec2 = aws.client("ec2")
     assert quarantined(aws, security_groups(ec2, named)) and quarantined(aws, security_groups(ec2, member))
@@ -172,6 +176,7 @@ def test_ecs_attack_sequence_isolates_the_task_and_keeps_it_running(aws, invoke)
     event["detail"]["service"]["detection"]["sequence"]["resources"][1]["uid"] = task
 
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
 
     assert quarantined(aws, eni_groups(aws, eni))
     [step] = [a for a in report["actions"] if a["action"] == "isolate-task"]
@@ -184,6 +189,7 @@ def test_ecs_attack_sequence_isolates_the_task_and_keeps_it_running(aws, invoke)
 def test_eks_attack_sequence_is_a_critical_notification_naming_cluster_and_workload(aws, invoke):
     before = aws.snapshot()
     report = invoke("guardduty", fixture("attack-sequence-eks-compromised-cluster.json"))
+    assert_truthful(aws, report, aws.notifications())
     assert aws.snapshot() == before and report["actions"] == []
     note = note_of(aws)
     assert note.subject.startswith("[CRITICAL]") and note.attributes["severity"] == "critical"
@@ -199,6 +205,7 @@ def test_runtime_and_malware_findings_on_an_instance_isolate_it(aws, invoke, nam
     event["detail"]["resource"]["instanceDetails"]["instanceId"] = target
 
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
 
     assert quarantined(aws, security_groups(aws.client("ec2"), target))
     assert aws.instance_states("us-east-1")[target] == "running"
@@ -213,6 +220,7 @@ def test_recon_below_high_only_notifies_even_when_the_gate_lets_it_through(aws, 
     event["detail"]["resource"]["instanceDetails"]["instanceId"] = target
 
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
 
     assert security_groups(aws.client("ec2"), target) == {group} and report["actions"] == []
     assert report["severity"] == "medium" and note_of(aws).subject.startswith("[MEDIUM]")
@@ -225,6 +233,7 @@ def test_ecs_task_finding_isolates_the_task_unless_it_carries_the_protect_tag(aw
     event["detail"]["resource"]["ecsClusterDetails"]["taskDetails"]["arn"] = task
 
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
 
     [step] = report["actions"]
     if protect:
@@ -239,6 +248,7 @@ def test_ecs_task_finding_isolates_the_task_unless_it_carries_the_protect_tag(aw
 def test_standalone_container_is_a_critical_notification_naming_its_host(aws, invoke):
     before = aws.snapshot()
     report = invoke("guardduty", fixture("runtime-standalone-container.json"))
+    assert_truthful(aws, report, aws.notifications())
     assert aws.snapshot() == before and report["actions"] == []
     assert report["severity"] == "critical" and note_of(aws).attributes["severity"] == "critical"
     assert "batch-worker" in report["needsHuman"][0] and "i-0123456789abcdef0" in report["needsHuman"][0]
@@ -254,6 +264,7 @@ def test_lambda_finding_throttles_the_function_and_revokes_its_role_sessions_kee
                                   Handler="index.handler", Code={"ZipFile": code.getvalue()})  # fmt: skip
 
     report = invoke("guardduty", fixture("lambda-backdoor-cc-activity.json"))
+    assert_truthful(aws, report, aws.notifications())
 
     assert lam.get_function_concurrency(FunctionName="image-resizer")["ReservedConcurrentExecutions"] == 0
     assert lam.get_function(FunctionName="image-resizer")["Configuration"]["CodeSha256"] == created["CodeSha256"]
@@ -271,6 +282,7 @@ def test_s3_finding_naming_an_iam_users_key_contains_the_key_and_lists_the_bucke
     aws.set_env(**ALLOWED)
     aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     report = invoke("guardduty", fixture("s3-exfiltration-iamuser.json"))
+    assert_truthful(aws, report, aws.notifications())
     assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
     assert any("example-bucket" in t for t in report["needsHuman"])
 
@@ -279,6 +291,7 @@ def test_s3_policy_finding_by_an_assumed_role_does_not_revoke_its_sessions(aws, 
     role(aws, "admin-role")
     before = aws.snapshot()
     report = invoke("guardduty", fixture("s3-policy-anonymous-access-assumedrole.json"))
+    assert_truthful(aws, report, aws.notifications())
     assert aws.snapshot() == before and report["actions"] == []
     assert "example-bucket" in " ".join(report["needsHuman"]) and report["severity"] == "high"
 
@@ -295,6 +308,7 @@ def test_s3_policy_finding_by_an_assumed_role_does_not_revoke_its_sessions(aws, 
 def test_families_without_a_safe_change_notify_naming_target_and_next_step(aws, invoke, name, named):
     before = aws.snapshot()
     report = invoke("guardduty", fixture(name))
+    assert_truthful(aws, report, aws.notifications())
     assert aws.snapshot() == before and report["actions"] == []
     note = note_of(aws)
     assert named in " ".join(report["needsHuman"]) and named in note.body
@@ -314,6 +328,7 @@ def test_a_critical_finding_that_only_notifies_is_a_critical_security_hub_findin
     aws.set_env(SECURITY_HUB_FINDINGS="true")
     aws.client("securityhub").enable_security_hub()
     report = invoke("guardduty", fixture("attack-sequence-eks-compromised-cluster.json"))
+    assert_truthful(aws, report, aws.notifications())
     [found] = aws.findings().values()
     assert found["Severity"]["Label"] == "CRITICAL" and report["actions"] == []
 
@@ -322,6 +337,7 @@ def test_a_gated_finding_keeps_its_band(aws, invoke):
     event = fixture("attack-sequence-eks-compromised-cluster.json")
     event["detail"]["service"]["archived"] = True
     report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
     assert report["severity"] == "critical" and "archived" in note_of(aws).subject
 
 

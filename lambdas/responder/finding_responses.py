@@ -94,8 +94,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("AttackSequence",),
         None,
         "contain-sequence-credentials",
-        "each IAM user access key named: the access-key containment; each role session named: that session cut; "
-        "the buckets named listed under NEEDS A HUMAN",
+        "each IAM user access key named: the access-key containment; each role session named: cut that session; "
+        "the buckets named: listed under NEEDS A HUMAN",
     ),
     FindingRule(
         "Attack sequence: EC2 instance group",
@@ -103,8 +103,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("AttackSequence",),
         None,
         "isolate-sequence-instances",
-        "every instance named (and those of a named Auto Scaling group or instance profile) isolated keeping the "
-        "evidence; terminated if a credential under an open incident launched it",
+        "isolate every instance named (and those of a named Auto Scaling group or instance profile), keeping the "
+        "evidence; terminate one a credential under an open incident launched",
     ),
     FindingRule(
         "Attack sequence: ECS cluster",
@@ -112,7 +112,7 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("AttackSequence",),
         None,
         "isolate-sequence-tasks",
-        "every ECS task named isolated (its interfaces to the quarantine group), kept running for evidence",
+        "isolate every ECS task named (its interfaces to the quarantine group); it keeps running, for evidence",
     ),
     FindingRule(
         "Attack sequence: EKS cluster (and any other)",
@@ -136,8 +136,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("AccessKey", "S3Bucket"),
         "AssumedRole",
         "revoke-role-sessions",
-        "the role's sessions issued before now revoked (inline deny, DateLessThan aws:TokenIssueTime); the instance "
-        "the finding names isolated; buckets listed",
+        "revoke the role's sessions issued before now (inline deny, DateLessThan aws:TokenIssueTime); isolate the "
+        "instance the finding names; list the buckets",
     ),
     FindingRule(
         "IAM user access key abused",
@@ -145,7 +145,7 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("AccessKey", "S3Bucket"),
         "IAMUser",
         "contain-access-key",
-        "the full access-key containment, window from service.eventFirstSeen; buckets listed",
+        "the full access-key containment, window from service.eventFirstSeen; list the buckets",
     ),
     FindingRule(
         "Credential findings that are not proof of abuse (Recon, Policy, PenTest, ...)",
@@ -178,8 +178,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("Instance",),
         None,
         "isolate-instance",
-        "isolated keeping the evidence (snapshots, no termination, out of its Auto Scaling group and target groups); "
-        "terminated if a credential under an open incident launched it",
+        "isolate it keeping the evidence (snapshots, no termination, out of its Auto Scaling group and target groups); "
+        "terminate it if a credential under an open incident launched it",
     ),
     FindingRule(
         "Runtime / Malware Protection on an ECS task",
@@ -187,7 +187,7 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("ECSCluster",),
         None,
         "isolate-task",
-        "the task isolated (its interfaces to the quarantine group) and kept running for evidence",
+        "isolate the task (its interfaces to the quarantine group); it keeps running, for evidence",
     ),
     FindingRule(
         "Runtime / Malware Protection on a standalone container",
@@ -203,8 +203,8 @@ FINDING_RESPONSES: tuple[FindingRule, ...] = (
         ("Lambda",),
         None,
         "throttle-function",
-        "the function throttled (PutFunctionConcurrency 0) and its role's sessions issued before now revoked; "
-        "its code kept",
+        "throttle the function (PutFunctionConcurrency 0) and revoke its role's sessions issued before now; "
+        "its code is kept",
     ),
     FindingRule(
         "EKS audit logs and Runtime on EKS, RDS login, Malware Protection for S3 / EBS / AMI / Backup",
