@@ -255,6 +255,8 @@ def test_standalone_container_is_a_critical_notification_naming_its_host(aws, in
 
 
 def test_lambda_finding_throttles_the_function_and_revokes_its_role_sessions_keeping_the_code(aws, invoke):
+    aws.set_env(SECURITY_HUB_FINDINGS="true")
+    aws.client("securityhub").enable_security_hub()
     role_arn = role(aws, "image-resizer-role")
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
@@ -275,6 +277,9 @@ def test_lambda_finding_throttles_the_function_and_revokes_its_role_sessions_kee
         ("revoke-role-sessions", "done"),
     }
     assert "throttled" in report["headline"]
+    [found] = aws.findings().values()
+    assert found["Severity"]["Label"] == "HIGH"
+    assert {"AwsLambdaFunction", "AwsIamRole"} <= {r["Type"] for r in found["Resources"]}
 
 
 # --- credentials in S3 findings -----------------------------------------------------------------------------
