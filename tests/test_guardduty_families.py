@@ -23,7 +23,7 @@ from responder.guardduty_findings import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOUR
 
 from tests.conftest import security_groups
 from tests.report_truth import assert_truthful
-from tools.emulator.scenarios import LEAKED_KEY
+from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guardduty"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -414,3 +414,22 @@ def test_readme_finding_table_is_generated_from_the_rows():
 def test_fixtures_are_valid_findings():
     for path in sorted(FIXTURES.glob("*.json")):
         parse_guardduty(copy.deepcopy(json.loads(path.read_text())))
+
+
+def test_a_sequence_naming_a_protected_users_key_contains_the_other_and_lists_it(aws, invoke):
+    aws.set_env(PROTECTED_PRINCIPALS="break-glass", **ALLOWED)
+    aws.create_user("break-glass", key_id=TEAM_KEY)
+    aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    role(aws, "deploy-role")
+    event = fixture("attack-sequence-iam-compromised-credentials.json")
+    actors = event["detail"]["service"]["detection"]["sequence"]["actors"]
+    actors[2]["user"].update(name="break-glass", account={"uid": "123456789012"})
+    actors.insert(0, actors.pop())  # the protected user's key named first
+
+    report = invoke("guardduty", event)
+    assert_truthful(aws, report, aws.notifications())
+
+    assert aws.key_status("break-glass") == {TEAM_KEY: "Active"}
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    assert report["severity"] == "critical"
+    assert any("break-glass" in t and "PROTECTED_PRINCIPALS" in t for t in report["needsHuman"])

@@ -387,6 +387,7 @@ def _sequence_credentials(
         contain_access_key(ctx, key.access_key_id, window=window, what=f"GuardDuty {finding.type}:", facts=facts)
         for key in targets.keys
     ]
+    reports.sort(key=lambda r: r.status == "notified")  # a key that was acted on leads (protected, unknown: after)
     report = reports[0] if reports else ctx.new_report()
     for other in reports[1:]:
         report.absorb(other)
