@@ -12,6 +12,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from responder import capabilities as cap
 from responder import catalog
+from responder.actions.ecs_task import ECS_TASK
+from responder.actions.lambda_function import LAMBDA_FUNCTION
 
 from . import LAMBDAS
 from .config import ResponderConfig
@@ -176,4 +178,7 @@ WILDCARD_REASONS = {
     cap.AUTOSCALING_GROUP: f"Auto Scaling groups: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.TARGET_GROUP: "The target groups routing to the isolated instance, known only when the finding arrives.",
     cap.ORGANIZATION_ACCOUNT: "Any account of this organization (its id is fixed; accounts join and leave).",
+    ECS_TASK: "The ECS task a GuardDuty finding names, known only when the finding arrives (DescribeTasks only).",
+    LAMBDA_FUNCTION: "The Lambda function a GuardDuty finding names, known only when the finding arrives "
+    "(PutFunctionConcurrency only).",
 }

@@ -18,6 +18,7 @@ from tools.emulator.authorization import NEEDS_NO_PERMISSION
 HANDLER_TESTS = {
     "test_health.py",
     "test_guardduty.py",
+    "test_guardduty_families.py",
     "test_cloudtrail.py",
     "test_runbook.py",
     "test_persistence.py",

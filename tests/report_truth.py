@@ -13,6 +13,7 @@ from typing import Any
 
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import ISOLATED_TAG
+from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 
 from tools.emulator import EmulatedAws, Notification
 
@@ -22,7 +23,8 @@ CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "deactivated": ("deactivate-access-key",),
     "Inactive": ("deactivate-access-key",),
     "revoked": ("revoke-role-sessions",),
-    "isolated": ("isolate-instance",),
+    "isolated": ("isolate-instance", "isolate-task"),
+    "throttled": ("throttle-function",),
     "quarantined": ("quarantine-user", "quarantine-role"),
     "released": ("release-user", "release-role", "release-instance"),
     "removed": ("release-user", "release-role", "delete-login-profile"),
@@ -57,6 +59,7 @@ STOPS = {
     "delete-ec2-fleet",
     "scale-asg-to-zero",
     "isolate-instance",
+    "throttle-function",
 }
 
 
@@ -243,6 +246,35 @@ def _no_policy(kind: str) -> Callable[[EmulatedAws, dict[str, Any]], bool]:
     return check
 
 
+def _task_isolated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """Every network interface of the task in the quarantine group, the way back recorded on it."""
+    cluster = action["target"].split("/")[1]
+    tasks = aws.client("ecs", action["region"]).describe_tasks(cluster=cluster, tasks=[action["target"]])["tasks"]
+    enis = [d["value"] for t in tasks for a in t.get("attachments", []) for d in a["details"]
+            if d["name"] == "networkInterfaceId"]  # fmt: skip
+    if not enis:
+        return False
+    ec2 = aws.client("ec2", action["region"])
+    for eni in ec2.describe_network_interfaces(NetworkInterfaceIds=enis)["NetworkInterfaces"]:
+        names = {g["GroupName"] for g in ec2.describe_security_groups(GroupIds=[g["GroupId"] for g in eni["Groups"]])[
+            "SecurityGroups"]}  # fmt: skip
+        if names != {QUARANTINE_GROUP} or ISOLATED_TAG not in {t["Key"] for t in eni.get("TagSet", [])}:
+            return False
+    return True
+
+
+def _throttled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("lambda", action["region"]).get_function_concurrency(FunctionName=action["target"])
+    return found.get("ReservedConcurrentExecutions") == 0
+
+
+def _session_cut(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The role's revoke-session policy denies every session the step names."""
+    document = aws.role_policies(action["target"]).get(REVOKE_SESSION_POLICY_NAME) or {}
+    denied = {i for s in document.get("Statement", []) for i in s["Condition"]["StringEquals"]["aws:userid"]}
+    return bool(denied) and set(str(action.get("sessions", "")).split(", ")) <= denied
+
+
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,
@@ -266,6 +298,9 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "release-user": _no_policy("user"),
     "release-role": _no_policy("role"),
     "close-incident": _incident_closed,
+    "isolate-task": _task_isolated,
+    "throttle-function": _throttled,
+    "revoke-role-session": _session_cut,
 }
 
 

@@ -20,7 +20,8 @@ def test_declarations_name_real_aws_operations():
     session = boto3.session.Session()
     services = {"ec2": "ec2", "iam": "iam", "autoscaling": "autoscaling", "cloudtrail": "cloudtrail",
                 "dynamodb": "dynamodb", "sns": "sns", "sts": "sts", "organizations": "organizations",
-                "states": "stepfunctions", "securityhub": "securityhub", "elasticloadbalancing": "elbv2"}  # fmt: skip
+                "states": "stepfunctions", "securityhub": "securityhub", "elasticloadbalancing": "elbv2",
+                "ecs": "ecs", "lambda": "lambda"}  # fmt: skip
     for capability in capabilities.REGISTRY.values():
         for permission in capability.permissions:
             prefix, operation = permission.split(":")

@@ -26,9 +26,11 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization:
+    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization, families:
                         each returns a Report
-    finding_responses   GuardDuty finding -> the flow that fits it (a table)
+    finding_responses   GuardDuty finding -> the flow that fits it (a table; the README's table is generated from it)
+    guardduty_findings  where each GuardDuty family names its target (attack sequences, ECS, Lambda ...), GuardDuty's
+                        severity bands, and the finding types AWS documents
     runbooks            manual runbooks -> flows
     report/             the Report; its words (only what AWS confirmed), summary, chat message, NEEDS A HUMAN
     entrypoint          handler glue: parse -> respond once -> notify -> record every attempt -> raise

@@ -24,12 +24,13 @@ from .flows import (
     SESSION_REVOCATION,
     Flow,
 )
+from .flows.families import FAMILY_FLOWS
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
-    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
+    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
     "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, NOTICE),  # KEY: AWS's quarantine attached (earliest trigger)
     "runbook": (
         KEY_CONTAINMENT,

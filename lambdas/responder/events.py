@@ -21,6 +21,15 @@ from pydantic import (
     ValidationInfo,
 )
 
+from .guardduty_findings import (
+    ContainerDetails,
+    Detection,
+    EcsClusterDetails,
+    EksClusterDetails,
+    LambdaDetails,
+    RdsDbInstanceDetails,
+    S3BucketDetail,
+)
 from .partitions import is_region
 from .timeutil import parse_time
 
@@ -212,9 +221,16 @@ class InstanceDetails(BaseModel):
 
 class FindingResource(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
-    resourceType: str = Field(examples=["AccessKey", "Instance"])
+    resourceType: str = Field(examples=["AccessKey", "Instance", "AttackSequence", "ECSCluster", "Lambda"])
     accessKeyDetails: AccessKeyDetails | None = None
     instanceDetails: InstanceDetails | None = None
+    # the other families (responder.guardduty_findings)
+    s3BucketDetails: list[S3BucketDetail] | None = None
+    ecsClusterDetails: EcsClusterDetails | None = None
+    containerDetails: ContainerDetails | None = None
+    lambdaDetails: LambdaDetails | None = None
+    eksClusterDetails: EksClusterDetails | None = None
+    rdsDbInstanceDetails: RdsDbInstanceDetails | None = None
 
 
 class FindingService(BaseModel):
@@ -225,6 +241,7 @@ class FindingService(BaseModel):
     eventLastSeen: OptionalTimestamp = None
     action: dict[str, Any] | None = None
     count: int | None = None
+    detection: Detection | None = None  # Extended Threat Detection: detection.sequence (attack sequences)
 
 
 class FindingDetail(BaseModel):

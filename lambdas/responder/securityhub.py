@@ -54,6 +54,10 @@ RESOURCE_TYPES = {  # action -> the ASFF resource type of its target
     "isolate-instance": "AwsEc2Instance",
     "snapshot-volume": "AwsEc2Volume",
     "scale-asg-to-zero": "AwsAutoScalingAutoScalingGroup",
+    # GuardDuty finding families
+    "revoke-role-session": "AwsIamRole",
+    "isolate-task": "AwsEcsTask",
+    "throttle-function": "AwsLambdaFunction",
 }
 
 
@@ -90,6 +94,7 @@ def _resource(action: Mapping[str, Any], partition: str, account: str, home: str
         "AwsIamRole": f"arn:{partition}:iam::{account}:role/{target}",
         "AwsEc2Instance": f"arn:{partition}:ec2:{region}:{account}:instance/{target}",
         "AwsEc2Volume": f"arn:{partition}:ec2:{region}:{account}:volume/{target}",
+        "AwsLambdaFunction": f"arn:{partition}:lambda:{region}:{account}:function:{target}",
     }
     return {"Type": kind, "Id": ids.get(kind, target), "Partition": partition, "Region": region}
 

@@ -235,6 +235,23 @@ def _assume_role(call: Call) -> list[Request]:
     return [Request(call.action, role, {"aws:ResourceOrgID": found[1]} if found else {})]
 
 
+def _ecs_tasks(call: Call) -> list[Request]:
+    """Task ARNs as given, or ``task/CLUSTER/ID`` built from a cluster name or ARN and a task id."""
+    cluster = str(call.params.get("cluster") or "default").rsplit("/", 1)[-1]
+    return [
+        Request(
+            call.action, t if t.startswith("arn:") else f"arn:aws:ecs:{call.region}:{call.account}:task/{cluster}/{t}"
+        )
+        for t in call.params.get("tasks", [])
+    ]
+
+
+def _lambda_function(call: Call) -> list[Request]:
+    name = str(call.params["FunctionName"])
+    arn = name if name.startswith("arn:") else f"arn:aws:lambda:{call.region}:{call.account}:function:{name}"
+    return [Request(call.action, arn)]
+
+
 def _describe_account(call: Call) -> list[Request]:
     found = organization_of(call.account)
     management, org = found or (call.account, "o-none")
@@ -260,9 +277,12 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
             "elasticloadbalancing:DescribeTargetHealth",
             "cloudtrail:LookupEvents",
             "organizations:ListAccounts",
+            "ec2:DescribeNetworkInterfaces",
         ),
         _any,
     ),
+    "ecs:DescribeTasks": _ecs_tasks,
+    "lambda:PutFunctionConcurrency": _lambda_function,
     "ec2:CancelSpotFleetRequests": lambda c: [
         Request(c.action, f"arn:aws:ec2:{c.region}:{c.account}:spot-fleet-request/{i}")
         for i in c.params.get("SpotFleetRequestIds", [])

@@ -13,7 +13,7 @@ planner proved them rogue, isolated otherwise.
 
 from __future__ import annotations
 
-from . import capacity, iam, isolation, lifecycle  # noqa: F401 - importing them registers every action
+from . import capacity, ecs_task, iam, isolation, lambda_function, lifecycle, role_session  # noqa: F401 - importing them registers every action  # noqa: F401 - GuardDuty finding families
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute
 

@@ -47,6 +47,10 @@ class ActionName(StrEnum):
     RELEASE_USER = "release-user"
     RELEASE_ROLE = "release-role"
     CLOSE_INCIDENT = "close-incident"
+    # GuardDuty finding families (i24)
+    REVOKE_ROLE_SESSION = "revoke-role-session"
+    ISOLATE_TASK = "isolate-task"
+    THROTTLE_FUNCTION = "throttle-function"
 
 
 @dataclass(frozen=True)

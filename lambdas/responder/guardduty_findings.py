@@ -1,0 +1,541 @@
+"""GuardDuty finding families: typed models of where each family names its target, and the pure extraction of
+those targets (contract "GuardDuty finding families").
+
+Shapes follow GuardDuty's API model (``GetFindings``; EventBridge delivers the same JSON in ``detail``):
+``Finding.service.detection.sequence`` (``Sequence``: ``actors[]``, ``resources[]`` (``ResourceV2``),
+``signals[]``), ``Finding.resource.ecsClusterDetails.taskDetails``, ``.lambdaDetails``, ``.containerDetails``,
+``.s3BucketDetails[]``, ``.eksClusterDetails``, ``.rdsDbInstanceDetails``. Every model allows extra fields
+(GuardDuty adds fields over time) and every field is optional unless the response cannot do without it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
+INSTANCE_ID = re.compile(r"\b(i-(?:[0-9a-f]{8}|[0-9a-f]{17}))\b")
+ROLE_SESSION_ID = re.compile(r"^(AROA[A-Z0-9]{12,}):([\w+=,.@-]{2,64})$")  # aws:userid of a role session
+ASSUMED_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:sts::(\d{12}):assumed-role/([\w+=,.@-]{1,64})/([\w+=,.@-]{2,64})$")
+ECS_TASK_ARN = re.compile(r"^arn:aws[\w-]*:ecs:([a-z0-9-]+):(\d{12}):task/([\w-]+)/([0-9a-f]{32}|[\w-]{36})$")
+IAM_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+# --- Extended Threat Detection: service.detection.sequence -------------------------------------------------
+class SequenceAccount(_Model):
+    uid: str | None = Field(None, description="The account the activity took place in", examples=["123456789012"])
+    name: str | None = None
+
+
+class SequenceUser(_Model):
+    """``Actor.user``: the credential the attacker used."""
+
+    name: str | None = Field(None, description="IAM user name, or the role name of a session", examples=["ci-deployer"])
+    uid: str | None = Field(
+        None,
+        description="Principal id: AIDA... of a user, AROA...:session of a role session (the session's aws:userid)",
+        examples=["AIDACKCEVSQ6C2EXAMPLE", "AROACKCEVSQ6C2EXAMPLE:attacker-session"],
+    )
+    type: str | None = Field(None, description="IAMUser | AssumedRole | Root | ...", examples=["IAMUser"])
+    credentialUid: str | None = Field(
+        None, description="The access key the actor used (AKIA... long-term, ASIA... temporary)"
+    )
+    account: SequenceAccount | None = None
+
+
+class SequenceSession(_Model):
+    uid: str | None = None
+    mfaStatus: str | None = None
+    createdTime: datetime | None = None
+    issuer: str | None = Field(None, description="The role ARN a session was issued from")
+
+
+class SequenceActor(_Model):
+    id: str = Field(description="Referenced by signals[].actorIds")
+    user: SequenceUser | None = None
+    session: SequenceSession | None = None
+
+
+class InstanceUids(_Model):
+    """``ResourceData`` members that only list instances (Auto Scaling group, instance profile, clusters)."""
+
+    ec2InstanceUids: list[str] = Field(default_factory=list, examples=[["i-0123456789abcdef0"]])
+
+
+class SequenceAccessKey(_Model):
+    principalId: str | None = None
+    userName: str | None = None
+    userType: str | None = None
+
+
+class SequenceResourceData(_Model):
+    accessKey: SequenceAccessKey | None = None
+    autoscalingAutoScalingGroup: InstanceUids | None = None
+    iamInstanceProfile: InstanceUids | None = None
+    ecsCluster: InstanceUids | None = None
+    eksCluster: InstanceUids | None = None
+
+
+class SequenceResource(_Model):
+    """``ResourceV2``: one resource the sequence involves."""
+
+    uid: str = Field(description="Key id, instance id, bucket name, task or cluster ARN ...")
+    name: str | None = None
+    accountId: str | None = Field(None, description="The account that owns the resource")
+    resourceType: str = Field(examples=["ACCESS_KEY", "S3_BUCKET", "EC2_INSTANCE", "ECS_TASK", "EKS_CLUSTER"])
+    region: str | None = None
+    service: str | None = None
+    data: SequenceResourceData | None = None
+
+
+class SequenceSignal(_Model):
+    uid: str | None = None
+    type: str | None = Field(None, examples=["FINDING", "CLOUD_TRAIL", "S3_DATA_EVENTS", "RUNTIME_MONITORING"])
+    name: str | None = Field(None, description="An API name or a finding type")
+    description: str | None = None
+    severity: float | None = None
+    count: int | None = None
+    resourceUids: list[str] = Field(default_factory=list)
+    actorIds: list[str] = Field(default_factory=list)
+
+
+class Sequence(_Model):
+    uid: str | None = None
+    description: str | None = None
+    actors: list[SequenceActor] = Field(default_factory=list)
+    resources: list[SequenceResource] = Field(default_factory=list)
+    signals: list[SequenceSignal] = Field(default_factory=list)
+
+
+class Detection(_Model):
+    sequence: Sequence | None = None
+
+
+# --- resource details of the other families -----------------------------------------------------------------
+class EcsTaskDetails(_Model):
+    arn: str | None = Field(
+        None,
+        description="The task ARN",
+        examples=["arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef0123456789abcdef"],
+    )
+    definitionArn: str | None = None
+    launchType: str | None = Field(None, examples=["FARGATE", "EC2"])
+    containers: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class EcsClusterDetails(_Model):
+    name: str | None = None
+    arn: str | None = Field(None, description="The cluster ARN: DescribeTasks needs it")
+    status: str | None = None
+    taskDetails: EcsTaskDetails | None = None
+
+
+class ContainerDetails(_Model):
+    """``resource.containerDetails``: a container GuardDuty saw outside ECS and EKS (a standalone container)."""
+
+    id: str | None = None
+    name: str | None = None
+    image: str | None = None
+    containerRuntime: str | None = None
+
+
+class LambdaDetails(_Model):
+    functionArn: str | None = None
+    functionName: str | None = Field(None, examples=["image-resizer"])
+    functionVersion: str | None = None
+    role: str | None = Field(None, description="The execution role ARN: its sessions are revoked")
+    revisionId: str | None = None
+    tags: list[dict[str, Any]] = Field(default_factory=list, description="[{key, value}]: the protect tag")
+
+
+class S3BucketDetail(_Model):
+    arn: str | None = None
+    name: str | None = Field(None, examples=["example-bucket"])
+    type: str | None = None
+    s3ObjectDetails: list[dict[str, Any]] = Field(
+        default_factory=list, description="Malware Protection for S3: the objects scanned (key, versionId, hash)"
+    )
+
+
+class EksClusterDetails(_Model):
+    name: str | None = None
+    arn: str | None = None
+    vpcId: str | None = None
+
+
+class RdsDbInstanceDetails(_Model):
+    dbInstanceIdentifier: str | None = None
+    dbClusterIdentifier: str | None = None
+    dbInstanceArn: str | None = None
+    engine: str | None = None
+
+
+# --- severity: GuardDuty's bands ----------------------------------------------------------------------------
+def severity_band(severity: float) -> str:
+    """GuardDuty's band: Critical 9.0-10.0, High 7.0-8.9, Medium 4.0-6.9, Low below (the report's words)."""
+    if severity >= 9.0:
+        return "critical"
+    if severity >= 7.0:
+        return "high"
+    if severity >= 4.0:
+        return "medium"
+    return "low"
+
+
+# --- the targets a finding names (pure) ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyTarget:
+    access_key_id: str
+    user_name: str | None
+
+
+@dataclass(frozen=True)
+class SessionTarget:
+    role_name: str
+    user_id: str | None  # AROA...:session, the aws:userid of exactly that session; None: unknown
+    credential: str | None  # ASIA...
+
+
+@dataclass
+class Targets:
+    """What a finding names, by kind; ``elsewhere`` are named targets the responder may not act on (another
+    account), each with the reason."""
+
+    keys: list[KeyTarget] = field(default_factory=list)
+    sessions: list[SessionTarget] = field(default_factory=list)
+    root: list[str] = field(default_factory=list)
+    instances: list[tuple[str, str | None]] = field(default_factory=list)  # (instance id, region)
+    tasks: list[tuple[str, str | None]] = field(default_factory=list)  # (task ARN, cluster ARN)
+    buckets: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)  # named for a human (EKS clusters, containers ...)
+    elsewhere: list[str] = field(default_factory=list)
+
+    def key_ids(self) -> set[str]:
+        return {k.access_key_id for k in self.keys}
+
+    def add(self, items: list[Any], item: Any) -> None:
+        if item not in items:
+            items.append(item)
+
+
+def role_of_session(name: str | None, uid: str | None, issuer: str | None) -> str | None:
+    """The role name of a session: the user's name, or the role in an assumed-role ARN, or the issuer ARN."""
+    for text in (name, issuer):
+        if not text:
+            continue
+        found = ASSUMED_ROLE_ARN.match(text)
+        if found:
+            return found.group(2)
+        if text.startswith("arn:") and ":role/" in text:
+            return text.rsplit("/", 1)[-1]
+        if IAM_NAME.match(text):
+            return text
+    return None
+
+
+def sequence_targets(sequence: Sequence, account: str | None, region: str | None) -> Targets:
+    """The credentials, instances, tasks and buckets an attack sequence names (actors first, then resources)."""
+    out = Targets()
+
+    def mine(owner: str | None, what: str) -> bool:
+        if owner and account and owner != account:
+            out.add(out.elsewhere, f"{what} (account {owner}: not the account acted on)")
+            return False
+        return True
+
+    for actor in sequence.actors:
+        user = actor.user
+        if user is None:
+            continue
+        owner = user.account.uid if user.account else None
+        if user.type == "Root":
+            if mine(owner, f"root credentials {user.credentialUid or ''}".strip()):
+                out.add(out.root, user.credentialUid or "root")
+        elif user.type == "IAMUser" and user.credentialUid and ACCESS_KEY_ID.match(user.credentialUid):
+            if user.credentialUid.startswith("AKIA") and mine(owner, f"access key {user.credentialUid}"):
+                out.add(out.keys, KeyTarget(user.credentialUid, user.name))
+        elif user.type == "AssumedRole":
+            role = role_of_session(user.name, user.uid, actor.session.issuer if actor.session else None)
+            user_id = user.uid if user.uid and ROLE_SESSION_ID.match(user.uid) else None
+            if role and mine(owner, f"session {user_id or user.credentialUid} of role {role}"):
+                out.add(out.sessions, SessionTarget(role, user_id, user.credentialUid))
+    for resource in sequence.resources:
+        kind, uid = resource.resourceType, resource.uid
+        here = mine(resource.accountId, f"{kind} {uid}")
+        data = resource.data or SequenceResourceData()
+        if kind == "ACCESS_KEY":
+            key = data.accessKey or SequenceAccessKey()
+            if key.userType == "Root":
+                if here:
+                    out.add(out.root, uid)
+            elif key.userType == "AssumedRole":
+                role = role_of_session(key.userName, key.principalId, None)
+                user_id = key.principalId if key.principalId and ROLE_SESSION_ID.match(key.principalId) else None
+                known = {s.credential for s in out.sessions} | {s.user_id for s in out.sessions}
+                if here and role and uid not in known and user_id not in known:
+                    out.add(out.sessions, SessionTarget(role, user_id, uid))
+            elif ACCESS_KEY_ID.match(uid) and uid.startswith("AKIA") and here and uid not in out.key_ids():
+                out.add(out.keys, KeyTarget(uid, key.userName))
+        elif kind == "S3_BUCKET":
+            out.add(out.buckets, resource.name or uid)
+        elif kind == "EC2_INSTANCE":
+            found = INSTANCE_ID.search(uid)
+            if found and here:
+                out.add(out.instances, (found.group(1), resource.region or region))
+        elif kind in ("AUTOSCALING_AUTO_SCALING_GROUP", "IAM_INSTANCE_PROFILE"):
+            holder = data.autoscalingAutoScalingGroup if kind.startswith("AUTO") else data.iamInstanceProfile
+            for instance in holder.ec2InstanceUids if holder and here else []:
+                out.add(out.instances, (instance, resource.region or region))
+        elif kind == "ECS_TASK":
+            task = ECS_TASK_ARN.match(uid)
+            if task and here:
+                cluster = f"arn:aws:ecs:{task.group(1)}:{task.group(2)}:cluster/{task.group(3)}"
+                out.add(out.tasks, (uid, cluster))
+        elif kind in ("EKS_CLUSTER", "KUBERNETES_WORKLOAD", "CONTAINER", "ECS_CLUSTER"):
+            out.add(out.others, f"{kind} {resource.name or uid}")
+    return out
+
+
+# --- the finding types AWS documents (the table test checks each lands on a row) ----------------------------
+DOCUMENTED_TYPES_SOURCE = (
+    "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_finding-types-active.html "
+    "(and the per-family pages it links: EC2, IAM, attack sequence, S3, EKS, Runtime Monitoring, Malware "
+    "Protection for EC2 / S3 / Backup, RDS, Lambda)"
+)
+RUNTIME_TYPES = (
+    "Backdoor:Runtime/C&CActivity.B",
+    "Backdoor:Runtime/C&CActivity.B!DNS",
+    "CryptoCurrency:Runtime/BitcoinTool.B",
+    "CryptoCurrency:Runtime/BitcoinTool.B!DNS",
+    "DefenseEvasion:Runtime/FilelessExecution",
+    "DefenseEvasion:Runtime/ProcessInjection.Proc",
+    "DefenseEvasion:Runtime/ProcessInjection.Ptrace",
+    "DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite",
+    "DefenseEvasion:Runtime/PtraceAntiDebugging",
+    "DefenseEvasion:Runtime/SuspiciousCommand",
+    "Discovery:Runtime/SuspiciousCommand",
+    "Execution:Runtime/MaliciousFileExecuted",
+    "Execution:Runtime/NewBinaryExecuted",
+    "Execution:Runtime/NewLibraryLoaded",
+    "Execution:Runtime/ReverseShell",
+    "Execution:Runtime/SuspiciousCommand",
+    "Execution:Runtime/SuspiciousShellCreated",
+    "Execution:Runtime/SuspiciousTool",
+    "Impact:Runtime/AbusedDomainRequest.Reputation",
+    "Impact:Runtime/BitcoinDomainRequest.Reputation",
+    "Impact:Runtime/CryptoMinerExecuted",
+    "Impact:Runtime/MaliciousDomainRequest.Reputation",
+    "Impact:Runtime/SuspiciousDomainRequest.Reputation",
+    "Persistence:Runtime/SuspiciousCommand",
+    "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified",
+    "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory",
+    "PrivilegeEscalation:Runtime/DockerSocketAccessed",
+    "PrivilegeEscalation:Runtime/ElevationToRoot",
+    "PrivilegeEscalation:Runtime/RuncContainerEscape",
+    "PrivilegeEscalation:Runtime/SuspiciousCommand",
+    "PrivilegeEscalation:Runtime/UserfaultfdUsage",
+    "Trojan:Runtime/BlackholeTraffic",
+    "Trojan:Runtime/BlackholeTraffic!DNS",
+    "Trojan:Runtime/DGADomainRequest.C!DNS",
+    "Trojan:Runtime/DriveBySourceTraffic!DNS",
+    "Trojan:Runtime/DropPoint",
+    "Trojan:Runtime/DropPoint!DNS",
+    "Trojan:Runtime/PhishingDomainRequest!DNS",
+    "UnauthorizedAccess:Runtime/MetadataDNSRebind",
+    "UnauthorizedAccess:Runtime/TorClient",
+    "UnauthorizedAccess:Runtime/TorRelay",
+)
+DOCUMENTED_TYPES: tuple[tuple[str, str], ...] = (  # (finding type, resource.resourceType)
+    *(
+        (t, "AttackSequence")
+        for t in (
+            "AttackSequence:IAM/CompromisedCredentials",
+            "AttackSequence:S3/CompromisedData",
+            "AttackSequence:EC2/CompromisedInstanceGroup",
+            "AttackSequence:ECS/CompromisedCluster",
+            "AttackSequence:EKS/CompromisedCluster",
+        )
+    ),
+    *(
+        (t, "Instance")
+        for t in (
+            "Backdoor:EC2/C&CActivity.B",
+            "Backdoor:EC2/C&CActivity.B!DNS",
+            "Backdoor:EC2/DenialOfService.Dns",
+            "Backdoor:EC2/DenialOfService.Tcp",
+            "Backdoor:EC2/DenialOfService.Udp",
+            "Backdoor:EC2/DenialOfService.UdpOnTcpPorts",
+            "Backdoor:EC2/DenialOfService.UnusualProtocol",
+            "Backdoor:EC2/Spambot",
+            "Behavior:EC2/NetworkPortUnusual",
+            "Behavior:EC2/TrafficVolumeUnusual",
+            "CryptoCurrency:EC2/BitcoinTool.B",
+            "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+            "DefenseEvasion:EC2/UnusualDNSResolver",
+            "DefenseEvasion:EC2/UnusualDoHActivity",
+            "DefenseEvasion:EC2/UnusualDoTActivity",
+            "Impact:EC2/AbusedDomainRequest.Reputation",
+            "Impact:EC2/BitcoinDomainRequest.Reputation",
+            "Impact:EC2/MaliciousDomainRequest.Custom",
+            "Impact:EC2/MaliciousDomainRequest.Reputation",
+            "Impact:EC2/PortSweep",
+            "Impact:EC2/SuspiciousDomainRequest.Reputation",
+            "Impact:EC2/WinRMBruteForce",
+            "Recon:EC2/PortProbeEMRUnprotectedPort",
+            "Recon:EC2/PortProbeUnprotectedPort",
+            "Recon:EC2/Portscan",
+            "Trojan:EC2/BlackholeTraffic",
+            "Trojan:EC2/BlackholeTraffic!DNS",
+            "Trojan:EC2/DGADomainRequest.B",
+            "Trojan:EC2/DGADomainRequest.C!DNS",
+            "Trojan:EC2/DNSDataExfiltration",
+            "Trojan:EC2/DriveBySourceTraffic!DNS",
+            "Trojan:EC2/DropPoint",
+            "Trojan:EC2/DropPoint!DNS",
+            "Trojan:EC2/PhishingDomainRequest!DNS",
+            "UnauthorizedAccess:EC2/MaliciousIPCaller.Custom",
+            "UnauthorizedAccess:EC2/MetadataDNSRebind",
+            "UnauthorizedAccess:EC2/RDPBruteForce",
+            "UnauthorizedAccess:EC2/SSHBruteForce",
+            "UnauthorizedAccess:EC2/TorClient",
+            "UnauthorizedAccess:EC2/TorIPCaller",
+            "UnauthorizedAccess:EC2/TorRelay",
+            "Execution:EC2/MaliciousFile",
+            *RUNTIME_TYPES,
+        )
+    ),
+    *(
+        (t, "AccessKey")
+        for t in (
+            "CredentialAccess:IAMUser/AnomalousBehavior",
+            "DefenseEvasion:IAMUser/AnomalousBehavior",
+            "DefenseEvasion:IAMUser/BedrockLoggingDisabled",
+            "Discovery:IAMUser/AnomalousBehavior",
+            "Exfiltration:IAMUser/AnomalousBehavior",
+            "Impact:IAMUser/AnomalousBehavior",
+            "InitialAccess:IAMUser/AnomalousBehavior",
+            "PenTest:IAMUser/KaliLinux",
+            "PenTest:IAMUser/ParrotLinux",
+            "PenTest:IAMUser/PentooLinux",
+            "Persistence:IAMUser/AnomalousBehavior",
+            "Policy:IAMUser/RootCredentialUsage",
+            "Policy:IAMUser/ShortTermRootCredentialUsage",
+            "PrivilegeEscalation:IAMUser/AnomalousBehavior",
+            "Recon:IAMUser/MaliciousIPCaller",
+            "Recon:IAMUser/MaliciousIPCaller.Custom",
+            "Recon:IAMUser/TorIPCaller",
+            "Stealth:IAMUser/CloudTrailLoggingDisabled",
+            "Stealth:IAMUser/PasswordPolicyChange",
+            "UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B",
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS",
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
+            "UnauthorizedAccess:IAMUser/ResourceCredentialExfiltration.OutsideAWS",
+            "UnauthorizedAccess:IAMUser/TorIPCaller",
+        )
+    ),
+    *(
+        (t, "S3Bucket")
+        for t in (
+            "Discovery:S3/AnomalousBehavior",
+            "Discovery:S3/MaliciousIPCaller",
+            "Discovery:S3/MaliciousIPCaller.Custom",
+            "Discovery:S3/TorIPCaller",
+            "Exfiltration:S3/AnomalousBehavior",
+            "Exfiltration:S3/MaliciousIPCaller",
+            "Impact:S3/AnomalousBehavior.Delete",
+            "Impact:S3/AnomalousBehavior.Permission",
+            "Impact:S3/AnomalousBehavior.Write",
+            "Impact:S3/MaliciousIPCaller",
+            "PenTest:S3/KaliLinux",
+            "PenTest:S3/ParrotLinux",
+            "PenTest:S3/PentooLinux",
+            "Policy:S3/AccountBlockPublicAccessDisabled",
+            "Policy:S3/BucketAnonymousAccessGranted",
+            "Policy:S3/BucketBlockPublicAccessDisabled",
+            "Policy:S3/BucketPublicAccessGranted",
+            "Stealth:S3/ServerAccessLoggingDisabled",
+            "UnauthorizedAccess:S3/MaliciousIPCaller.Custom",
+            "UnauthorizedAccess:S3/TorIPCaller",
+        )
+    ),
+    *(
+        (t, "EKSCluster")
+        for t in (
+            "CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed",
+            "CredentialAccess:Kubernetes/MaliciousIPCaller",
+            "CredentialAccess:Kubernetes/SuccessfulAnonymousAccess",
+            "CredentialAccess:Kubernetes/TorIPCaller",
+            "DefenseEvasion:Kubernetes/MaliciousIPCaller",
+            "DefenseEvasion:Kubernetes/SuccessfulAnonymousAccess",
+            "DefenseEvasion:Kubernetes/TorIPCaller",
+            "Discovery:Kubernetes/AnomalousBehavior.PermissionChecked",
+            "Discovery:Kubernetes/MaliciousIPCaller",
+            "Discovery:Kubernetes/SuccessfulAnonymousAccess",
+            "Discovery:Kubernetes/TorIPCaller",
+            "Execution:Kubernetes/AnomalousBehavior.ExecInPod",
+            "Execution:Kubernetes/AnomalousBehavior.WorkloadDeployed",
+            "Execution:Kubernetes/ExecInKubeSystemPod",
+            "Execution:Kubernetes/MaliciousFile",
+            "Impact:Kubernetes/MaliciousIPCaller",
+            "Impact:Kubernetes/SuccessfulAnonymousAccess",
+            "Impact:Kubernetes/TorIPCaller",
+            "Persistence:Kubernetes/AnomalousBehavior.WorkloadDeployed!ContainerWithSensitiveMount",
+            "Persistence:Kubernetes/ContainerWithSensitiveMount",
+            "Persistence:Kubernetes/MaliciousIPCaller",
+            "Persistence:Kubernetes/SuccessfulAnonymousAccess",
+            "Persistence:Kubernetes/TorIPCaller",
+            "Policy:Kubernetes/AdminAccessToDefaultServiceAccount",
+            "Policy:Kubernetes/AnonymousAccessGranted",
+            "Policy:Kubernetes/ExposedDashboard",
+            "Policy:Kubernetes/KubeflowDashboardExposed",
+            "PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated",
+            "PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleCreated",
+            "PrivilegeEscalation:Kubernetes/AnomalousBehavior.WorkloadDeployed!PrivilegedContainer",
+            "PrivilegeEscalation:Kubernetes/PrivilegedContainer",
+            *RUNTIME_TYPES,
+        )
+    ),
+    *((t, "ECSCluster") for t in ("Execution:ECS/MaliciousFile", *RUNTIME_TYPES)),
+    *((t, "Container") for t in ("Execution:Container/MaliciousFile", *RUNTIME_TYPES)),
+    *(
+        (t, "Lambda")
+        for t in (
+            "Backdoor:Lambda/C&CActivity.B",
+            "CryptoCurrency:Lambda/BitcoinTool.B",
+            "Trojan:Lambda/BlackholeTraffic",
+            "Trojan:Lambda/DropPoint",
+            "UnauthorizedAccess:Lambda/MaliciousIPCaller.Custom",
+            "UnauthorizedAccess:Lambda/TorClient",
+            "UnauthorizedAccess:Lambda/TorRelay",
+        )
+    ),
+    *(
+        (t, "RDSDBInstance")
+        for t in (
+            "CredentialAccess:RDS/AnomalousBehavior.FailedLogin",
+            "CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce",
+            "CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin",
+            "CredentialAccess:RDS/MaliciousIPCaller.FailedLogin",
+            "CredentialAccess:RDS/MaliciousIPCaller.SuccessfulLogin",
+            "CredentialAccess:RDS/TorIPCaller.FailedLogin",
+            "CredentialAccess:RDS/TorIPCaller.SuccessfulLogin",
+            "Discovery:RDS/MaliciousIPCaller",
+            "Discovery:RDS/TorIPCaller",
+        )
+    ),
+    ("Object:S3/MaliciousFile", "S3Object"),
+    ("Execution:EC2/MaliciousFile!Snapshot", "EBSSnapshot"),
+    ("Execution:EC2/MaliciousFile!AMI", "EC2Image"),
+    ("Execution:EC2/MaliciousFile!RecoveryPoint", "RecoveryPoint"),
+    ("Execution:S3/MaliciousFile!RecoveryPoint", "RecoveryPoint"),
+)
