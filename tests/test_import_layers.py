@@ -22,6 +22,7 @@ CORE = {
     "responder.config",
     "responder.events",
     "responder.fit",
+    "responder.guardduty_findings",
     "responder.model",
     "responder.partitions",
     "responder.pricing",
