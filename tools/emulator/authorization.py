@@ -27,6 +27,7 @@ _EC2_TYPES = {
     "sg-": "security-group",
     "snap-": "snapshot",
     "vol-": "volume",
+    "ami-": "image",
     "eni-": "network-interface",
 }
 
@@ -85,7 +86,7 @@ def requests_of(call: Call) -> list[Request]:
 # --- ARNs and the emulated world's state -------------------------------------------------------------------
 def _ec2_arn(call: Call, resource_id: str) -> str:
     kind = next((t for prefix, t in _EC2_TYPES.items() if resource_id.startswith(prefix)), "resource")
-    account = "" if kind == "snapshot" else call.account
+    account = "" if kind in ("snapshot", "image") else call.account
     return f"arn:aws:ec2:{call.region}:{account}:{kind}/{resource_id}"
 
 
@@ -313,4 +314,18 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         Request(c.action, f"arn:aws:securityhub:{c.region}:{c.account}:hub/default")
     ],
     "states:StartExecution": lambda c: [Request(c.action, str(c.params["stateMachineArn"]))],
+    # what the attacker left behind, undone (actions/undo.py)
+    "lambda:RemovePermission": lambda c: [
+        Request(c.action, f"arn:aws:lambda:{c.region}:{c.account}:function:{c.params['FunctionName']}")
+    ],
+    "ec2:RevokeSecurityGroupIngress": _group_rules,
+    "ec2:ModifySnapshotAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["SnapshotId"])))],
+    "ec2:ModifyImageAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["ImageId"])))],
+    "ec2:DisableSerialConsoleAccess": _any,
+    "rds:ModifyDBSnapshotAttribute": lambda c: [
+        Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
+    ],
+    "rds:ModifyDBClusterSnapshotAttribute": lambda c: [
+        Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:cluster-snapshot:{c.params['DBClusterSnapshotIdentifier']}")
+    ],
 }

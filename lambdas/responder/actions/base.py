@@ -47,6 +47,15 @@ class ActionName(StrEnum):
     RELEASE_USER = "release-user"
     RELEASE_ROLE = "release-role"
     CLOSE_INCIDENT = "close-incident"
+    # the credential chain and what the attacker left behind (actions/undo.py)
+    REVOKE_SESSION = "revoke-session"
+    REMOVE_LAMBDA_PERMISSION = "remove-lambda-permission"
+    REVOKE_INGRESS = "revoke-ingress"
+    REMOVE_SNAPSHOT_SHARE = "remove-snapshot-share"
+    REMOVE_IMAGE_SHARE = "remove-image-share"
+    REMOVE_DB_SNAPSHOT_SHARE = "remove-db-snapshot-share"
+    DISABLE_SERIAL_CONSOLE = "disable-serial-console"
+    REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
 
 
 @dataclass(frozen=True)

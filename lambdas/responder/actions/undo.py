@@ -1,0 +1,232 @@
+"""Cutting the chain and undoing what the attacker left behind (contract: "The credential chain", "What the
+attacker left behind"). Each action is non-destructive: a session is denied (the role and its other sessions
+keep working), a permission, share or rule the attacker added is removed - exactly what the call added, nothing
+the team had. The state before each undo is in the incident record (``left_behind``); the reason names the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .. import capabilities as cap
+from ..aws import error_code
+from ..model import Outcome, Step
+from .base import Action, ActionName, Words, each, register
+
+REVOKE_SESSION_POLICY_NAME = "compromise-responder-revoke-session"
+LAMBDA_FUNCTION = cap.arn("lambda", "function:*")
+EC2_IMAGE = cap.arn("ec2", "image/*", account="")  # image ARNs carry no account
+RDS_SNAPSHOT = cap.arn("rds", "snapshot:*")
+RDS_CLUSTER_SNAPSHOT = cap.arn("rds", "cluster-snapshot:*")
+
+
+def revoke_session_document(session_ids: Sequence[str]) -> dict[str, Any]:
+    """Deny everything to these role sessions only (``aws:userid`` of a session is ``AROA...:session-name``)."""
+    ids = sorted(set(session_ids))
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CompromiseResponderRevokeSession",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:userid": ids[0] if len(ids) == 1 else ids}},
+            }
+        ],
+    }
+
+
+def _session_ids_in(document: Any) -> list[str]:
+    doc = json.loads(document) if isinstance(document, str) else document
+    out: list[str] = []
+    for statement in (doc or {}).get("Statement", []):
+        value = ((statement.get("Condition") or {}).get("StringEquals") or {}).get("aws:userid", [])
+        out += [value] if isinstance(value, str) else list(value)
+    return out
+
+
+@register
+class RevokeSession(Action):
+    """Deny every action to the chain's sessions of a role, and only to them (the team's sessions keep working)."""
+
+    name = ActionName.REVOKE_SESSION
+    service = "iam"
+    grants = (cap.Grant(("iam:GetRolePolicy", "iam:PutRolePolicy"), (cap.IAM_ROLE,)),)
+    phase = 12
+    words = Words(
+        "role",
+        "roles",
+        "had the chain's sessions revoked",
+        "to revoke the chain's sessions of",
+        short="session revoked",
+        one="sessions of role {target} obtained by the chain revoked",
+    )
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            ids = [i for i in str(step.params["sessionIds"]).split(",") if i]
+            try:  # a second trigger of the incident adds its sessions to the ones already denied
+                current = client.get_role_policy(RoleName=step.target, PolicyName=REVOKE_SESSION_POLICY_NAME)
+                ids += _session_ids_in(current["PolicyDocument"])
+            except ClientError as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    raise
+            client.put_role_policy(
+                RoleName=step.target,
+                PolicyName=REVOKE_SESSION_POLICY_NAME,
+                PolicyDocument=json.dumps(revoke_session_document(ids)),
+            )
+            return f"{REVOKE_SESSION_POLICY_NAME}: sessions {', '.join(sorted(set(ids)))} denied"
+
+        return each(steps, call)
+
+
+@register
+class RemoveLambdaPermission(Action):
+    """Remove the statement a chain's lambda:AddPermission added to a function's resource policy."""
+
+    name = ActionName.REMOVE_LAMBDA_PERMISSION
+    service = "lambda"
+    permissions = ("lambda:RemovePermission",)
+    resource = LAMBDA_FUNCTION
+    phase = 15
+    words = Words("function permission", "function permissions", "removed", "to remove", short="removed")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            said = []
+            for sid in _split(step.params.get("statementIds")):
+                try:
+                    client.remove_permission(FunctionName=step.target, StatementId=sid)
+                    said.append(f"statement {sid} removed")
+                except ClientError as exc:
+                    if error_code(exc) != "ResourceNotFoundException":
+                        raise
+                    said.append(f"statement {sid} already gone")
+            return "; ".join(said)
+
+        return each(steps, call)
+
+
+@register
+class RevokeIngress(Action):
+    """Revoke exactly the ingress rules a chain's ec2:AuthorizeSecurityGroupIngress added."""
+
+    name = ActionName.REVOKE_INGRESS
+    service = "ec2"
+    permissions = ("ec2:RevokeSecurityGroupIngress",)
+    resource = cap.EC2_SECURITY_GROUP
+    phase = 15
+    words = Words(
+        "security group",
+        "security groups",
+        "had the attacker's ingress rules revoked",
+        "to revoke rules of",
+        short="rules revoked",
+    )
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            rules = json.loads(str(step.params["ipPermissions"]))
+            client.revoke_security_group_ingress(GroupId=step.target, IpPermissions=rules)
+            return f"{len(rules)} rule(s) revoked"
+
+        return each(steps, call)
+
+
+@register
+class RemoveSnapshotShare(Action):
+    """Remove the create-volume permissions a chain's ec2:ModifySnapshotAttribute added."""
+
+    name = ActionName.REMOVE_SNAPSHOT_SHARE
+    service = "ec2"
+    permissions = ("ec2:ModifySnapshotAttribute",)
+    resource = cap.EC2_SNAPSHOT
+    phase = 15
+    words = Words("snapshot share", "snapshot shares", "removed", "to remove", short="unshared")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            users, groups = _split(step.params.get("userIds")), _split(step.params.get("groups"))
+            kwargs: dict[str, Any] = {"UserIds": users} if users else {}
+            if groups:
+                kwargs["GroupNames"] = groups
+            client.modify_snapshot_attribute(
+                SnapshotId=step.target, Attribute="createVolumePermission", OperationType="remove", **kwargs
+            )
+            return f"create-volume permission removed for {', '.join(users + groups)}"
+
+        return each(steps, call)
+
+
+@register
+class RemoveImageShare(Action):
+    """Remove the launch permissions a chain's ec2:ModifyImageAttribute added."""
+
+    name = ActionName.REMOVE_IMAGE_SHARE
+    service = "ec2"
+    permissions = ("ec2:ModifyImageAttribute",)
+    resource = EC2_IMAGE
+    phase = 15
+    words = Words("AMI share", "AMI shares", "removed", "to remove", short="unshared")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            users, groups = _split(step.params.get("userIds")), _split(step.params.get("groups"))
+            remove = [{"UserId": u} for u in users] + [{"Group": g} for g in groups]
+            client.modify_image_attribute(ImageId=step.target, LaunchPermission={"Remove": remove})
+            return f"launch permission removed for {', '.join(users + groups)}"
+
+        return each(steps, call)
+
+
+@register
+class RemoveDbSnapshotShare(Action):
+    """Remove the accounts a chain's rds:ModifyDB(Cluster)SnapshotAttribute added to a snapshot's ``restore``."""
+
+    name = ActionName.REMOVE_DB_SNAPSHOT_SHARE
+    service = "rds"
+    grants = (
+        cap.Grant(("rds:ModifyDBSnapshotAttribute",), (RDS_SNAPSHOT,)),
+        cap.Grant(("rds:ModifyDBClusterSnapshotAttribute",), (RDS_CLUSTER_SNAPSHOT,)),
+    )
+    phase = 15
+    words = Words("RDS snapshot share", "RDS snapshot shares", "removed", "to remove", short="unshared")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            accounts = _split(step.params.get("userIds"))
+            if step.params.get("cluster") == "true":
+                client.modify_db_cluster_snapshot_attribute(
+                    DBClusterSnapshotIdentifier=step.target, AttributeName="restore", ValuesToRemove=accounts
+                )
+            else:
+                client.modify_db_snapshot_attribute(
+                    DBSnapshotIdentifier=step.target, AttributeName="restore", ValuesToRemove=accounts
+                )
+            return f"restore permission removed for {', '.join(accounts)}"
+
+        return each(steps, call)
+
+
+@register
+class DisableSerialConsole(Action):
+    """Switch EC2 serial console access off again in a region (the chain switched it on)."""
+
+    name = ActionName.DISABLE_SERIAL_CONSOLE
+    service = "ec2"
+    permissions = ("ec2:DisableSerialConsoleAccess",)  # no resource type (Service Authorization Reference)
+    phase = 15
+    words = Words("serial console access", "serial console accesses", "disabled", "to disable", short="disabled")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        return each(steps, lambda step: client.disable_serial_console_access())
+
+
+def _split(value: Any) -> list[str]:
+    return [v for v in str(value or "").split(",") if v]
