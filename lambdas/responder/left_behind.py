@@ -182,10 +182,14 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             return None
         target = str(request["dBClusterSnapshotIdentifier" if cluster else "dBSnapshotIdentifier"])
         accounts = sorted({str(a) for a in added})
-        return LeftBehind(target=target, undo=ActionName.REMOVE_DB_SNAPSHOT_SHARE,
-                          why=f"restore shared with {', '.join(accounts)} by {when}: share removed",
-                          params={"userIds": ",".join(accounts), "cluster": "true" if cluster else "false"},
-                          before={"restore": {"valuesToAdd": accounts}}, **common)
+        return LeftBehind(
+            target=target,
+            undo=ActionName.REMOVE_DB_SNAPSHOT_SHARE,
+            why=f"restore shared with {', '.join(accounts)} by {when}: share removed",
+            params={"userIds": ",".join(accounts), "cluster": "true" if cluster else "false"},
+            before={"restore": {"valuesToAdd": accounts}},
+            **common,
+        )
     if name == "EnableSerialConsoleAccess":
         return LeftBehind(
             target="serial-console-access",

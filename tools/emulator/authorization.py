@@ -326,6 +326,8 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
     ],
     "rds:ModifyDBClusterSnapshotAttribute": lambda c: [
-        Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:cluster-snapshot:{c.params['DBClusterSnapshotIdentifier']}")
+        Request(
+            c.action, f"arn:aws:rds:{c.region}:{c.account}:cluster-snapshot:{c.params['DBClusterSnapshotIdentifier']}"
+        )
     ],
 }
