@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from responder.actions.undo import REVOKE_SESSION_POLICY_NAME
+from responder.actions.undo import REVOKE_SESSION_POLICY_NAME, REVOKE_SINCE_POLICY_NAME
 
 from tools.emulator import EmulatedAws
 from tools.emulator.chain import (
@@ -25,8 +25,9 @@ from tools.emulator.chain import (
     share_db_snapshot,
     share_image,
     share_snapshot,
+    update_trust,
 )
-from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, health_event
+from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
 from tools.iam_policy import evaluate
 
 SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
@@ -258,3 +259,51 @@ def test_left_behind_dry_run_changes_nothing(aws, invoke):
     planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
     assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
                        "disable-serial-console", "remove-db-snapshot-share"}  # fmt: skip
+
+
+def trust(*principals: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": list(principals) if len(principals) > 1 else principals[0]},
+         "Action": "sts:AssumeRole"}]})  # fmt: skip
+
+
+def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke):
+    """Stratus iam-backdoor-role: the role now trusts the attacker's account. With the team's CreateRole in the
+    event history, that policy is put back; without history, the outside principal is removed."""
+    now = datetime.now(UTC)
+    team_doc = trust("arn:aws:iam::123456789012:role/ci")
+    platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
+    platform.create_role("vendor-access", team_doc, at=now - timedelta(days=30))
+    aws.client("iam").create_role(RoleName="legacy", AssumeRolePolicyDocument=trust("123456789012"))
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("iam", "us-east-1"))
+    changed = now - timedelta(minutes=40)
+    update_trust(
+        attacker,
+        "vendor-access",
+        trust("arn:aws:iam::123456789012:role/ci", f"arn:aws:iam::{ATTACKER_ACCOUNT}:root"),
+        changed,
+    )
+    update_trust(attacker, "legacy", trust("123456789012", ATTACKER_ACCOUNT), changed)
+
+    report = invoke("health", health_event(now - timedelta(minutes=20)))
+
+    iam = aws.client("iam")
+    restored = iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
+    assert restored == json.loads(team_doc)
+    cleaned = iam.get_role(RoleName="legacy")["Role"]["AssumeRolePolicyDocument"]
+    assert cleaned["Statement"][0]["Principal"] == {"AWS": "123456789012"}
+    revoke = aws.role_policies("vendor-access")[REVOKE_SINCE_POLICY_NAME]
+    policies = [revoke]
+    issued = {
+        "before": changed - timedelta(days=1),
+        "after": changed + timedelta(minutes=5),
+        "new": now + timedelta(minutes=5),
+    }
+    decisions = {k: evaluate("s3:GetObject", "*", policies, context={"aws:TokenIssueTime": v.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                 for k, v in issued.items()}  # fmt: skip
+    assert decisions == {"before": "implicit-deny", "after": "explicit-deny", "new": "implicit-deny"}
+    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
+    assert {a["status"] for a in done.values()} == {"done"}
+    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
+    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
+    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]

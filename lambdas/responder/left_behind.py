@@ -8,6 +8,8 @@ records (``chain.Chain.records``); ``left_behind_from`` and ``plan_undos`` are p
   ec2:AuthorizeSecurityGroupIngress     -> RevokeSecurityGroupIngress of exactly the rules it added
   rds:ModifyDB(Cluster)SnapshotAttribute (+restore) -> the same accounts removed
   ec2:EnableSerialConsoleAccess         -> DisableSerialConsoleAccess
+  iam:UpdateAssumeRolePolicy            -> the previous trust policy (event history, 90 days), else the outside
+                                           principals removed; then the role's sessions issued since revoked
 Never changed (they hold data or run workloads), listed under NEEDS A HUMAN with the call, target and time:
 bucket policies and ACLs, function code and configuration, instance user data, commands and sessions, and
 every secret or parameter read ("rotate"). Calls whose undo is not automated yet are listed the same way.
@@ -40,7 +42,6 @@ FOR_A_HUMAN = {  # event -> (what, the request parameter naming the target)
     "BatchGetSecretValue": ("secrets read: rotate them", "secretIdList"),
     "GetParameter": ("parameter read with decryption: rotate it", "name"),
     "GetParameters": ("parameters read with decryption: rotate them", "names"),
-    "UpdateAssumeRolePolicy": ("role trust policy changed: review who can assume the role", "roleName"),
     "CreateTrustAnchor": ("Roles Anywhere trust anchor created: disable it if unknown", "name"),
     "ModifyDBSnapshotAttribute": ("RDS snapshot shared: remove the accounts added", "dBSnapshotIdentifier"),
     "ModifyDBClusterSnapshotAttribute": (
@@ -190,6 +191,16 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             before={"restore": {"valuesToAdd": accounts}},
             **common,
         )
+    if name == "UpdateAssumeRolePolicy":
+        role, document = str(request["roleName"]), str(request["policyDocument"])
+        return LeftBehind(
+            target=role,
+            undo=ActionName.RESTORE_TRUST_POLICY,
+            why=f"trust policy replaced by {when}",
+            params={"changedAt": iso(common["at"]) or ""},
+            before={"trustPolicy": document},
+            **{**common, "region": "global"},
+        )
     if name == "EnableSerialConsoleAccess":
         return LeftBehind(
             target="serial-console-access",
@@ -245,6 +256,9 @@ def _rules_text(rules: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{r['IpProtocol']} {r.get('FromPort', '')}-{r.get('ToPort', '')} from {source(r)}" for r in rules)
 
 
+LISTS = frozenset({"userIds", "groups", "statementIds"})  # comma lists: what several calls added is merged
+
+
 def plan_undos(found: Sequence[LeftBehind]) -> list[Step]:
     """One step per undo target (what several calls added to one target is removed at once); one skipped step per
     change for a human. Pure."""
@@ -270,8 +284,61 @@ def plan_undos(found: Sequence[LeftBehind]) -> list[Step]:
         for key in sorted({k for i in items for k in i.params}):
             if key == "ipPermissions":
                 params[key] = json.dumps([r for i in items for r in json.loads(i.params[key])])
+            elif key == "changedAt":  # sessions issued since the first change are revoked
+                params[key] = min(i.params[key] for i in items if key in i.params)
+            elif key not in LISTS:
+                params[key] = next(i.params[key] for i in reversed(items) if key in i.params)  # the latest call's
             else:
                 values = sorted({v for i in items for v in i.params.get(key, "").split(",") if v})
                 params[key] = ",".join(values)
         steps.append(Step(undo, target, region, "; ".join(i.why for i in items), params=params, source="chain"))
     return steps
+
+
+def previous_trust(records: Iterable[Mapping[str, Any]], role: str, before: datetime | None,
+                   chain_keys: Iterable[str]) -> tuple[str, Mapping[str, Any]] | None:  # fmt: skip
+    """The last trust policy of ``role`` set before ``before`` by a principal outside the chain (CreateRole or
+    UpdateAssumeRolePolicy), with its record. Pure."""
+    chain = set(chain_keys)
+    found: list[tuple[datetime, str, Mapping[str, Any]]] = []
+    for detail in records:
+        name, request = detail.get("eventName"), _obj(detail.get("requestParameters"))
+        if detail.get("errorCode") or name not in ("CreateRole", "UpdateAssumeRolePolicy"):
+            continue
+        if request.get("roleName") != role or _obj(detail.get("userIdentity")).get("accessKeyId") in chain:
+            continue
+        document = request.get("assumeRolePolicyDocument" if name == "CreateRole" else "policyDocument")
+        when = parse_time(detail.get("eventTime"))
+        if isinstance(document, str) and when is not None and (before is None or when < before):
+            found.append((when, document, detail))
+    if not found:
+        return None
+    _, document, detail = max(found, key=lambda f: f[0])
+    return document, detail
+
+
+def without_outside_principals(document: str, account: str | None) -> tuple[str, list[str]]:
+    """The trust policy with every AWS principal outside ``account`` removed (statements left with no principal
+    dropped), and what was removed. Pure."""
+    doc = json.loads(document)
+    removed: list[str] = []
+    kept_statements = []
+    for statement in doc.get("Statement", []) if isinstance(doc.get("Statement"), list) else [doc.get("Statement")]:
+        principal = _obj(statement.get("Principal")) if isinstance(statement, Mapping) else {}
+        if statement.get("Principal") == "*" or principal.get("AWS") == "*":
+            removed.append("*")
+            continue
+        aws = principal.get("AWS")
+        if aws is None:
+            kept_statements.append(statement)
+            continue
+        values = [aws] if isinstance(aws, str) else list(aws)
+        inside = [v for v in values if account and (v == account or f":{account}:" in v)]
+        removed += [v for v in values if v not in inside]
+        others = {k: v for k, v in principal.items() if k != "AWS"}
+        if inside:
+            others["AWS"] = inside[0] if len(inside) == 1 else inside
+        if others:
+            kept_statements.append({**statement, "Principal": others})
+    doc["Statement"] = kept_statements
+    return json.dumps(doc), removed

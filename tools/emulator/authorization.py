@@ -300,7 +300,9 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         ),
         _user,
     ),
-    **dict.fromkeys(("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), _role),
+    **dict.fromkeys(
+        ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy"), _role
+    ),
     **dict.fromkeys(
         ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"),
         _table,

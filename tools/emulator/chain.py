@@ -211,3 +211,10 @@ def share_db_snapshot(actor: Actor, region: str, snapshot: str, account: str, *,
         {"attributeName": a["AttributeName"], "attributeValues": a.get("AttributeValues", [])} for a in attributes]}  # fmt: skip
     return record(actor, name, "rds.amazonaws.com", region,
                   {key: snapshot, "attributeName": "restore", "valuesToAdd": [account]}, response, at)  # fmt: skip
+
+
+def update_trust(actor: Actor, role: str, document: str, at: datetime | None = None) -> dict[str, Any]:
+    """``iam:UpdateAssumeRolePolicy`` (Stratus ``iam-backdoor-role``: the role now trusts the attacker's account)."""
+    actor.aws.client("iam").update_assume_role_policy(RoleName=role, PolicyDocument=document)
+    return record(actor, "UpdateAssumeRolePolicy", "iam.amazonaws.com", "us-east-1",
+                  {"roleName": role, "policyDocument": document}, None, at)  # fmt: skip

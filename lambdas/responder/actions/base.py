@@ -54,6 +54,7 @@ class ActionName(StrEnum):
     REMOVE_SNAPSHOT_SHARE = "remove-snapshot-share"
     REMOVE_IMAGE_SHARE = "remove-image-share"
     REMOVE_DB_SNAPSHOT_SHARE = "remove-db-snapshot-share"
+    RESTORE_TRUST_POLICY = "restore-trust-policy"
     DISABLE_SERIAL_CONSOLE = "disable-serial-console"
     REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
 

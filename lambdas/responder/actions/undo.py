@@ -18,6 +18,7 @@ from ..model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
 REVOKE_SESSION_POLICY_NAME = "compromise-responder-revoke-session"
+REVOKE_SINCE_POLICY_NAME = "compromise-responder-revoke-since-trust-change"
 LAMBDA_FUNCTION = cap.arn("lambda", "function:*")
 EC2_IMAGE = cap.arn("ec2", "image/*", account="")  # image ARNs carry no account
 RDS_SNAPSHOT = cap.arn("rds", "snapshot:*")
@@ -210,6 +211,50 @@ class RemoveDbSnapshotShare(Action):
                     DBSnapshotIdentifier=step.target, AttributeName="restore", ValuesToRemove=accounts
                 )
             return f"restore permission removed for {', '.join(accounts)}"
+
+        return each(steps, call)
+
+
+def revoke_since_document(since: str, until: str) -> dict[str, Any]:
+    """Deny the role's sessions issued between the attacker's trust change and now (the team's older sessions and
+    the new ones keep working)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CompromiseResponderRevokeSinceTrustChange",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {
+                    "DateGreaterThanEquals": {"aws:TokenIssueTime": since},
+                    "DateLessThan": {"aws:TokenIssueTime": until},
+                },
+            }
+        ],
+    }
+
+
+@register
+class RestoreTrustPolicy(Action):
+    """Put back a role's trust policy the chain replaced, then deny the sessions issued since the change."""
+
+    name = ActionName.RESTORE_TRUST_POLICY
+    service = "iam"
+    grants = (cap.Grant(("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy"), (cap.IAM_ROLE,)),)
+    phase = 15
+    words = Words("role trust policy", "role trust policies", "restored", "to restore", short="restored")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        def call(step: Step) -> str:
+            client.update_assume_role_policy(RoleName=step.target, PolicyDocument=str(step.params["document"]))
+            since, until = str(step.params["changedAt"]), str(step.params["until"])
+            client.put_role_policy(
+                RoleName=step.target,
+                PolicyName=REVOKE_SINCE_POLICY_NAME,
+                PolicyDocument=json.dumps(revoke_since_document(since, until)),
+            )
+            return f"trust policy {step.params['restored']}; sessions issued {since} .. {until} denied"
 
         return each(steps, call)
 

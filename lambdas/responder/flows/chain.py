@@ -5,8 +5,10 @@ left behind"). Hooks of ``flows.keys.contain_access_key``: ``follow_chain`` befo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from ..actions import ActionName
@@ -17,6 +19,7 @@ from ..actions.undo import (
     RemoveImageShare,
     RemoveLambdaPermission,
     RemoveSnapshotShare,
+    RestoreTrustPolicy,
     RevokeIngress,
     RevokeSession,
 )
@@ -25,8 +28,11 @@ from ..aws import describe_error
 from ..backdoors import backdoors_from, plan_backdoors
 from ..chain import CHAIN_READ, Chain, chain_report, chain_suspects, plan_cuts, read_chain
 from ..context import ResponseContext
-from ..left_behind import LeftBehind, left_behind_from, plan_undos
+from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
 from ..model import Principal, Suspect, Window
+from ..timeutil import iso
+
+IAM_REGION = "us-east-1"  # IAM (global) records its calls there
 
 CHAIN = (
     CHAIN_READ,
@@ -41,7 +47,9 @@ CHAIN = (
     RemoveImageShare.capability,
     RemoveDbSnapshotShare.capability,
     DisableSerialConsole.capability,
+    RestoreTrustPolicy.capability,
 )
+TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 
 
 @dataclass
@@ -88,7 +96,7 @@ def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, pri
         report.add(ctx.run(plan_backdoors(found, ctx.policy, principal)))
         report.findings.extend(b.to_json() for b in found)
     records = [d for records in chain.records.values() for d in records]
-    left = left_behind_from(records)
+    left = [_resolve_trust(ctx, item, chain) for item in left_behind_from(records)]
     if left:
         _remember(ctx, report, left)
         outcomes = ctx.run(plan_undos(left))
@@ -126,6 +134,54 @@ def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, pri
     for item in left:
         if item.undo is None:
             report.todo.append(f"Left behind, for a human: {item.why} - target {item.target} ({item.region}).")
+
+
+def _resolve_trust(ctx: ResponseContext, item: LeftBehind, chain: Chain) -> LeftBehind:
+    """A trust policy the chain replaced: what to put back (the last one set outside the chain, from CloudTrail's
+    event history, else the attacker's without the principals outside the account)."""
+    if item.undo != ActionName.RESTORE_TRUST_POLICY:
+        return item
+    if ctx.policy.is_protected_principal(item.target):
+        return replace(item, undo=None, why=f"{item.why}: role {item.target} is protected, not changed")
+    document = str(item.before.get("trustPolicy") or "{}")
+    found = None
+    try:
+        records = _role_history(ctx, item.target, item.at)
+        found = previous_trust(records, item.target, item.at, chain.keys)
+    except Exception as exc:  # noqa: BLE001 - the fallback below still closes the door
+        ctx.log("trust history unreadable", role=item.target, error=describe_error(exc))
+    if found is not None:
+        previous, detail = found
+        restored = f"put back as set by {detail.get('eventName')} at {detail.get('eventTime')}"
+        params = {"document": previous, "restored": restored}
+    else:
+        try:
+            cleaned, removed = without_outside_principals(document, ctx.account)
+        except (ValueError, AttributeError, TypeError):
+            return replace(item, undo=None, why=f"{item.why}: unreadable document, review it")
+        restored = f"no earlier policy in the event history: outside principals {', '.join(removed) or 'none'} removed"
+        params = {"document": cleaned, "restored": restored}
+    until = iso(ctx.now) or ""
+    return replace(item, why=f"{item.why}: {restored}; sessions issued since revoked",
+                   params={**item.params, **params, "until": until})  # fmt: skip
+
+
+def _role_history(ctx: ResponseContext, role: str, before: Any) -> list[dict[str, Any]]:
+    """CreateRole / UpdateAssumeRolePolicy records of the role (LookupEvents by ResourceName, us-east-1)."""
+    trail = ctx.clients.get("cloudtrail", IAM_REGION)
+    end = before or ctx.now
+    kwargs = {
+        "LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": role}],
+        "StartTime": end - timedelta(days=TRUST_HISTORY_DAYS),
+        "EndTime": end,
+        "PaginationConfig": {"MaxItems": 500},
+    }
+    out = []
+    for page in trail.get_paginator("lookup_events").paginate(**kwargs):
+        for event in page.get("Events", []):
+            if event.get("EventName") in ("CreateRole", "UpdateAssumeRolePolicy"):
+                out.append(json.loads(event.get("CloudTrailEvent") or "{}"))
+    return out
 
 
 def _response(outcome: Any) -> str | None:
