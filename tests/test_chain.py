@@ -17,6 +17,7 @@ from tools.emulator.chain import (
     SessionIdentity,
     add_lambda_permission,
     assume_role,
+    create_trust_anchor,
     enable_serial_console,
     get_federation_token,
     get_secret_value,
@@ -190,7 +191,13 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
     enable_serial_console(attacker, region, at=at)
     put_bucket_policy(attacker, "us-east-1", "team-data", at=at)
     get_secret_value(attacker, region, "prod/db-password", at=at)
-    return {"group": group, "snapshot": snapshot, "image": image, "region": region,
+    team_anchor = aws.client("rolesanywhere", region).create_trust_anchor(
+        name="team-ca",
+        enabled=True,
+        source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": "team"}},
+    )["trustAnchor"]["trustAnchorId"]
+    anchor = create_trust_anchor(attacker, region, "malicious-ca", at=at)["detail"]["responseElements"]["trustAnchor"]
+    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor,"group": group, "snapshot": snapshot, "image": image, "region": region,
             "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
 
 
@@ -206,6 +213,8 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
         "image": sorted(p["UserId"] for p in ec2.describe_image_attribute(
             ImageId=scene["image"], Attribute="launchPermission")["LaunchPermissions"]),
         "serial": ec2.get_serial_console_access_status()["SerialConsoleAccessEnabled"],
+        "anchors": [aws.client("rolesanywhere", scene["region"]).get_trust_anchor(trustAnchorId=scene[k])[
+            "trustAnchor"]["enabled"] for k in ("anchor", "team_anchor")],
         "rds": sorted(v for a in rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="orders-nightly")[
             "DBSnapshotAttributesResult"]["DBSnapshotAttributes"] if a["AttributeName"] == "restore"
             for v in a["AttributeValues"]),
@@ -217,7 +226,7 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
 
 BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
           "snapshot": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "image": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
-          "serial": True, "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
+          "serial": True, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
 
 
 def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
@@ -227,11 +236,11 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
     report = invoke("health", scene["event"])
 
     assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
-                                  "image": [PARTNER_ACCOUNT], "serial": False, "rds": [PARTNER_ACCOUNT],
+                                  "image": [PARTNER_ACCOUNT], "serial": False, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
                                   "cluster": []}  # fmt: skip
     undone = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "done"}
     assert set(undone) == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share",
-                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share"}  # fmt: skip
+                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
     assert "AddPermission20150331v2" in undone["remove-lambda-permission"]["reason"]
     assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
     human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
@@ -258,7 +267,7 @@ def test_left_behind_dry_run_changes_nothing(aws, invoke):
     assert shares(aws, scene) == BEFORE
     planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
     assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
-                       "disable-serial-console", "remove-db-snapshot-share"}  # fmt: skip
+                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
 
 
 def trust(*principals: str) -> str:

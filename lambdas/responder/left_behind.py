@@ -8,6 +8,7 @@ records (``chain.Chain.records``); ``left_behind_from`` and ``plan_undos`` are p
   ec2:AuthorizeSecurityGroupIngress     -> RevokeSecurityGroupIngress of exactly the rules it added
   rds:ModifyDB(Cluster)SnapshotAttribute (+restore) -> the same accounts removed
   ec2:EnableSerialConsoleAccess         -> DisableSerialConsoleAccess
+  rolesanywhere:CreateTrustAnchor       -> DisableTrustAnchor (kept, for evidence)
   iam:UpdateAssumeRolePolicy            -> the previous trust policy (event history, 90 days), else the outside
                                            principals removed; then the role's sessions issued since revoked
 Never changed (they hold data or run workloads), listed under NEEDS A HUMAN with the call, target and time:
@@ -42,7 +43,6 @@ FOR_A_HUMAN = {  # event -> (what, the request parameter naming the target)
     "BatchGetSecretValue": ("secrets read: rotate them", "secretIdList"),
     "GetParameter": ("parameter read with decryption: rotate it", "name"),
     "GetParameters": ("parameters read with decryption: rotate them", "names"),
-    "CreateTrustAnchor": ("Roles Anywhere trust anchor created: disable it if unknown", "name"),
     "ModifyDBSnapshotAttribute": ("RDS snapshot shared: remove the accounts added", "dBSnapshotIdentifier"),
     "ModifyDBClusterSnapshotAttribute": (
         "RDS cluster snapshot shared: remove the accounts added",
@@ -200,6 +200,17 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             params={"changedAt": iso(common["at"]) or ""},
             before={"trustPolicy": document},
             **{**common, "region": "global"},
+        )
+    if name == "CreateTrustAnchor":
+        anchor = _obj(response.get("trustAnchor"))
+        anchor_id = str(anchor["trustAnchorId"])
+        return LeftBehind(
+            target=anchor_id,
+            undo=ActionName.DISABLE_TRUST_ANCHOR,
+            why=f"Roles Anywhere trust anchor {anchor.get('name') or request.get('name')} created by {when}: "
+            "disabled (kept, for evidence)",
+            before={"trustAnchorArn": str(anchor.get("trustAnchorArn") or ""), "enabled": True},
+            **common,
         )
     if name == "EnableSerialConsoleAccess":
         return LeftBehind(

@@ -324,6 +324,9 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "ec2:ModifySnapshotAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["SnapshotId"])))],
     "ec2:ModifyImageAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["ImageId"])))],
     "ec2:DisableSerialConsoleAccess": _any,
+    "rolesanywhere:DisableTrustAnchor": lambda c: [
+        Request(c.action, f"arn:aws:rolesanywhere:{c.region}:{c.account}:trust-anchor/{c.params['trustAnchorId']}")
+    ],
     "rds:ModifyDBSnapshotAttribute": lambda c: [
         Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
     ],

@@ -19,7 +19,7 @@ from typing import Any
 
 from .actor import Actor
 from .cloudtrail import Identity, cloudtrail_detail
-from .hooks import Call, reply
+from .hooks import Call, error, reply
 
 
 @dataclass(frozen=True)
@@ -218,3 +218,53 @@ def update_trust(actor: Actor, role: str, document: str, at: datetime | None = N
     actor.aws.client("iam").update_assume_role_policy(RoleName=role, PolicyDocument=document)
     return record(actor, "UpdateAssumeRolePolicy", "iam.amazonaws.com", "us-east-1",
                   {"roleName": role, "policyDocument": document}, None, at)  # fmt: skip
+
+
+class RolesAnywhere:
+    """IAM Roles Anywhere trust anchors (moto has no Roles Anywhere at all): create, get, enable, disable, per
+    account and region, answered in the shapes the service returns."""
+
+    def __init__(self) -> None:
+        self.anchors: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, call: Call) -> Any:
+        if call.service != "rolesanywhere":
+            return None
+        if call.operation == "CreateTrustAnchor":
+            anchor_id = str(uuid.uuid4())
+            anchor = {
+                "trustAnchorId": anchor_id,
+                "trustAnchorArn": f"arn:aws:rolesanywhere:{call.region}:{call.account}:trust-anchor/{anchor_id}",
+                "name": call.params["name"],
+                "enabled": bool(call.params.get("enabled", False)),
+                "source": call.params["source"],
+                "createdAt": datetime.now(UTC),
+                "updatedAt": datetime.now(UTC),
+            }
+            self.anchors[anchor_id] = anchor
+            return reply(201, {"trustAnchor": dict(anchor)})
+        anchor_id = str(call.params.get("trustAnchorId", ""))
+        found = self.anchors.get(anchor_id)
+        if found is None or not found["trustAnchorArn"].startswith(f"arn:aws:rolesanywhere:{call.region}:"):
+            return error("ResourceNotFoundException", "Resource not found", 404)
+        if call.operation in ("EnableTrustAnchor", "DisableTrustAnchor"):
+            found["enabled"] = call.operation == "EnableTrustAnchor"
+            found["updatedAt"] = datetime.now(UTC)
+        elif call.operation != "GetTrustAnchor":
+            return error("InvalidRequest", f"{call.operation} is not emulated", 400)
+        return reply(200, {"trustAnchor": dict(found)})
+
+
+CA_BUNDLE = "-----BEGIN CERTIFICATE-----\nMIIBEXAMPLE\n-----END CERTIFICATE-----\n"
+
+
+def create_trust_anchor(actor: Actor, region: str, name: str, at: datetime | None = None) -> dict[str, Any]:
+    """``rolesanywhere:CreateTrustAnchor`` on the attacker's CA (Stratus ``rolesanywhere-create-trust-anchor``)."""
+    source = {"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": CA_BUNDLE}}
+    anchor = actor.aws.client("rolesanywhere", region).create_trust_anchor(name=name, source=source, enabled=True)[
+        "trustAnchor"
+    ]
+    response = {"trustAnchor": {"trustAnchorId": anchor["trustAnchorId"], "trustAnchorArn": anchor["trustAnchorArn"],
+                                "name": name, "enabled": True, "source": source}}  # fmt: skip
+    return record(actor, "CreateTrustAnchor", "rolesanywhere.amazonaws.com", region,
+                  {"enabled": True, "name": name, "source": source}, response, at)  # fmt: skip

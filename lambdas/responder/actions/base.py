@@ -55,6 +55,7 @@ class ActionName(StrEnum):
     REMOVE_IMAGE_SHARE = "remove-image-share"
     REMOVE_DB_SNAPSHOT_SHARE = "remove-db-snapshot-share"
     RESTORE_TRUST_POLICY = "restore-trust-policy"
+    DISABLE_TRUST_ANCHOR = "disable-trust-anchor"
     DISABLE_SERIAL_CONSOLE = "disable-serial-console"
     REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
 

@@ -21,6 +21,7 @@ REVOKE_SESSION_POLICY_NAME = "compromise-responder-revoke-session"
 REVOKE_SINCE_POLICY_NAME = "compromise-responder-revoke-since-trust-change"
 LAMBDA_FUNCTION = cap.arn("lambda", "function:*")
 EC2_IMAGE = cap.arn("ec2", "image/*", account="")  # image ARNs carry no account
+TRUST_ANCHOR = cap.arn("rolesanywhere", "trust-anchor/*")
 RDS_SNAPSHOT = cap.arn("rds", "snapshot:*")
 RDS_CLUSTER_SNAPSHOT = cap.arn("rds", "cluster-snapshot:*")
 
@@ -257,6 +258,21 @@ class RestoreTrustPolicy(Action):
             return f"trust policy {step.params['restored']}; sessions issued {since} .. {until} denied"
 
         return each(steps, call)
+
+
+@register
+class DisableTrustAnchor(Action):
+    """Disable an IAM Roles Anywhere trust anchor the chain created (kept, for evidence: not deleted)."""
+
+    name = ActionName.DISABLE_TRUST_ANCHOR
+    service = "rolesanywhere"
+    permissions = ("rolesanywhere:DisableTrustAnchor",)
+    resource = TRUST_ANCHOR
+    phase = 15
+    words = Words("trust anchor", "trust anchors", "disabled (kept)", "to disable", short="disabled")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        return each(steps, lambda step: client.disable_trust_anchor(trustAnchorId=step.target))
 
 
 @register

@@ -15,6 +15,7 @@ from ..actions import ActionName
 from ..actions.iam import DeactivateAccessKey, QuarantineRole, QuarantineUser, RevokeRoleSessions
 from ..actions.undo import (
     DisableSerialConsole,
+    DisableTrustAnchor,
     RemoveDbSnapshotShare,
     RemoveImageShare,
     RemoveLambdaPermission,
@@ -48,6 +49,7 @@ CHAIN = (
     RemoveDbSnapshotShare.capability,
     DisableSerialConsole.capability,
     RestoreTrustPolicy.capability,
+    DisableTrustAnchor.capability,
 )
 TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 
