@@ -28,6 +28,7 @@ from tools.emulator.chain import (
     share_snapshot,
     update_trust,
 )
+from tools.emulator.cloudtrail import envelope
 from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
 from tools.iam_policy import evaluate
 
@@ -316,3 +317,22 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
     assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
     assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
     assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
+
+
+def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_events(aws, invoke):
+    """The launch watcher records the STS calls (AssumeRole arrives in the region of the STS endpoint used);
+    with CloudTrail LookupEvents denied everywhere, the ledger alone still finds and cuts the chain."""
+    scene = role_session_scene(aws)
+    for detail in list(aws.trail.records):
+        assert invoke("cloudtrail", envelope(detail))["failures"] == []
+    aws.trail.denied_regions = set(aws.regions)
+
+    report = invoke("health", scene["event"])
+
+    revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
+    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": scene["session"].identity.session_id}}
+    assert {c["credential"]: c["status"] for c in report["chain"]} == {
+        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done"
+    }  # fmt: skip
+    assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
+    assert aws.instance_states("eu-west-1")[scene["team"].ids[0]] == "running"

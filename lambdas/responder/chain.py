@@ -219,7 +219,7 @@ def read_chain(
     with ThreadPoolExecutor(
         max_workers=max(1, min(len(regions) or 1, max_workers)), thread_name_prefix="chain"
     ) as pool:
-        for depth in range(1, MAX_DEPTH + 1):
+        for depth in range(1, MAX_DEPTH + 2):  # the last level is read (what it did), not followed further
             if not level:
                 break
 
@@ -239,6 +239,10 @@ def read_chain(
                 for key, records in found.items():
                     chain.records.setdefault(key, []).extend(records)
             for key in level:
+                if depth > MAX_DEPTH:
+                    if ledger is not None:
+                        _ledger_links(chain, ledger, key, depth, account, partition)  # its launches, for attribution
+                    continue
                 records = sorted(chain.records.get(key, []), key=lambda d: str(d.get("eventTime") or ""))
                 candidates = [link_of(d, key, depth, account, partition) for d in records]
                 if ledger is not None:
@@ -268,6 +272,8 @@ def _ledger_links(
     chain.ledger_calls[key] = list(calls)
     out: list[Link | None] = []
     for call in calls:
+        if call.event_name in DERIVING and call.event_name != "CreateAccessKey" and not call.error_code:
+            out += [_minted_link(call, key, created, depth) for kind, created in call.resources if kind == "credential"]
         if call.event_name != "CreateAccessKey" or call.error_code:
             continue
         for kind, created in call.resources:
@@ -290,6 +296,15 @@ def _ledger_links(
                 )
             )
     return out
+
+
+def _minted_link(call: CallRecord, parent: str, key: str, depth: int) -> Link:
+    """An STS call the launch watcher recorded (``cloudtrail_records._minted``) as a link."""
+    d = call.details
+    return Link(key, DERIVING[call.event_name], d.get("principal") or call.principal_arn or "", parent,
+                call.event_name, call.time, call.region, call.event_id, depth,
+                session_id=d.get("assumedRoleId") or None, role_name=d.get("roleName") or None,
+                user_name=d.get("userName") or None)  # fmt: skip
 
 
 def _detail(event: Mapping[str, Any]) -> dict[str, Any] | None:

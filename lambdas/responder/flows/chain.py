@@ -31,6 +31,7 @@ from ..chain import CHAIN_READ, Chain, chain_report, chain_suspects, plan_cuts, 
 from ..context import ResponseContext
 from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
 from ..model import Principal, Suspect, Window
+from ..sweep import SweepRequest
 from ..timeutil import iso
 
 IAM_REGION = "us-east-1"  # IAM (global) records its calls there
@@ -58,6 +59,11 @@ TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 class ChainResponse:
     chain: Chain
     suspects: dict[str, dict[str, Suspect]] = field(default_factory=dict)
+
+    def sweep_request(self, window: Window, access_key_id: str) -> SweepRequest:
+        """The region sweep for C: what any credential of the chain launched is attributed to C (rule 1)."""
+        ledger = frozenset(r for r, found in self.suspects.items() if any(s.source == "ledger" for s in found.values()))
+        return SweepRequest(window=window, access_key_id=access_key_id, suspects=self.suspects, ledger_regions=ledger)
 
 
 def follow_chain(

@@ -83,9 +83,7 @@ def contain_access_key(
             report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
             regions = []
         chain = follow_chain(ctx, report, access_key_id, principal, window, regions)  # what the key became: cut
-        results = ctx.region_sweep().run(
-            regions, SweepRequest(window=window, access_key_id=access_key_id, suspects=chain.suspects), ctx.progress
-        )
+        results = ctx.region_sweep().run(regions, chain.sweep_request(window, access_key_id), ctx.progress)
         report.add_regions(results)
         # the door is closed and the regions are swept: only now read what the key did (it never delays them)
         if chain.chain.links:
