@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from responder.actions.undo import REVOKE_SESSION_POLICY_NAME, REVOKE_SINCE_POLICY_NAME
 
+from tests.report_truth import assert_truthful
 from tools.emulator import EmulatedAws
 from tools.emulator.chain import (
     SessionIdentity,
@@ -82,6 +83,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
 
     report = invoke("health", scene["event"])
 
+    assert_truthful(aws, report, aws.notifications())
     session_id = scene["session"].identity.session_id
     team_id = scene["team_session"].identity.session_id
     revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
@@ -118,6 +120,7 @@ def test_dry_run_plans_the_cuts_and_changes_nothing(aws, invoke):
 
     report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
 
+    assert_truthful(aws, report, aws.notifications())
     assert aws.role_policies("deploy-role") == {}
     assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Active"}
     assert set(aws.instance_states("eu-west-1").values()) == {"running"}
@@ -236,6 +239,7 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
 
     report = invoke("health", scene["event"])
 
+    assert_truthful(aws, report, aws.notifications())
     assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
                                   "image": [PARTNER_ACCOUNT], "serial": False, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
                                   "cluster": []}  # fmt: skip
@@ -297,6 +301,7 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
 
     report = invoke("health", health_event(now - timedelta(minutes=20)))
 
+    assert_truthful(aws, report, aws.notifications())
     iam = aws.client("iam")
     restored = iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
     assert restored == json.loads(team_doc)
