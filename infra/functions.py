@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from responder import capabilities as cap
 from responder import catalog
+from responder.actions import undo
 from responder.actions.ecs_task import ECS_TASK
 from responder.actions.lambda_function import LAMBDA_FUNCTION
 
@@ -167,9 +168,11 @@ WILDCARD_REASONS = {
     "and the responder's own, deploy and protected roles are denied.",
     cap.EC2_INSTANCE: f"Instances: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.EC2_VOLUME: f"Volumes of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
-    cap.EC2_SNAPSHOT: "Evidence snapshots do not exist before the incident; created only with the responder's tags.",
+    cap.EC2_SNAPSHOT: "Evidence snapshots do not exist before the incident; created only with the responder's tags; "
+    "and snapshots the credential chain shared (the added create-volume permissions removed).",
     cap.EC2_SECURITY_GROUP: "The instance's own groups (put back on release) and the responder's quarantine "
-    "groups; rule changes only on groups carrying the responder's tag.",
+    "groups; rule changes only on groups carrying the responder's tag, except revoking exactly the ingress rules "
+    "the credential chain added (from its CloudTrail records).",
     cap.EC2_NETWORK_INTERFACE: f"Interfaces of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.EC2_VPC: "The quarantine group is created in the isolated instance's VPC, known only at the incident.",
     cap.SPOT_REQUEST: f"Spot requests: {_UNKNOWN_UNTIL_INCIDENT}.",
@@ -181,4 +184,13 @@ WILDCARD_REASONS = {
     ECS_TASK: "The ECS task a GuardDuty finding names, known only when the finding arrives (DescribeTasks only).",
     LAMBDA_FUNCTION: "The Lambda function a GuardDuty finding names, known only when the finding arrives "
     "(PutFunctionConcurrency only).",
+    # what the credential chain left behind (actions/undo.py): known only from the chain's CloudTrail records
+    undo.LAMBDA_FUNCTION: "Functions whose resource policy the chain extended (RemovePermission of that statement "
+    "only): known only from the incident's CloudTrail records.",
+    undo.EC2_IMAGE: "AMIs the chain shared (the added launch permissions removed): known only at the incident.",
+    undo.RDS_SNAPSHOT: "RDS snapshots the chain shared (the added restore accounts removed): known only at the "
+    "incident.",
+    undo.RDS_CLUSTER_SNAPSHOT: "RDS cluster snapshots the chain shared (the added restore accounts removed): known "
+    "only at the incident.",
+    undo.TRUST_ANCHOR: "Roles Anywhere trust anchors the chain created (disabled, kept): known only at the incident.",
 }

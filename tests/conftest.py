@@ -23,6 +23,7 @@ HANDLER_TESTS = {
     "test_runbook.py",
     "test_persistence.py",
     "test_organization.py",
+    "test_chain.py",
 }
 # Granted although no test path calls it, each with the reason.
 REQUIRED_BY_LIBRARIES = {

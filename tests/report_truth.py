@@ -7,6 +7,7 @@ every failed step is named. ``assert_truthful`` fails on the first claim AWS doe
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import ISOLATED_TAG
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
+from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
 from tools.emulator import EmulatedAws, Notification
 
@@ -22,12 +24,26 @@ QUARANTINE_GROUP = "compromise-responder-quarantine"
 CLAIM_WORDS: dict[str, tuple[str, ...]] = {
     "deactivated": ("deactivate-access-key",),
     "Inactive": ("deactivate-access-key",),
-    "revoked": ("revoke-role-sessions",),
+    "revoked": (
+        "revoke-role-sessions",
+        "revoke-session",
+        "revoke-ingress",
+        "restore-trust-policy",
+    ),
     "isolated": ("isolate-instance", "isolate-task"),
     "throttled": ("throttle-function",),
     "quarantined": ("quarantine-user", "quarantine-role"),
     "released": ("release-user", "release-role", "release-instance"),
-    "removed": ("release-user", "release-role", "delete-login-profile"),
+    "removed": (
+        "release-user",
+        "release-role",
+        "delete-login-profile",
+        "remove-lambda-permission",
+        "remove-snapshot-share",
+        "remove-image-share",
+        "remove-db-snapshot-share",
+        "restore-trust-policy",
+    ),
 }
 ID_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16}|i-[0-9a-f]{8,17}|sir-[0-9a-z]+|sfr-[0-9a-f-]+)\b")
 
@@ -271,11 +287,78 @@ def _throttled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
 def _session_cut(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     """The role's revoke-session policy denies every session the step names."""
     document = aws.role_policies(action["target"]).get(REVOKE_SESSION_POLICY_NAME) or {}
-    denied = {i for s in document.get("Statement", []) for i in s["Condition"]["StringEquals"]["aws:userid"]}
-    return bool(denied) and set(str(action.get("sessions", "")).split(", ")) <= denied
+    denied: set[str] = set()
+    for statement in document.get("Statement", []):
+        ids = statement["Condition"]["StringEquals"]["aws:userid"]
+        denied |= {ids} if isinstance(ids, str) else set(ids)
+    return bool(denied) and _ids(action, "sessionIds") <= denied
+
+
+# --- the credential chain and what it left behind (actions/undo.py) ---------------------------------------
+def _ids(action: dict[str, Any], key: str) -> set[str]:
+    return {v for v in str(action.get(key) or "").split(",") if v}
+
+
+def _no_statement(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    try:
+        raw = aws.client("lambda", action["region"]).get_policy(FunctionName=action["target"])["Policy"]
+    except Exception:  # noqa: BLE001 - no policy left at all: nothing of the attacker's either
+        return True
+    return not _ids(action, "statementIds") & {s["Sid"] for s in json.loads(raw)["Statement"]}
+
+
+def _rules_revoked(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    group = aws.client("ec2", action["region"]).describe_security_groups(GroupIds=[action["target"]])
+    present = {(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
+               for p in group["SecurityGroups"][0]["IpPermissions"] for r in p.get("IpRanges", [])}  # fmt: skip
+    wanted = {(p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
+              for p in json.loads(action["ipPermissions"]) for r in p.get("IpRanges", [])}  # fmt: skip
+    return not present & wanted
+
+
+def _snapshot_unshared(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("ec2", action["region"]).describe_snapshot_attribute(
+        SnapshotId=action["target"], Attribute="createVolumePermission"
+    )["CreateVolumePermissions"]
+    return not _ids(action, "userIds") & {p.get("UserId") for p in found}
+
+
+def _image_unshared(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("ec2", action["region"]).describe_image_attribute(
+        ImageId=action["target"], Attribute="launchPermission"
+    )["LaunchPermissions"]
+    return not _ids(action, "userIds") & {p.get("UserId") for p in found}
+
+
+def _db_snapshot_unshared(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    rds = aws.client("rds", action["region"])
+    if action.get("cluster") == "true":
+        result = rds.describe_db_cluster_snapshot_attributes(DBClusterSnapshotIdentifier=action["target"])
+        attributes = result["DBClusterSnapshotAttributesResult"]["DBClusterSnapshotAttributes"]
+    else:
+        result = rds.describe_db_snapshot_attributes(DBSnapshotIdentifier=action["target"])
+        attributes = result["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+    shared = {v for a in attributes if a["AttributeName"] == "restore" for v in a.get("AttributeValues", [])}
+    return not _ids(action, "userIds") & shared
+
+
+def _serial_console_off(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return not aws.client("ec2", action["region"]).get_serial_console_access_status()["SerialConsoleAccessEnabled"]
+
+
+def _anchor_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return aws.roles_anywhere.anchors[action["target"]]["enabled"] is False
 
 
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
+    "restore-trust-policy": _role_policy(REVOKE_SINCE_POLICY_NAME),
+    "remove-lambda-permission": _no_statement,
+    "revoke-ingress": _rules_revoked,
+    "remove-snapshot-share": _snapshot_unshared,
+    "remove-image-share": _image_unshared,
+    "remove-db-snapshot-share": _db_snapshot_unshared,
+    "disable-serial-console": _serial_console_off,
+    "disable-trust-anchor": _anchor_disabled,
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,
     "quarantine-role": _role_policy(QUARANTINE_POLICY_NAME),
@@ -300,7 +383,7 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "close-incident": _incident_closed,
     "isolate-task": _task_isolated,
     "throttle-function": _throttled,
-    "revoke-role-session": _session_cut,
+    "revoke-session": _session_cut,
 }
 
 

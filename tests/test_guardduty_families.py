@@ -102,7 +102,7 @@ def test_iam_attack_sequence_contains_the_key_cuts_the_session_and_lists_bucket_
     assert statement["Condition"] == {"StringEquals": {"aws:userid": ["AROACKCEVSQ6C2EXAMPLE:attacker-session"]}}
     assert REVOKE_SESSIONS_POLICY_NAME not in aws.role_policies("deploy-role")  # only that session, not the role's
     done = {(a["action"], a["target"]) for a in report["actions"] if a["status"] == "done"}
-    assert {("deactivate-access-key", LEAKED_KEY), ("revoke-role-session", "deploy-role")} <= done
+    assert {("deactivate-access-key", LEAKED_KEY), ("revoke-session", "deploy-role")} <= done
     assert "AKIAI44QH8DHBEXAMPLE" not in {a["target"] for a in report["actions"]}  # another account's key
     todo = " ".join(report["needsHuman"])
     assert "example-bucket" in todo and "NOT ACTED ON" in todo and "111122223333" in todo
@@ -120,7 +120,7 @@ def test_s3_attack_sequence_cuts_the_named_session_unless_the_role_is_protected(
     report = invoke("guardduty", fixture("attack-sequence-s3-compromised-data.json"))
     assert_truthful(aws, report, aws.notifications())
 
-    [step] = [a for a in report["actions"] if a["action"] == "revoke-role-session"]  # actor and key: one session
+    [step] = [a for a in report["actions"] if a["action"] == "revoke-session"]  # actor and key: one session
     if protected:
         assert aws.role_policies("data-pipeline-role") == {} and step["status"] == "skipped"
         assert "protected principal" in step["reason"]

@@ -133,7 +133,7 @@ def test_members_forward_health_launch_and_iam_events_to_the_hub_bus(hub):
     patterns = {k: v["Properties"]["EventPattern"]["source"] for k, v in rules.items()}
     assert patterns == {
         "HealthNotices": ["aws.health"],
-        "LaunchCalls": ["aws.ec2", "aws.autoscaling"],
+        "LaunchCalls": ["aws.ec2", "aws.autoscaling", "aws.sts"],  # sts: calls that extend a credential chain
         "IamCalls": ["aws.iam"],
     }
     assert {v["Condition"] for v in rules.values()} == {"NotHub", "IamEventsHere"}  # the hub never forwards to itself

@@ -13,9 +13,11 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     rogue               RoguePolicy: what is rogue, and why
     planner             evidence -> ordered steps
     backdoors           what a contained principal created to come back, and what to do with it
+    chain               the credential chain: what the key became (links from CloudTrail and the ledger), the cuts
+    left_behind         what the chain left behind: the undo of each call, or a line for a human
   AWS calls (thin executors, each declaring its IAM permissions)
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
-    actions/            the changes (iam, capacity, isolation) and the executor
+    actions/            the changes (iam, capacity, isolation, undo) and the executor
     probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
     activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
     sweep               RegionSweep: every region in parallel, fault-isolated

@@ -52,7 +52,11 @@ IAM_PERSISTENCE_EVENTS = POLICY_EVENTS | frozenset(
 )
 EC2_PERSISTENCE_EVENTS = frozenset({"CreateKeyPair", "ImportKeyPair"})
 PERSISTENCE_EVENTS = IAM_PERSISTENCE_EVENTS | EC2_PERSISTENCE_EVENTS
-WATCHED_EVENTS = LAUNCH_EVENTS | PERSISTENCE_EVENTS
+# STS calls that extend a credential chain (contract: "The credential chain"): recorded with what they minted
+CHAIN_EVENTS = frozenset(
+    {"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetFederationToken", "GetSessionToken"}
+)
+WATCHED_EVENTS = LAUNCH_EVENTS | PERSISTENCE_EVENTS | CHAIN_EVENTS
 
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
@@ -315,7 +319,37 @@ def _created(
         instance_type = _instance_type(request, "requestParameters")
     elif name in PERSISTENCE_EVENTS:
         res, details = _persistence(name, request, response or {}, identity)
+    elif name in CHAIN_EVENTS:
+        res, details = _minted(name, request, response or {}, identity)
     return res, instance_type, protected, details
+
+
+def _minted(
+    name: str, request: Mapping[str, Any], response: Any, identity: Mapping[str, Any]
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The credential an STS call minted (``credentials.accessKeyId``) and, for a role, its session id."""
+    if not isinstance(response, Mapping):
+        raise BadInput("cloudtrail event: field 'detail.responseElements': expected an object")
+    credentials = _obj(response, "credentials", "responseElements.credentials")
+    key = _text(credentials, "accessKeyId", "responseElements.credentials.accessKeyId")
+    if key is None or not ACCESS_KEY_ID.match(key):
+        return [], {}  # nothing the chain can follow (the session id alone is kept by LookupEvents)
+    details = {"via": name}
+    assumed = _obj(response, "assumedRoleUser", "responseElements.assumedRoleUser")
+    if assumed:
+        details["assumedRoleId"] = (
+            _text(assumed, "assumedRoleId", "responseElements.assumedRoleUser.assumedRoleId") or ""
+        )
+        details["principal"] = _text(assumed, "arn", "responseElements.assumedRoleUser.arn") or ""
+        role = role_of_session(details["principal"]) or str(request.get("roleArn") or "").rsplit("/", 1)[-1]
+        details["roleName"] = role
+    else:
+        details["userName"] = principal_name(identity) or ""
+        federated = _obj(response, "federatedUser", "responseElements.federatedUser")
+        details["principal"] = _text(federated, "arn", "responseElements.federatedUser.arn") or str(
+            identity.get("arn") or ""
+        )
+    return [("credential", key)], details
 
 
 def _name(container: Mapping[str, Any], key: str, where: str = "requestParameters") -> str:

@@ -334,7 +334,7 @@ class CloudTrailEvent(Envelope):
     detail: CloudTrailDetail
 
 
-CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam"})
+CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam", "aws.sts"})  # sts: the credential chain
 
 
 def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:

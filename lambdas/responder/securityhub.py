@@ -55,7 +55,7 @@ RESOURCE_TYPES = {  # action -> the ASFF resource type of its target
     "snapshot-volume": "AwsEc2Volume",
     "scale-asg-to-zero": "AwsAutoScalingAutoScalingGroup",
     # GuardDuty finding families
-    "revoke-role-session": "AwsIamRole",
+    "revoke-session": "AwsIamRole",
     "isolate-task": "AwsEcsTask",
     "throttle-function": "AwsLambdaFunction",
 }

@@ -391,3 +391,17 @@ class Incidents(_Table):
                 }
             ]
         )
+
+    def save_left_behind(self, incident_id: str, items: Sequence[Mapping[str, Any]]) -> None:
+        """What the chain left behind, as it was before the undos (so a human can put it back)."""
+        self.write_all(
+            [
+                {
+                    "pk": f"incident#{incident_id}",
+                    "sk": "left-behind",
+                    "incidentId": incident_id,
+                    "leftBehind": json.dumps(list(items), default=str),
+                    "recordedAt": iso(utcnow()),
+                }
+            ]
+        )

@@ -36,6 +36,7 @@ class SweepRequest:
     suspects: Mapping[str, Mapping[str, Suspect]] = field(default_factory=dict)
     termination_protected: frozenset[str] = frozenset()
     use_lookup: bool = True
+    ledger_regions: frozenset[str] = frozenset()  # where the ledger holds launches of C's chain (attribution)
 
 
 def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
@@ -186,7 +187,12 @@ class RegionSweep:
     ) -> RegionEvidence:
         launches = list(ledger_launches) + [c.to_launch("cloudtrail") for c in looked_up or [] if c.kind == "launch"]
         sources = [
-            name for name, used in (("ledger", bool(ledger_launches)), ("cloudtrail", looked_up is not None)) if used
+            name
+            for name, used in (
+                ("ledger", bool(ledger_launches) or region in request.ledger_regions),
+                ("cloudtrail", looked_up is not None),
+            )
+            if used
         ]
         available = bool(sources)
         suspects: dict[str, Suspect] = {}

@@ -47,6 +47,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
+from .chain import RolesAnywhere, SerialConsoleAccess  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     UNWATCHED,
@@ -149,6 +150,8 @@ class EmulatedAws:
         self.assume_denied = AssumeRoleDenials()
         self.target_groups = TargetGroups(account)
         self.security_hub = SecurityHubFindings(account)
+        self.serial_console = SerialConsoleAccess()
+        self.roles_anywhere = RolesAnywhere()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
@@ -159,6 +162,8 @@ class EmulatedAws:
             self.assume_denied,
             self.security_hub,
             self.target_groups,
+            self.serial_console,
+            self.roles_anywhere,
         ]
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()

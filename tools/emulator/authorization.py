@@ -27,6 +27,7 @@ _EC2_TYPES = {
     "sg-": "security-group",
     "snap-": "snapshot",
     "vol-": "volume",
+    "ami-": "image",
     "eni-": "network-interface",
 }
 
@@ -86,7 +87,7 @@ def requests_of(call: Call) -> list[Request]:
 # --- ARNs and the emulated world's state -------------------------------------------------------------------
 def _ec2_arn(call: Call, resource_id: str) -> str:
     kind = next((t for prefix, t in _EC2_TYPES.items() if resource_id.startswith(prefix)), "resource")
-    account = "" if kind == "snapshot" else call.account
+    account = "" if kind in ("snapshot", "image") else call.account
     return f"arn:aws:ec2:{call.region}:{account}:{kind}/{resource_id}"
 
 
@@ -324,7 +325,9 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         ),
         _user,
     ),
-    **dict.fromkeys(("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"), _role),
+    **dict.fromkeys(
+        ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy"), _role
+    ),
     **dict.fromkeys(("iam:ListAttachedUserPolicies", "iam:ListAccessKeys", "iam:GetLoginProfile"), _user),
     "iam:ListAttachedRolePolicies": _role,
     **dict.fromkeys(
@@ -348,4 +351,23 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         Request(c.action, f"arn:aws:securityhub:{c.region}:{c.account}:hub/default")
     ],
     "states:StartExecution": lambda c: [Request(c.action, str(c.params["stateMachineArn"]))],
+    # what the attacker left behind, undone (actions/undo.py)
+    "lambda:RemovePermission": lambda c: [
+        Request(c.action, f"arn:aws:lambda:{c.region}:{c.account}:function:{c.params['FunctionName']}")
+    ],
+    "ec2:RevokeSecurityGroupIngress": _group_rules,
+    "ec2:ModifySnapshotAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["SnapshotId"])))],
+    "ec2:ModifyImageAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["ImageId"])))],
+    "ec2:DisableSerialConsoleAccess": _any,
+    "rolesanywhere:DisableTrustAnchor": lambda c: [
+        Request(c.action, f"arn:aws:rolesanywhere:{c.region}:{c.account}:trust-anchor/{c.params['trustAnchorId']}")
+    ],
+    "rds:ModifyDBSnapshotAttribute": lambda c: [
+        Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
+    ],
+    "rds:ModifyDBClusterSnapshotAttribute": lambda c: [
+        Request(
+            c.action, f"arn:aws:rds:{c.region}:{c.account}:cluster-snapshot:{c.params['DBClusterSnapshotIdentifier']}"
+        )
+    ],
 }

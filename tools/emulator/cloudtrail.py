@@ -273,6 +273,9 @@ def resources_of(detail: dict[str, Any]) -> list[dict[str, str]]:
     group = (detail.get("requestParameters") or {}).get("autoScalingGroupName")
     if isinstance(group, str):
         found.append({"ResourceType": "AWS::AutoScaling::AutoScalingGroup", "ResourceName": group})
+    role = (detail.get("requestParameters") or {}).get("roleName")
+    if detail.get("eventSource") == "iam.amazonaws.com" and isinstance(role, str):
+        found.append({"ResourceType": "AWS::IAM::Role", "ResourceName": role})
     return found
 
 

@@ -13,7 +13,16 @@ planner proved them rogue, isolated otherwise.
 
 from __future__ import annotations
 
-from . import capacity, ecs_task, iam, isolation, lambda_function, lifecycle, role_session  # noqa: F401 - importing them registers every action  # noqa: F401 - GuardDuty finding families
+from . import (  # noqa: F401 - importing them registers every action
+    capacity,
+    ecs_task,
+    iam,
+    isolation,
+    lambda_function,
+    lifecycle,
+    role_session,
+    undo,
+)
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute
 

@@ -48,9 +48,19 @@ class ActionName(StrEnum):
     RELEASE_ROLE = "release-role"
     CLOSE_INCIDENT = "close-incident"
     # GuardDuty finding families (i24)
-    REVOKE_ROLE_SESSION = "revoke-role-session"
     ISOLATE_TASK = "isolate-task"
     THROTTLE_FUNCTION = "throttle-function"
+    # the credential chain and what the attacker left behind (actions/undo.py)
+    REVOKE_SESSION = "revoke-session"
+    REMOVE_LAMBDA_PERMISSION = "remove-lambda-permission"
+    REVOKE_INGRESS = "revoke-ingress"
+    REMOVE_SNAPSHOT_SHARE = "remove-snapshot-share"
+    REMOVE_IMAGE_SHARE = "remove-image-share"
+    REMOVE_DB_SNAPSHOT_SHARE = "remove-db-snapshot-share"
+    RESTORE_TRUST_POLICY = "restore-trust-policy"
+    DISABLE_TRUST_ANCHOR = "disable-trust-anchor"
+    DISABLE_SERIAL_CONSOLE = "disable-serial-console"
+    REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Cut one role session (an attack sequence or the credential chain names it): an inline deny of everything on the
+"""Cut one role session (an attack sequence, a finding or the credential chain names it): an inline deny of everything on the
 role for exactly that session (``StringEquals aws:userid`` = ``AROA...:session``); the role's other sessions and
 new ones keep working. Sessions cut earlier on the same role stay cut (the policy's list is merged)."""
 
@@ -45,10 +45,10 @@ def sessions_in(document: Any) -> list[str]:
 
 
 @register
-class RevokeRoleSession(Action):
+class RevokeSession(Action):
     """Deny everything to one session of a role (``aws:userid`` = ``AROA...:session``); its other sessions work."""
 
-    name = ActionName.REVOKE_ROLE_SESSION
+    name = ActionName.REVOKE_SESSION
     service = "iam"
     permissions = ("iam:GetRolePolicy", "iam:PutRolePolicy")
     resource = cap.IAM_ROLE
@@ -64,7 +64,8 @@ class RevokeRoleSession(Action):
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
         def call(step: Step) -> str:
-            wanted = list(step.params["userIds"])
+            named = [i for i in str(step.params["sessionIds"]).split(",") if i]
+            wanted = list(named)
             try:
                 earlier = client.get_role_policy(RoleName=step.target, PolicyName=REVOKE_SESSION_POLICY_NAME)
                 wanted += sessions_in(earlier.get("PolicyDocument"))
@@ -75,6 +76,6 @@ class RevokeRoleSession(Action):
             client.put_role_policy(
                 RoleName=step.target, PolicyName=REVOKE_SESSION_POLICY_NAME, PolicyDocument=json.dumps(doc)
             )
-            return "denied to aws:userid " + ", ".join(step.params["userIds"])
+            return f"{REVOKE_SESSION_POLICY_NAME}: denied to aws:userid " + ", ".join(named)
 
         return each(steps, call)

@@ -17,7 +17,7 @@ from ..actions.ecs_task import ECS_TASK, IsolateTask, task_interfaces
 from ..actions.iam import RevokeRoleSessions
 from ..actions.isolation import ISOLATED_TAG
 from ..actions.lambda_function import ThrottleFunction
-from ..actions.role_session import RevokeRoleSession
+from ..actions.role_session import RevokeSession
 from ..aws import AWS_ERRORS, describe_error
 from ..context import ResponseContext
 from ..guardduty_findings import SessionTarget
@@ -43,7 +43,7 @@ FUNCTION_THROTTLE = Flow(
 )
 SESSION_CUT = Flow(
     "session-cut",
-    (RevokeRoleSession.capability, RevokeRoleSessions.capability, *RECORD),
+    (RevokeSession.capability, RevokeRoleSessions.capability, *RECORD),
     "cut the role sessions an attack sequence names (that session only; unknown session: the older ones)",
 )
 FAMILY_FLOWS = (TASK_ISOLATION, FUNCTION_THROTTLE, SESSION_CUT)
@@ -153,12 +153,12 @@ def cut_sessions(ctx: ResponseContext, sessions: Sequence[SessionTarget], reason
         arn = ctx.iam_arn("role", role)
         if ctx.policy.is_protected_principal(role, arn):
             why = f"{role} is a protected principal: its sessions are not touched (a human decides)"
-            steps.append(Step(ActionName.REVOKE_ROLE_SESSION, role, GLOBAL, why, status="skipped"))
+            steps.append(Step(ActionName.REVOKE_SESSION, role, GLOBAL, why, status="skipped"))
             continue
         ids = sorted({s.user_id for s in named if s.user_id})
         if ids:
-            params: dict[str, Any] = {"userIds": ids, "sessions": ", ".join(ids)}
-            steps.append(Step(ActionName.REVOKE_ROLE_SESSION, role, GLOBAL, reason, params=params))
+            params: dict[str, Any] = {"sessionIds": ",".join(ids)}
+            steps.append(Step(ActionName.REVOKE_SESSION, role, GLOBAL, reason, params=params))
         if any(s.user_id is None for s in named):
             why = f"{reason}; the session id is unknown: every session issued before now"
             steps.append(

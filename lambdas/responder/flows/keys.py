@@ -22,6 +22,7 @@ from ..sweep import SweepRequest, enabled_regions
 from ..timeutil import iso, utcnow
 from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
+from .chain import CHAIN, chain_activity, finish_chain, follow_chain
 from .holding import HOLDS, also_deactivate, attacker_acted_after_containment, finish_recheck, start_recheck
 
 KEY_CONTAINMENT = Flow(
@@ -34,9 +35,10 @@ KEY_CONTAINMENT = Flow(
         *BACKDOORS,
         *HOLDS,
         KEY_ACTIVITY,
+        *CHAIN,
         *RECORD,
     ),
-    "contract: containment of an exposed or abused access key, checked again, then what the key did",
+    "contract: containment of an exposed or abused access key, the credential chain, checked again, then what the key did",
 )
 REGION_SWEEP = Flow("region-sweep", (probes.KEY_OWNER, *SWEEP, *RECORD), "stop rogue capacity, no IAM change")
 BACKDOOR_SWEEP = Flow("backdoor-sweep", (probes.KEY_OWNER, *BACKDOORS, *RECORD), "the persistence sweep alone")
@@ -87,21 +89,24 @@ def contain_access_key(
         except Exception as exc:  # noqa: BLE001 - still sweep backdoors; the failure is reported
             report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
             regions = []
-        results = ctx.region_sweep().run(
-            regions, SweepRequest(window=window, access_key_id=access_key_id), ctx.progress
-        )
+        chain = follow_chain(ctx, report, access_key_id, principal, window, regions)  # what the key became: cut
+        results = ctx.region_sweep().run(regions, chain.sweep_request(window, access_key_id), ctx.progress)
         report.add_regions(results)
         # the door is closed and the regions are swept: only now read what the key did (it never delays them)
-        report.activity = read_key_activity(ctx, access_key_id, window, regions)
+        if chain.chain.links:
+            report.activity = chain_activity(ctx, chain.chain, window, regions)
+        else:
+            report.activity = read_key_activity(ctx, access_key_id, window, regions)
         if backdoors is not None:
             report.add(backdoors.result())
+        finish_chain(ctx, report, chain, principal)
         finish_recheck(report, recheck, door_closed)
 
     door_shut = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
-    report.severity = "critical" if principal.type == "Root" or not (door_shut or ctx.dry_run) else "high"
+    report.severity = "critical" if principal.type == "Root" or not (door_shut or ctx.dry_run) else report.severity
     report.subject = f"{what} key {access_key_id} ({principal.name})"
     report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
-    report.todo = key_todo(principal, access_key_id, report)
+    report.todo = [*key_todo(principal, access_key_id, report), *report.todo]  # then the chain's (flows/chain.py)
     attacker_acted_after_containment(report)
     return report
 

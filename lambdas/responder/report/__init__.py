@@ -50,6 +50,8 @@ class Report:
     lifecycle: dict[str, Any] | None = None  # close/release: who, when, why (recorded in the incidents it concerns)
     concerns: list[str] = field(default_factory=list)  # close/release: the incidents it is about
     activity: dict[str, Any] | None = None  # what the key did (CloudTrail), for key containment and by hand
+    chain: list[dict[str, Any]] | None = None  # the credentials the key became (key containment)
+    left_behind: list[dict[str, Any]] | None = None  # what the chain left behind: undone, or for a human
 
     @property
     def dry_run(self) -> bool:
@@ -221,6 +223,10 @@ class Report:
             out["lifecycle"] = {**self.lifecycle, "incidents": list(self.concerns)}
         if self.activity is not None:
             out["activity"] = self.activity
+        if self.chain is not None:
+            out["chain"] = self.chain
+        if self.left_behind is not None:
+            out["leftBehind"] = self.left_behind
         return out
 
 

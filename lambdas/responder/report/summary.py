@@ -197,8 +197,30 @@ def summary(report: dict[str, Any]) -> str:
             ]
         )
 
+    lines += left_behind_lines(report.get("leftBehind") or [], dry)
+
     todo = report.get("needsHuman") or []
     if todo:
         lines += ["", "NEEDS A HUMAN"]
         lines += [f"  {i}. {_short(t)}" for i, t in enumerate(todo[:LIST_LIMIT], 1)]
     return "\n".join(lines)
+
+
+def left_behind_lines(items: list[dict[str, Any]], dry: bool) -> list[str]:
+    """WHAT THE ATTACKER LEFT BEHIND: what was undone (as AWS confirmed), then what only a human may change."""
+    if not items:
+        return []
+    undone = [i for i in items if i.get("undo") != "needs a human"]
+    human = [i for i in items if i.get("undo") == "needs a human"]
+    lines = ["", f"WHAT THE ATTACKER LEFT BEHIND ({len(undone)} to undo, {len(human)} for a human)"]
+    lines += _listed(
+        [
+            f"{i['call']} on {i['target']} ({i['region']}, {i.get('at')}) -> {i.get('response') or i['undo']}"
+            for i in undone
+        ]
+    )
+    if human:
+        lines.append("  for a human (holds data or runs workloads: never changed automatically):")
+        lines += _listed([f"{i['call']} on {i['target']} ({i['region']}, {i.get('at')}): {_short(i['why'], 300)}"
+                          for i in human])  # fmt: skip
+    return lines

@@ -1,0 +1,250 @@
+"""The credential chain in a key containment: read what the key became, cut each derived credential, attribute
+what the chain did to the key, undo what it left behind (contract: "The credential chain", "What the attacker
+left behind"). Hooks of ``flows.keys.contain_access_key``: ``follow_chain`` before the region sweep,
+``finish_chain`` once the regions and the persistence sweep are done."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from ..actions import ActionName
+from ..actions.iam import DeactivateAccessKey, QuarantineRole, QuarantineUser, RevokeRoleSessions
+from ..actions.role_session import RevokeSession
+from ..actions.undo import (
+    DisableSerialConsole,
+    DisableTrustAnchor,
+    RemoveDbSnapshotShare,
+    RemoveImageShare,
+    RemoveLambdaPermission,
+    RemoveSnapshotShare,
+    RestoreTrustPolicy,
+    RevokeIngress,
+)
+from ..activity import read_activity
+from ..aws import describe_error
+from ..backdoors import backdoors_from, plan_backdoors
+from ..chain import CHAIN_READ, Chain, chain_report, chain_suspects, plan_cuts, read_chain
+from ..context import ResponseContext
+from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
+from ..model import Principal, Suspect, Window
+from ..sweep import SweepRequest
+from ..timeutil import iso
+
+IAM_REGION = "us-east-1"  # IAM (global) records its calls there
+
+CHAIN = (
+    CHAIN_READ,
+    RevokeSession.capability,
+    RevokeRoleSessions.capability,
+    DeactivateAccessKey.capability,
+    QuarantineUser.capability,
+    QuarantineRole.capability,
+    RemoveLambdaPermission.capability,
+    RevokeIngress.capability,
+    RemoveSnapshotShare.capability,
+    RemoveImageShare.capability,
+    RemoveDbSnapshotShare.capability,
+    DisableSerialConsole.capability,
+    RestoreTrustPolicy.capability,
+    DisableTrustAnchor.capability,
+)
+TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
+
+
+@dataclass
+class ChainResponse:
+    chain: Chain
+    suspects: dict[str, dict[str, Suspect]] = field(default_factory=dict)
+
+    def sweep_request(self, window: Window, access_key_id: str) -> SweepRequest:
+        """The region sweep for C: what any credential of the chain launched is attributed to C (rule 1)."""
+        ledger = frozenset(r for r, found in self.suspects.items() if any(s.source == "ledger" for s in found.values()))
+        return SweepRequest(window=window, access_key_id=access_key_id, suspects=self.suspects, ledger_regions=ledger)
+
+
+def follow_chain(
+    ctx: ResponseContext, report: Any, access_key_id: str, principal: Principal, window: Window, regions: Sequence[str]
+) -> ChainResponse:
+    """Read the chain of ``access_key_id`` and cut every derived credential (before the region sweep)."""
+    chain = read_chain(
+        ctx.clients,
+        regions,
+        access_key_id,
+        window,
+        account=ctx.account,
+        partition=ctx.settings.partition,
+        budget_seconds=ctx.settings.activity_budget_seconds,
+        max_workers=ctx.settings.max_workers,
+        ledger=ctx.ledger,
+        log=ctx.log,
+    )
+    if chain.unread:
+        report.facts["chainUnread"] = "; ".join(f"{k}: {v}" for k, v in sorted(chain.unread.items()))[:600]
+    # keys C created itself are the persistence sweep's (the same step twice would be sent twice)
+    own = {x.credential for x in chain.links if x.kind == "access-key" and x.parent == access_key_id}
+    contained = principal.name if principal.type == "IAMUser" else None
+    steps = plan_cuts(chain, ctx.policy, contained, ctx.now, skip_keys=own)
+    report.add(ctx.run(steps))
+    if any(s.status == "skipped" for s in steps):
+        report.severity = "critical"
+        report.facts["chainProtected"] = "a credential of the chain belongs to a protected principal: not touched"
+    return ChainResponse(chain, chain_suspects(chain))
+
+
+def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, principal: Principal) -> None:
+    """After the sweep: the derived credentials' persistence, what the chain left behind, the report's ``chain``."""
+    chain = response.chain
+    derived = chain.calls(derived_only=True)
+    found = [b for b in backdoors_from(derived, "chain") if b.event_name != "CreateAccessKey"]
+    if found:
+        report.add(ctx.run(plan_backdoors(found, ctx.policy, principal)))
+        report.findings.extend(b.to_json() for b in found)
+    records = [d for records in chain.records.values() for d in records]
+    left = [_resolve_trust(ctx, item, chain) for item in left_behind_from(records)]
+    if left:
+        _remember(ctx, report, left)
+        outcomes = ctx.run(plan_undos(left))
+        report.add(outcomes)
+        by_target = {(o.step.action, o.step.target, o.step.region): o for o in outcomes}
+        report.left_behind = [
+            item.to_json(
+                _response(by_target.get((item.undo or ActionName.REVIEW_LEFT_BEHIND, item.target, item.region)))
+            )
+            for item in left
+        ]
+    # a key C created that the persistence sweep did not see (its source unreadable): cut here
+    missing = [
+        x
+        for x in chain.links
+        if x.kind == "access-key"
+        and not any(
+            o.step.action == ActionName.DEACTIVATE_ACCESS_KEY and o.step.target == x.credential for o in report.outcomes
+        )
+    ]
+    if missing:
+        report.add(ctx.run(plan_cuts(Chain(chain.root, missing), ctx.policy, None, ctx.now)))
+    report.chain = chain_report(chain, report.outcomes, ctx.dry_run)
+    for link in chain.links:
+        if link.kind == "role-session" and ctx.policy.is_protected_principal(link.role_name, link.principal):
+            report.todo.append(
+                f"CRITICAL: role session {link.credential} of PROTECTED role {link.role_name} was obtained by "
+                f"{link.parent} ({link.via} at {link.at}): not touched; revoke it by hand if it is not yours."
+            )
+        elif link.kind != "role-session" and ctx.policy.is_protected_principal(link.user_name, link.principal):
+            report.todo.append(
+                f"CRITICAL: {link.kind} {link.credential} of PROTECTED user {link.user_name} was obtained by "
+                f"{link.parent} ({link.via}): not touched; deactivate it by hand if it is not yours."
+            )
+    for item in left:
+        if item.undo is None:
+            report.todo.append(f"Left behind, for a human: {item.why} - target {item.target} ({item.region}).")
+
+
+def _resolve_trust(ctx: ResponseContext, item: LeftBehind, chain: Chain) -> LeftBehind:
+    """A trust policy the chain replaced: what to put back (the last one set outside the chain, from CloudTrail's
+    event history, else the attacker's without the principals outside the account)."""
+    if item.undo != ActionName.RESTORE_TRUST_POLICY:
+        return item
+    if ctx.policy.is_protected_principal(item.target):
+        return replace(item, undo=None, why=f"{item.why}: role {item.target} is protected, not changed")
+    document = str(item.before.get("trustPolicy") or "{}")
+    found = None
+    try:
+        records = _role_history(ctx, item.target, item.at)
+        found = previous_trust(records, item.target, item.at, chain.keys)
+    except Exception as exc:  # noqa: BLE001 - the fallback below still closes the door
+        ctx.log("trust history unreadable", role=item.target, error=describe_error(exc))
+    if found is not None:
+        previous, detail = found
+        restored = f"put back as set by {detail.get('eventName')} at {detail.get('eventTime')}"
+        params = {"document": previous, "restored": restored}
+    else:
+        try:
+            cleaned, removed = without_outside_principals(document, ctx.account)
+        except (ValueError, AttributeError, TypeError):
+            return replace(item, undo=None, why=f"{item.why}: unreadable document, review it")
+        restored = f"no earlier policy in the event history: outside principals {', '.join(removed) or 'none'} removed"
+        params = {"document": cleaned, "restored": restored}
+    until = iso(ctx.now) or ""
+    return replace(item, why=f"{item.why}: {restored}; sessions issued since revoked",
+                   params={**item.params, **params, "until": until})  # fmt: skip
+
+
+def _role_history(ctx: ResponseContext, role: str, before: Any) -> list[dict[str, Any]]:
+    """CreateRole / UpdateAssumeRolePolicy records of the role (LookupEvents by ResourceName, us-east-1)."""
+    trail = ctx.clients.get("cloudtrail", IAM_REGION)
+    end = before or ctx.now
+    kwargs = {
+        "LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": role}],
+        "StartTime": end - timedelta(days=TRUST_HISTORY_DAYS),
+        "EndTime": end,
+        "PaginationConfig": {"MaxItems": 500},
+    }
+    out = []
+    for page in trail.get_paginator("lookup_events").paginate(**kwargs):
+        for event in page.get("Events", []):
+            if event.get("EventName") in ("CreateRole", "UpdateAssumeRolePolicy"):
+                out.append(json.loads(event.get("CloudTrailEvent") or "{}"))
+    return out
+
+
+def _response(outcome: Any) -> str | None:
+    return f"{outcome.step.action}: {outcome.status}" if outcome is not None else None
+
+
+def _remember(ctx: ResponseContext, report: Any, left: Sequence[LeftBehind]) -> None:
+    """The state before each undo, in the incident record, before anything is changed."""
+    if ctx.dry_run or ctx.incidents is None:
+        return
+    try:
+        ctx.incidents.save_left_behind(ctx.incident_id, [item.to_json() for item in left])
+    except Exception as exc:  # noqa: BLE001 - the report holds it too; the failure is named
+        report.errors.append(f"could not record the state before the undos: {describe_error(exc)}")
+
+
+def chain_activity(ctx: ResponseContext, chain: Chain, window: Window, regions: Sequence[str]) -> dict[str, Any]:
+    """The report's ``activity`` over every credential of the chain, with ``byCredential``."""
+    per_key: dict[str, dict[str, Any]] = {}
+    for key in chain.keys:
+        per_key[key] = read_activity(
+            ctx.clients,
+            regions,
+            key,
+            window,
+            budget_seconds=max(1.0, ctx.settings.activity_budget_seconds / len(chain.keys)),
+            max_workers=ctx.settings.max_workers,
+            log=ctx.log,
+        )
+    return merge_activity(per_key)
+
+
+def merge_activity(per_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Several credentials' activity summaries as one, with each one's calls in ``byCredential``. Pure."""
+    from collections import Counter
+
+    out: dict[str, Any] = {"calls": 0}
+    counters = {k: Counter[str]() for k in ("byService", "byRegion", "byEvent", "writes")}
+    ips: list[str] = []
+    agents: list[str] = []
+    firsts, lasts, unread = [], [], {}
+    for key, summary in per_key.items():
+        out["calls"] += summary.get("calls", 0)
+        for name, counter in counters.items():
+            counter.update(summary.get(name) or {})
+        ips += [i for i in summary.get("sourceIPs", []) if i not in ips]
+        agents += [a for a in summary.get("userAgents", []) if a not in agents]
+        firsts += [summary["firstSeen"]] if summary.get("firstSeen") else []
+        lasts += [summary["lastSeen"]] if summary.get("lastSeen") else []
+        unread.update({f"{r} ({key})": why for r, why in (summary.get("unread") or {}).items()})
+    for name, counter in counters.items():
+        out[name] = dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+    out.update(sourceIPs=ips, userAgents=agents, firstSeen=min(firsts, default=None), lastSeen=max(lasts, default=None))
+    out["complete"] = not unread
+    if unread:
+        out["unread"] = dict(sorted(unread.items()))
+    out["byCredential"] = {key: summary.get("calls", 0) for key, summary in per_key.items()}
+    return out

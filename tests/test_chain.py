@@ -1,0 +1,344 @@
+"""The credential chain (what the key became) and what the attacker left behind, through the real handlers, with
+CloudTrail records in the shapes AWS writes them (Stratus Red Team's published detonation records)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
+from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
+
+from tests.report_truth import assert_truthful
+from tools.emulator import EmulatedAws
+from tools.emulator.chain import (
+    SessionIdentity,
+    add_lambda_permission,
+    assume_role,
+    create_trust_anchor,
+    enable_serial_console,
+    get_federation_token,
+    get_secret_value,
+    open_port,
+    put_bucket_policy,
+    share_db_snapshot,
+    share_image,
+    share_snapshot,
+    update_trust,
+)
+from tools.emulator.cloudtrail import envelope
+from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
+from tools.iam_policy import evaluate
+
+SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
+TEAM_SESSION_KEY = "ASIATEAMSESS0EXAMPLE"  # the team's pipeline, same role
+FEDERATION_KEY = "ASIAY34FZKBOKEXAMPLE"
+ATTACKER_ACCOUNT = "210987654321"
+PARTNER_ACCOUNT = "111122223333"
+REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+TRUST = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                                              "Action": "sts:AssumeRole"}]}
+)  # fmt: skip
+
+
+@pytest.fixture
+def aws():
+    with EmulatedAws(regions=REGIONS) as emulated:
+        yield emulated
+
+
+def role_session_scene(aws: EmulatedAws) -> dict[str, Any]:
+    """ci-deployer's leaked key assumes deploy-role (the team's pipeline uses it too), the session launches GPUs;
+    the key makes a key for support-sync, which launches too and gets a federation token."""
+    now = datetime.now(UTC)
+    iam = aws.client("iam")
+    role_id = iam.create_role(RoleName="deploy-role", AssumeRolePolicyDocument=TRUST)["Role"]["RoleId"]
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("sts", "us-east-1"))
+    team = aws.actor(SessionIdentity("AssumedRole", "deploy-role", TEAM_SESSION_KEY, aws.account, session="pipeline",
+                                     role_id=role_id))  # fmt: skip
+    session = assume_role(attacker, "deploy-role", "x", SESSION_KEY, region="us-west-2", at=now - timedelta(minutes=40))
+    rogue = session.run_instances("eu-west-1", "p3.16xlarge", 2, at=now - timedelta(minutes=35))
+    teams = team.run_instances("eu-west-1", "p3.2xlarge", 1, at=now - timedelta(minutes=30))
+    iam.create_user(UserName="support-sync")
+    backdoor_key, _ = attacker.create_access_key("support-sync", key_id=BACKDOOR_KEY, at=now - timedelta(minutes=38))
+    backdoor = aws.actor(type(attacker.identity)("IAMUser", "support-sync", backdoor_key, aws.account))
+    backdoor_launch = backdoor.run_instances("us-west-2", "g4dn.12xlarge", 1, at=now - timedelta(minutes=33))
+    get_federation_token(backdoor, "sync", FEDERATION_KEY, at=now - timedelta(minutes=32))
+    return {"rogue": rogue, "team": teams, "backdoor": backdoor_launch, "session": session, "team_session": team,
+            "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
+
+
+def session_denied(aws: EmulatedAws, role: str, session_id: str) -> str:
+    """What IAM decides for a call by the session ``session_id`` of ``role`` under the role's inline policies."""
+    policies = list(aws.role_policies(role).values())
+    return evaluate("ec2:RunInstances", "*", policies, context={"aws:userid": session_id})
+
+
+def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped(aws, invoke):
+    scene = role_session_scene(aws)
+
+    report = invoke("health", scene["event"])
+
+    assert_truthful(aws, report, aws.notifications())
+    session_id = scene["session"].identity.session_id
+    team_id = scene["team_session"].identity.session_id
+    revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
+    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": session_id}}
+    assert session_denied(aws, "deploy-role", session_id) == "explicit-deny"
+    assert session_denied(aws, "deploy-role", team_id) != "explicit-deny"  # the team's pipeline keeps working
+    states = aws.instance_states("eu-west-1")
+    assert {states[i] for i in scene["rogue"].ids} == {"terminated"}
+    assert states[scene["team"].ids[0]] == "running"
+    assert aws.instance_states("us-west-2")[scene["backdoor"].ids[0]] == "terminated"
+    assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Inactive"}
+    assert "compromise-responder-quarantine" in aws.user_policies("support-sync")  # its federation token's user
+
+    chain = {c["credential"]: c for c in report["chain"]}
+    assert set(chain) == {SESSION_KEY, BACKDOOR_KEY, FEDERATION_KEY}
+    assert chain[SESSION_KEY] == {
+        "credential": SESSION_KEY, "kind": "role-session", "session": session_id,
+        "principal": "arn:aws:sts::123456789012:assumed-role/deploy-role/x", "parent": LEAKED_KEY,
+        "via": "AssumeRole", "at": chain[SESSION_KEY]["at"], "status": "done",
+    }  # fmt: skip
+    assert (chain[BACKDOOR_KEY]["kind"], chain[BACKDOOR_KEY]["status"]) == ("access-key", "done")
+    assert (chain[FEDERATION_KEY]["kind"], chain[FEDERATION_KEY]["parent"]) == ("federation", BACKDOOR_KEY)
+    assert chain[FEDERATION_KEY]["status"] == "done"
+    terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
+    assert {a["target"] for a in terminated} == {*scene["rogue"].ids, *scene["backdoor"].ids}
+    assert all("chain of " + LEAKED_KEY in a["reason"] for a in terminated)
+    assert report["activity"]["byCredential"][SESSION_KEY] == 1  # its RunInstances
+    assert report["activity"]["byCredential"][LEAKED_KEY] >= 2  # AssumeRole, CreateAccessKey
+    assert report["activity"]["calls"] == sum(report["activity"]["byCredential"].values())
+
+
+def test_dry_run_plans_the_cuts_and_changes_nothing(aws, invoke):
+    scene = role_session_scene(aws)
+
+    report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
+
+    assert_truthful(aws, report, aws.notifications())
+    assert aws.role_policies("deploy-role") == {}
+    assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Active"}
+    assert set(aws.instance_states("eu-west-1").values()) == {"running"}
+    assert {c["credential"]: c["status"] for c in report["chain"]} == {
+        SESSION_KEY: "planned", BACKDOOR_KEY: "planned", FEDERATION_KEY: "planned"
+    }  # fmt: skip
+    planned = {(a["action"], a["target"]) for a in report["actions"] if a["status"] == "planned"}
+    assert {("revoke-session", "deploy-role"), ("deactivate-access-key", BACKDOOR_KEY)} <= planned
+    assert {("terminate-instance", i) for i in scene["rogue"].ids} <= planned
+
+
+def test_a_protected_roles_session_is_listed_critical_and_not_touched(aws, invoke):
+    aws.set_env(PROTECTED_PRINCIPALS="deploy-role")
+    scene = role_session_scene(aws)
+
+    report = invoke("health", scene["event"])
+
+    assert aws.role_policies("deploy-role") == {}
+    assert report["severity"] == "critical"
+    assert {c["credential"]: c["status"] for c in report["chain"]}[SESSION_KEY] == "skipped"
+    assert any("PROTECTED role deploy-role" in t for t in report["needsHuman"])
+    # what the chain launched is still attributed to the key (rule 1 beats protection)
+    assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
+
+
+# --- what the attacker left behind ---------------------------------------------------------------------------
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    return buffer.getvalue()
+
+
+def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    region = "eu-west-1"
+    ec2, iam = aws.client("ec2", region), aws.client("iam")
+    role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    fn = aws.client("lambda", region)
+    fn.create_function(FunctionName="orders", Runtime="python3.12", Role=role, Handler="index.handler",
+                       Code={"ZipFile": _zip()})  # fmt: skip
+    fn.add_permission(FunctionName="orders", StatementId="team-api", Action="lambda:InvokeFunction",
+                      Principal="apigateway.amazonaws.com")  # fmt: skip
+    group = ec2.create_security_group(GroupName="web", Description="web tier")["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0")
+    volume = ec2.create_volume(AvailabilityZone=f"{region}a", Size=8)["VolumeId"]
+    snapshot = ec2.create_snapshot(VolumeId=volume)["SnapshotId"]
+    ec2.modify_snapshot_attribute(SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add",
+                                  UserIds=[PARTNER_ACCOUNT])  # fmt: skip
+    builder = ec2.run_instances(ImageId=aws.ami(region), MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    image = ec2.create_image(InstanceId=builder, Name="golden")["ImageId"]
+    ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"UserId": PARTNER_ACCOUNT}]})
+
+    rds = aws.client("rds", region)
+    rds.create_db_instance(DBInstanceIdentifier="orders-db", DBInstanceClass="db.t3.micro", Engine="postgres",
+                           MasterUsername="team", MasterUserPassword="Team-Passw0rd!", AllocatedStorage=20)  # fmt: skip
+    rds.create_db_snapshot(DBInstanceIdentifier="orders-db", DBSnapshotIdentifier="orders-nightly")
+    rds.create_db_cluster(DBClusterIdentifier="ledger", Engine="aurora-postgresql", MasterUsername="team",
+                          MasterUserPassword="Team-Passw0rd!")  # fmt: skip
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="ledger", DBClusterSnapshotIdentifier="ledger-nightly")
+    rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-nightly", AttributeName="restore",
+                                     ValuesToAdd=[PARTNER_ACCOUNT])  # fmt: skip
+
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", region))
+    at = now - timedelta(minutes=40)
+    share_db_snapshot(attacker, region, "orders-nightly", ATTACKER_ACCOUNT, at=at)
+    share_db_snapshot(attacker, region, "ledger-nightly", ATTACKER_ACCOUNT, cluster=True, at=at)
+    add_lambda_permission(attacker, region, "orders", "backdoor", at=at)
+    open_port(attacker, region, group, 22, at=at)
+    share_snapshot(attacker, region, snapshot, ATTACKER_ACCOUNT, at=at)
+    share_image(attacker, region, image, ATTACKER_ACCOUNT, at=at)
+    enable_serial_console(attacker, region, at=at)
+    put_bucket_policy(attacker, "us-east-1", "team-data", at=at)
+    get_secret_value(attacker, region, "prod/db-password", at=at)
+    team_anchor = aws.client("rolesanywhere", region).create_trust_anchor(
+        name="team-ca",
+        enabled=True,
+        source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": "team"}},
+    )["trustAnchor"]["trustAnchorId"]
+    anchor = create_trust_anchor(attacker, region, "malicious-ca", at=at)["detail"]["responseElements"]["trustAnchor"]
+    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor,"group": group, "snapshot": snapshot, "image": image, "region": region,
+            "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
+
+
+def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
+    ec2, rds = aws.client("ec2", scene["region"]), aws.client("rds", scene["region"])
+    policy = json.loads(aws.client("lambda", scene["region"]).get_policy(FunctionName="orders")["Policy"])
+    rules = ec2.describe_security_groups(GroupIds=[scene["group"]])["SecurityGroups"][0]["IpPermissions"]
+    return {
+        "statements": sorted(s["Sid"] for s in policy["Statement"]),
+        "ports": sorted(r["FromPort"] for r in rules),
+        "snapshot": sorted(p["UserId"] for p in ec2.describe_snapshot_attribute(
+            SnapshotId=scene["snapshot"], Attribute="createVolumePermission")["CreateVolumePermissions"]),
+        "image": sorted(p["UserId"] for p in ec2.describe_image_attribute(
+            ImageId=scene["image"], Attribute="launchPermission")["LaunchPermissions"]),
+        "serial": ec2.get_serial_console_access_status()["SerialConsoleAccessEnabled"],
+        "anchors": [aws.client("rolesanywhere", scene["region"]).get_trust_anchor(trustAnchorId=scene[k])[
+            "trustAnchor"]["enabled"] for k in ("anchor", "team_anchor")],
+        "rds": sorted(v for a in rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="orders-nightly")[
+            "DBSnapshotAttributesResult"]["DBSnapshotAttributes"] if a["AttributeName"] == "restore"
+            for v in a["AttributeValues"]),
+        "cluster": sorted(v for a in rds.describe_db_cluster_snapshot_attributes(
+            DBClusterSnapshotIdentifier="ledger-nightly")["DBClusterSnapshotAttributesResult"][
+            "DBClusterSnapshotAttributes"] if a["AttributeName"] == "restore" for v in a["AttributeValues"]),
+    }  # fmt: skip
+
+
+BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
+          "snapshot": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "image": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
+          "serial": True, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
+
+
+def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
+    scene = left_behind_scene(aws)
+    assert shares(aws, scene) == BEFORE
+
+    report = invoke("health", scene["event"])
+
+    assert_truthful(aws, report, aws.notifications())
+    assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
+                                  "image": [PARTNER_ACCOUNT], "serial": False, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
+                                  "cluster": []}  # fmt: skip
+    undone = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "done"}
+    assert set(undone) == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share",
+                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
+    assert "AddPermission20150331v2" in undone["remove-lambda-permission"]["reason"]
+    assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
+    human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
+    assert set(human) == {"team-data", "prod/db-password"} and {a["status"] for a in human.values()} == {"skipped"}
+    assert "rotate" in human["prod/db-password"]["reason"]
+    stored = aws.client("dynamodb").get_item(
+        TableName=aws.tables["incidents"],
+        Key={"pk": {"S": f"incident#{report['incidentId']}"}, "sk": {"S": "left-behind"}},
+    )
+    before = json.loads(stored["Item"]["leftBehind"]["S"])
+    assert {b["call"] for b in before} >= {"lambda:AddPermission20150331v2", "ec2:ModifySnapshotAttribute"}
+    statement = next(b for b in before if b["call"].startswith("lambda"))["added"]["statement"]
+    assert json.loads(statement)["Sid"] == "backdoor"  # enough to put it back by hand
+    [note] = aws.notifications()
+    assert "WHAT THE ATTACKER LEFT BEHIND" in note.summary
+    assert "prod/db-password" in note.summary and "team-data" in note.summary
+
+
+def test_left_behind_dry_run_changes_nothing(aws, invoke):
+    scene = left_behind_scene(aws)
+
+    report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
+
+    assert shares(aws, scene) == BEFORE
+    planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
+    assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
+                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
+
+
+def trust(*principals: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": list(principals) if len(principals) > 1 else principals[0]},
+         "Action": "sts:AssumeRole"}]})  # fmt: skip
+
+
+def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke):
+    """Stratus iam-backdoor-role: the role now trusts the attacker's account. With the team's CreateRole in the
+    event history, that policy is put back; without history, the outside principal is removed."""
+    now = datetime.now(UTC)
+    team_doc = trust("arn:aws:iam::123456789012:role/ci")
+    platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
+    platform.create_role("vendor-access", team_doc, at=now - timedelta(days=30))
+    aws.client("iam").create_role(RoleName="legacy", AssumeRolePolicyDocument=trust("123456789012"))
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("iam", "us-east-1"))
+    changed = now - timedelta(minutes=40)
+    update_trust(
+        attacker,
+        "vendor-access",
+        trust("arn:aws:iam::123456789012:role/ci", f"arn:aws:iam::{ATTACKER_ACCOUNT}:root"),
+        changed,
+    )
+    update_trust(attacker, "legacy", trust("123456789012", ATTACKER_ACCOUNT), changed)
+
+    report = invoke("health", health_event(now - timedelta(minutes=20)))
+
+    assert_truthful(aws, report, aws.notifications())
+    iam = aws.client("iam")
+    restored = iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
+    assert restored == json.loads(team_doc)
+    cleaned = iam.get_role(RoleName="legacy")["Role"]["AssumeRolePolicyDocument"]
+    assert cleaned["Statement"][0]["Principal"] == {"AWS": "123456789012"}
+    revoke = aws.role_policies("vendor-access")[REVOKE_SINCE_POLICY_NAME]
+    policies = [revoke]
+    issued = {
+        "before": changed - timedelta(days=1),
+        "after": changed + timedelta(minutes=5),
+        "new": now + timedelta(minutes=5),
+    }
+    decisions = {k: evaluate("s3:GetObject", "*", policies, context={"aws:TokenIssueTime": v.strftime("%Y-%m-%dT%H:%M:%SZ")})
+                 for k, v in issued.items()}  # fmt: skip
+    assert decisions == {"before": "implicit-deny", "after": "explicit-deny", "new": "implicit-deny"}
+    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
+    assert {a["status"] for a in done.values()} == {"done"}
+    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
+    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
+    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
+
+
+def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_events(aws, invoke):
+    """The launch watcher records the STS calls (AssumeRole arrives in the region of the STS endpoint used);
+    with CloudTrail LookupEvents denied everywhere, the ledger alone still finds and cuts the chain."""
+    scene = role_session_scene(aws)
+    for detail in list(aws.trail.records):
+        assert invoke("cloudtrail", envelope(detail))["failures"] == []
+    aws.trail.denied_regions = set(aws.regions)
+
+    report = invoke("health", scene["event"])
+
+    revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
+    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": scene["session"].identity.session_id}}
+    assert {c["credential"]: c["status"] for c in report["chain"]} == {
+        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done"
+    }  # fmt: skip
+    assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
+    assert aws.instance_states("eu-west-1")[scene["team"].ids[0]] == "running"
