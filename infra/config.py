@@ -78,6 +78,9 @@ SETTINGS = (
     "chatChannels",
     "activityBudgetSeconds",
     "reservedConcurrency",
+    "swarmRegions",
+    "swarmMinutes",
+    "notifyDigestMinutes",
 )
 # Concurrency kept for each function (the account's pool is shared): a storm of launch events can never take the
 # Health and GuardDuty functions' room, and the launch watcher cannot take all of the account's.
@@ -155,6 +158,9 @@ class ResponderConfig:
     security_hub_findings: bool = False
     chat_channels: tuple[ChatChannel, ...] = ()
     reserved_concurrency: tuple[tuple[str, int], ...] = tuple(DEFAULT_RESERVED_CONCURRENCY.items())
+    swarm_regions: int = 3  # the swarm rule (0 = off)
+    swarm_minutes: float = 15.0
+    notify_digest_minutes: float = 5.0
 
     def reserved(self, handler: str) -> int | None:
         return dict(self.reserved_concurrency).get(handler)
@@ -172,6 +178,9 @@ class ResponderConfig:
             "SWEEP_REGIONS": ",".join(self.sweep_regions),
             "SECURITY_HUB_FINDINGS": "true" if self.security_hub_findings else "false",
             "ACTIVITY_BUDGET_SECONDS": _num(self.activity_budget_seconds),
+            "SWARM_REGIONS": str(self.swarm_regions),
+            "SWARM_MINUTES": _num(self.swarm_minutes),
+            "NOTIFY_DIGEST_MINUTES": _num(self.notify_digest_minutes),
         } | (
             {
                 "MEMBER_ROLE_NAME": self.member_role_name,
@@ -390,6 +399,9 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         security_hub_findings=_bool(ctx, "securityHubFindings", False),
         chat_channels=_chat_channels(ctx),
         reserved_concurrency=_reserved_concurrency(ctx),
+        swarm_regions=int(_float(ctx, "swarmRegions", 3, 0, 64)),
+        swarm_minutes=_float(ctx, "swarmMinutes", 15, 1, 24 * 60),
+        notify_digest_minutes=_float(ctx, "notifyDigestMinutes", 5, 0, 24 * 60),
         **organization,
     )
 
