@@ -67,7 +67,10 @@ def launch(account: Account, trail: EmulatedCloudTrail, who: Identity, region: s
     ec2 = account.client("ec2", region)
     resp = ec2.run_instances(ImageId=AMI, InstanceType="g5.48xlarge", MinCount=1, MaxCount=1)
     instance = resp["Instances"][0]["InstanceId"]
-    request = {"instancesSet": {"items": [{"imageId": AMI, "minCount": 1, "maxCount": 1}]}, "instanceType": "g5.48xlarge"}
+    request = {
+        "instancesSet": {"items": [{"imageId": AMI, "minCount": 1, "maxCount": 1}]},
+        "instanceType": "g5.48xlarge",
+    }
     response = {
         "reservationId": resp["ReservationId"],
         "instancesSet": {"items": [{"instanceId": instance, "imageId": AMI, "instanceType": "g5.48xlarge"}]},
