@@ -21,11 +21,13 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     sweep               RegionSweep: every region in parallel, fault-isolated
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
     attempts            earlier attempts of an incident: a retry keeps what they did
+    joining             one incident per credential: open or join (conditional writes), the page budget
     notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization:
+    flows/              keys, activity, roles, instances, launch_watch (swarm, left_running), notices, lifecycle,
+                        organization:
                         each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table)
     runbooks            manual runbooks -> flows
