@@ -192,3 +192,20 @@ def test_bad_settings_name_the_variable(name, value):
 def test_settings_defaults():
     s = Settings.from_env({"NOTIFY_TOPIC_ARN": TOPIC})
     assert (s.swarm_regions, s.swarm_minutes, s.notify_digest_minutes) == (3, 15.0, 5.0)
+
+
+def test_a_guardduty_finding_that_joins_adds_its_facts_to_the_same_security_hub_finding(aws, invoke):
+    aws.set_env(**ALLOWED, SECURITY_HUB_FINDINGS="true")
+    aws.client("securityhub").enable_security_hub()
+    aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    opened = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    joined = invoke("guardduty", load_event("guardduty-iamuser-malicious-ip-caller.json"))
+
+    [finding] = aws.findings().values()  # no second finding
+    assert joined["securityHub"]["findingId"] == finding["Id"] == opened["securityHub"]["findingId"]
+    fields = finding["ProductFields"]
+    assert fields["compromise-responder/TriggersJoined"] == "1"
+    assert "guardduty" in fields["compromise-responder/Joined/1"]
+    assert "MaliciousIPCaller" in fields["compromise-responder/Joined/1"]
+    assert fields["compromise-responder/Done/deactivate-access-key"] == "1"  # the incident's own steps stay

@@ -233,6 +233,9 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         if ctx.settings.security_hub_findings and is_incident(data) and not joined:
             _security_hub(ctx, data, lambda **where: import_finding(ctx.home, data, **where))
         data["page"] = page = joining.page_decision(ctx, data)
+        view = joining.incident_view(ctx, data) if joined and ctx.settings.security_hub_findings else None
+        if view is not None:  # the incident's finding, with this trigger's facts added
+            _security_hub(ctx, data, lambda **where: import_finding(ctx.home, view, **where))
         notified = page != "none" and _notify(ctx, joining.digest(ctx, data) if page == "digest" else data, problems)
         attempt = {
             "attempt": report.attempt,

@@ -375,3 +375,20 @@ def claim_containment(
     if claim.lease:
         return None
     return joined_without_lease(ctx, report, claim, what, credential)
+
+
+def incident_view(ctx: ResponseContext, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The open incident's own report with every trigger that joined it (this one included): what its Security
+    Hub finding shows when a trigger joins (the same finding, updated - never a second one). None until the
+    opener has recorded its report."""
+    claim = ctx.claim
+    item = ctx.incidents.get(claim.incident_id) if ctx.incidents is not None and claim is not None else None
+    if claim is None or not item or not item.get("report"):
+        return None
+    try:
+        view = json.loads(str(item["report"]))
+    except ValueError:
+        return None
+    entries = [*_trigger_items(ctx, claim.incident_id), _trigger_entry(data, str(data.get("page") or "none"))]
+    view["joined"] = [{"trigger": e.get("trigger"), "at": e.get("at"), "headline": e.get("headline")} for e in entries]
+    return dict(view)
