@@ -87,6 +87,9 @@ SETTINGS = (
     "activityBudgetSeconds",
     "propagationSeconds",
     "reservedConcurrency",
+    "swarmRegions",
+    "swarmMinutes",
+    "notifyDigestMinutes",
 )
 # Concurrency kept for each function (the account's pool is shared): a storm of launch events can never take the
 # Health and GuardDuty functions' room, and the launch watcher cannot take all of the account's.
@@ -165,6 +168,9 @@ class ResponderConfig:
     security_hub_findings: bool = False
     chat_channels: tuple[ChatChannel, ...] = ()
     reserved_concurrency: tuple[tuple[str, int], ...] = tuple(DEFAULT_RESERVED_CONCURRENCY.items())
+    swarm_regions: int = 3  # the swarm rule (0 = off)
+    swarm_minutes: float = 15.0
+    notify_digest_minutes: float = 5.0
 
     def reserved(self, handler: str) -> int | None:
         return dict(self.reserved_concurrency).get(handler)
@@ -183,6 +189,9 @@ class ResponderConfig:
             "SECURITY_HUB_FINDINGS": "true" if self.security_hub_findings else "false",
             "ACTIVITY_BUDGET_SECONDS": _num(self.activity_budget_seconds),
             "PROPAGATION_SECONDS": _num(self.propagation_seconds),
+            "SWARM_REGIONS": str(self.swarm_regions),
+            "SWARM_MINUTES": _num(self.swarm_minutes),
+            "NOTIFY_DIGEST_MINUTES": _num(self.notify_digest_minutes),
         } | (
             {
                 "MEMBER_ROLE_NAME": self.member_role_name,
@@ -411,6 +420,9 @@ def load(ctx: Mapping[str, Any], default_account: str | None = None) -> Responde
         security_hub_findings=_bool(ctx, "securityHubFindings", False),
         chat_channels=_chat_channels(ctx),
         reserved_concurrency=_reserved_concurrency(ctx),
+        swarm_regions=int(_float(ctx, "swarmRegions", 3, 0, 64)),
+        swarm_minutes=_float(ctx, "swarmMinutes", 15, 1, 24 * 60),
+        notify_digest_minutes=_float(ctx, "notifyDigestMinutes", 5, 0, 24 * 60),
         **organization,
     )
 

@@ -24,11 +24,13 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
     account_parts       an organization sweep's account: its lease (never swept twice at once), its part
     attempts            earlier attempts of an incident: a retry keeps what they did
+    joining             one incident per credential: open or join (conditional writes), the page budget
     notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization, families:
+    flows/              keys, activity, roles, instances, launch_watch (swarm, left_running), notices, lifecycle,
+                        organization, families, chain, holding, console:
                         each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table; the README's table is generated from it)
     guardduty_findings  where each GuardDuty family names its target (attack sequences, ECS, Lambda ...), GuardDuty's

@@ -26,12 +26,14 @@ from .flows import (
 )
 from .flows.families import FAMILY_FLOWS
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
+from .flows.swarm import SWARM_CONTAINMENT
 from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
-    "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, NOTICE),  # KEY: AWS's quarantine attached (earliest trigger)
+    # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule
+    "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, NOTICE),
     "runbook": (
         KEY_CONTAINMENT,
         REGION_SWEEP,

@@ -60,6 +60,9 @@ class Settings:
     activity_budget_seconds: float = 60.0  # reading what a key did, after containment (functions run 900 s)
     propagation_seconds: float = 10.0  # after closing the door, check again that it stayed closed
     quarantine_policy_arn: str | None = None  # the stack's managed deny-all policy (in the responder's account)
+    swarm_regions: int = 3  # the swarm rule: suspicious launches by one IAM user key in this many regions; 0 = off
+    swarm_minutes: float = 15.0  # the swarm rule's window
+    notify_digest_minutes: float = 5.0  # at most one digest (and one "left running" notice) per incident/principal
 
     @property
     def partition(self) -> str:
@@ -130,6 +133,9 @@ class Settings:
             max_workers=int(_number(env, "SWEEP_MAX_WORKERS", 24, low=1, high=256)),
             security_hub_findings=_flag(env, "SECURITY_HUB_FINDINGS"),
             activity_budget_seconds=_number(env, "ACTIVITY_BUDGET_SECONDS", 60.0, low=1.0, high=600.0),
+            swarm_regions=_whole(env, "SWARM_REGIONS", 3, high=64),
+            swarm_minutes=_number(env, "SWARM_MINUTES", 15.0, low=1.0, high=24 * 60),
+            notify_digest_minutes=_number(env, "NOTIFY_DIGEST_MINUTES", 5.0, low=0.0, high=24 * 60),
         )
 
 
@@ -152,4 +158,18 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float, hi
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     if not math.isfinite(value) or not low <= value <= high:
         raise ConfigError(f"{name} must be a number from {low:g} to {high:g}, not {raw.strip()!r}")
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, high: int) -> int:
+    """A whole number in [0, high] (``2.5`` regions means nothing: refused, not rounded)."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number from 0 to {high}, not {raw.strip()!r}") from None
+    if not 0 <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from 0 to {high}, not {raw.strip()!r}")
     return value

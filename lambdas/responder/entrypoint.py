@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import accounts, attempts
+from . import accounts, attempts, joining
 from .actions import ActionName
 from .arns import account_of
 from .aws import Clients, caller_account, clean_text, default_clients, describe_error
@@ -208,6 +208,7 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
     problems: list[str] = []
     if report.status == "recorded":
         data = report.to_json()
+        data["page"] = "none"  # recorded only (a held "left running" notice included)
     elif report.lifecycle is not None:
         data = _finish_lifecycle(ctx, report, problems)
     else:
@@ -219,9 +220,14 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
         if report.failed:
             report.todo.append(RETRY_NOTE)
         data = report.to_json()
-        if ctx.settings.security_hub_findings and is_incident(data):
+        joined = joining.is_joined(ctx)  # a trigger of an incident already open: recorded there, pages by budget
+        if ctx.settings.security_hub_findings and is_incident(data) and not joined:
             _security_hub(ctx, data, lambda **where: import_finding(ctx.home, data, **where))
-        notified = _notify(ctx, data, problems)
+        data["page"] = page = joining.page_decision(ctx, data)
+        view = joining.incident_view(ctx, data) if joined and ctx.settings.security_hub_findings else None
+        if view is not None:  # the incident's finding, with this trigger's facts added
+            _security_hub(ctx, data, lambda **where: import_finding(ctx.home, view, **where))
+        notified = page != "none" and _notify(ctx, joining.digest(ctx, data) if page == "digest" else data, problems)
         attempt = {
             "attempt": report.attempt,
             "startedAt": iso(report.started),
@@ -230,7 +236,12 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
             "failures": own["failures"] + problems,
             "report": fit(own, MAX_REPORT_BYTES),
         }
-        if ctx.incidents is not None:
+        if ctx.incidents is not None and joined:
+            try:
+                joining.record_trigger(ctx, data, attempt, page, report.status)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"recording the trigger in incident {report.incident_id} failed: {describe_error(exc)}")
+        elif ctx.incidents is not None:
             principal = report.principal
             credential = principal.access_key_id if principal and principal.type in ("IAMUser", "Root") else None
             unrecorded = attempts.remembered(ctx.incident_id)
@@ -248,6 +259,10 @@ def finish(ctx: ResponseContext, report: Report) -> dict[str, Any]:
                 problems.append(f"recording the incident failed: {describe_error(exc)}")
                 attempt["failures"] = attempt["failures"] + problems[-1:]
                 attempts.remember(ctx.incident_id, attempt)
+        try:
+            joining.settle(ctx, data, notified, report.status)
+        except Exception as exc:  # noqa: BLE001 - the claim's lease expires by itself
+            logger.warning("incident claim not updated", extra={"error": describe_error(exc)})
     counts = report.counts()
     metrics.add_metric(name="Responses", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="InstancesTerminated", unit=MetricUnit.Count, value=counts[("terminate-instance", "done")])

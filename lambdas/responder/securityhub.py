@@ -146,6 +146,14 @@ def product_fields(report: Mapping[str, Any]) -> dict[str, str]:
     for action, n in sorted(done.items()):
         if len(fields) < PRODUCT_FIELDS_MAX:
             fields[f"compromise-responder/Done/{action}"] = str(n)
+    joined = report.get("joined") or []  # triggers that joined the open incident (responder.joining)
+    if joined:
+        fields["compromise-responder/TriggersJoined"] = str(len(joined))
+    for n, entry in enumerate(joined[-(PRODUCT_FIELDS_MAX - len(fields)) :] if joined else [], 1):
+        if len(fields) < PRODUCT_FIELDS_MAX:
+            fields[f"compromise-responder/Joined/{n}"] = _cut(
+                f"{entry.get('trigger')} at {entry.get('at')}: {entry.get('headline')}", 500
+            )
     return fields
 
 

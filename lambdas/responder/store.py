@@ -250,7 +250,11 @@ class Incidents(_Table):
     def open_of_credential(self, access_key_id: str) -> list[str]:
         """Every incident whose pointer for this credential is still open (health and GuardDuty may both have one)."""
         return sorted(
-            str(i["incidentId"]) for i in self._pointers(credential_pointer(access_key_id)) if i.get("status") == "open"
+            {
+                str(i["incidentId"])
+                for i in self._pointers(credential_pointer(access_key_id))
+                if i.get("status") == "open"
+            }
         )
 
     def concerning(self, principal_arn: str) -> dict[str, str]:

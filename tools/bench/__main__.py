@@ -20,7 +20,8 @@ from .organization import ACCOUNTS, organization_table, run_organization
 from .report import show, write_json
 from .runs import RunResult, RunSpec, run_median, warm_up
 from .scenario import REGIONS, Size
-from .targets import LATENCY, evaluate
+from .swarm import measure_swarm
+from .targets import LATENCY, evaluate, swarm_target
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 BIG = 1000
@@ -92,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     org = timed(
         console, "organization", partial(run_organization, LATENCY, ORG_ACCOUNTS_QUICK if args.quick else ACCOUNTS)
     )
-    targets = evaluate(runs, imports)
+    swarm = timed(console, "swarm rule", partial(measure_swarm, LATENCY))
+    targets = [*evaluate(runs, imports), swarm_target(swarm)]
     seconds = time.perf_counter() - started
     show(console, runs, imports, targets)
     console.print(organization_table(org))
     write_json(args.out, quick=args.quick, seconds=seconds, runs=runs, imports=imports, targets=targets,
-               extra={"organization": org.to_json()})  # fmt: skip
+               extra={"organization": org.to_json(), "swarm": swarm.to_json()})  # fmt: skip
     met = sum(1 for t in targets if t.passed)
     missed = sum(1 for t in targets if t.passed is False)
     console.print(f"[bold]{met} targets met, {missed} missed[/bold]; benchmark took {seconds:.0f} s; JSON: {args.out}")

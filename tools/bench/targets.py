@@ -240,3 +240,11 @@ def throttled(run: RunResult | None) -> Target:
         run.contained,
         note,
     )
+
+
+def swarm_target(run: Any) -> Target:
+    """The swarm rule: the key Inactive within 2 s of the third region's launch event (no Health notice)."""
+    seconds = run.key_inactive_s if run is not None else None
+    return _ratio_target(
+        "swarm: key Inactive after 3rd region's launch event", seconds, 2.0, "s", "3 regions, 100 ms a call"
+    )

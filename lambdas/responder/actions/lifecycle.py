@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import capabilities as cap
+from ..joining import close_claim
 from ..model import Outcome, Step
 from ..store import pointer_items, write_all
 from .base import Action, ActionName, Words, each, register
@@ -30,6 +31,7 @@ class CloseIncident(Action):
             table, at, by = str(p["incidentsTable"]), str(p["closedAt"]), str(p["closedBy"])
             # pointers first: if the update below fails, the incident still reads open and a second close redoes both
             write_all(client, table, pointer_items(p.get("pointers") or (), step.target, "closed", at))
+            close_claim(client, table, p.get("pointers") or (), step.target, at)  # a later trigger opens a new one
             client.update_item(
                 TableName=table,
                 Key={"pk": {"S": f"incident#{step.target}"}, "sk": {"S": "incident"}},

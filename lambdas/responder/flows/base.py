@@ -20,6 +20,7 @@ from ..actions.capacity import (
     TerminateInstance,
 )
 from ..capabilities import Capability
+from ..joining import INCIDENT_CLAIM
 from ..notify import PUBLISH
 from ..securityhub import IMPORT_FINDING
 
@@ -32,7 +33,7 @@ class Flow:
     security_hub: tuple[Capability, ...] = (IMPORT_FINDING,)  # granted too when securityHubFindings is on
 
 
-RECORD = (PUBLISH, store.INCIDENTS_WRITE, store.INCIDENTS_READ)  # notify, and keep every attempt
+RECORD = (PUBLISH, store.INCIDENTS_WRITE, store.INCIDENTS_READ, INCIDENT_CLAIM)  # notify, keep every attempt
 DESCRIBE = (
     probes.DESCRIBE_INSTANCES,
     probes.DESCRIBE_SPOT_REQUESTS,

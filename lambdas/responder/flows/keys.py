@@ -13,6 +13,7 @@ from ..activity import KEY_ACTIVITY
 from ..aws import describe_error
 from ..backdoors import gather_backdoors, plan_backdoors
 from ..context import ResponseContext
+from ..joining import claim_containment
 from ..model import GLOBAL, Outcome, Principal, Step, Window
 from ..planner import plan_key_containment
 from ..probes import key_owner
@@ -67,6 +68,9 @@ def contain_access_key(
         report.principal = principal
         if owner.last_used:
             report.facts["keyLastUsed"] = _last_used(owner.last_used)
+        joined = claim_containment(ctx, report, access_key_id, principal, what)  # one incident per credential
+        if joined is not None:
+            return joined
 
         door_closed = utcnow()
         door = plan_key_containment(access_key_id, principal, ctx.policy)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from .. import store
 from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
 from ..context import ResponseContext
+from ..joining import join
 from ..model import Principal, Suspect
 from ..report import Report
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
 from .earliest import persistence_under_incident
 from .instances import stop_these
+from .left_running import hold_or_page
+from .swarm import contain_swarm, swarm_of
 
 LAUNCH_CONTAINMENT = Flow(
     "launch-containment",
@@ -51,12 +54,16 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
     outside = ctx.policy.region_outside_allowed(rec.region)
     suspicious = bool(rec.instance_type) and ctx.policy.is_suspicious([rec.instance_type or ""])
     if incident:
+        join(ctx, incident, rec.access_key_id)  # a trigger of that incident: recorded there, no page by itself
+        report.incident_id = incident
         why = f"launched by {rec.access_key_id} ({who}), a credential under open incident {incident}"
         _contain_launch(ctx, report, rec, why, compromised=True)
         report.severity = "critical"
     elif outside and not protected:
         why = f"launched in {rec.region}, outside ALLOWED_REGIONS, by {who}"
         _contain_launch(ctx, report, rec, why, compromised=False)
+    elif suspicious and (swarm := swarm_of(ctx, rec, protected)):
+        return contain_swarm(ctx, rec, swarm, _under_incident)
     elif outside or suspicious:
         report.status = "notified"
         report.severity = "medium"
@@ -68,7 +75,12 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
             if protected
             else f"Confirm with {who} that the {rec.instance_type} launch is intended (suspicious type, allowed region)."
         ]
+        return hold_or_page(ctx, report, rec, _under_incident)
     return report
+
+
+def _under_incident(ctx: ResponseContext, report: Report, rec: CallRecord, why: str) -> None:
+    _contain_launch(ctx, report, rec, why, compromised=True)
 
 
 def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: str, *, compromised: bool) -> None:
