@@ -56,3 +56,12 @@ def test_another_key_or_another_account_is_another_notice():
     keyed = keyed_by_notice(event)
     assert keyed["id"] == notice_id(event) and keyed["envelopeId"] == "e1"
     assert keyed_by_notice({"id": "e2", "detail": {}}) == {"id": "e2", "detail": {}}  # the parser names the field
+    assert keyed_by_notice({**event, "id": 7}) == {**event, "id": 7}  # a malformed envelope id stays as sent
+
+
+def test_a_single_account_keys_on_the_envelope_as_the_contract_says(aws, invoke):
+    """Without organization mode there is one Health rule: a notice re-sent under a new envelope id is answered."""
+    spot = spot_swarm(aws, regions=("sa-east-1",), requests_per_region=1)
+    first = invoke("health", spot.health_event(event_id="11111111-1111-4111-8111-111111111111"))
+    second = invoke("health", spot.health_event(event_id="22222222-2222-4222-8222-222222222222"))
+    assert second != first and len(aws.notifications()) == 2

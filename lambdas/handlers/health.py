@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from responder.context import ResponseContext
@@ -14,8 +15,11 @@ from responder.report import Report
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
-    """Answered once per notice, not per delivery (us-east-1 and its us-west-2 backup: responder.notice_identity)."""
-    return respond(keyed_by_notice(event), context)
+    """Organization mode: answered once per notice, not per delivery - every member forwards the notice from
+    us-east-1 and from its us-west-2 backup (responder.notice_identity). A single account has one Health rule."""
+    if os.environ.get("MEMBER_ROLE_NAME"):
+        event = keyed_by_notice(event, os.environ.get("RESPONSE_MODE", "enforce"))
+    return respond(event, context)
 
 
 @entrypoint("health", parse_health, account=lambda event: event.account)
