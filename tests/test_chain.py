@@ -88,7 +88,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
     session_id = scene["session"].identity.session_id
     team_id = scene["team_session"].identity.session_id
     revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
-    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": session_id}}
+    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": [session_id]}}
     assert session_denied(aws, "deploy-role", session_id) == "explicit-deny"
     assert session_denied(aws, "deploy-role", team_id) != "explicit-deny"  # the team's pipeline keeps working
     states = aws.instance_states("eu-west-1")
@@ -336,7 +336,9 @@ def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_event
     report = invoke("health", scene["event"])
 
     revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
-    assert revoke["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": scene["session"].identity.session_id}}
+    assert revoke["Statement"][0]["Condition"] == {
+        "StringEquals": {"aws:userid": [scene["session"].identity.session_id]}
+    }
     assert {c["credential"]: c["status"] for c in report["chain"]} == {
         SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done"
     }  # fmt: skip
