@@ -10,6 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from responder import kinds
 from responder.cloudtrail_records import EC2_PERSISTENCE_EVENTS, IAM_PERSISTENCE_EVENTS, LAUNCH_EVENTS
 from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
 
@@ -19,12 +20,16 @@ HEALTH_PATTERN: dict[str, Any] = {
     "detail": {"service": ["RISK"], "eventTypeCode": sorted(HEALTH_CREDENTIAL_CODES)},
 }
 
-REGIONAL_CALLS = sorted(LAUNCH_EVENTS | EC2_PERSISTENCE_EVENTS)
+REGIONAL_CALLS = sorted(LAUNCH_EVENTS | EC2_PERSISTENCE_EVENTS | kinds.launch_events())
 # Launch APIs and EC2 key pairs happen in every region; IAM is global and its events arrive in us-east-1.
+# The kinds beyond EC2 (responder.kinds) add their services' sources and create calls.
 REGIONAL_CLOUDTRAIL_PATTERN: dict[str, Any] = {
-    "source": ["aws.ec2", "aws.autoscaling"],
+    "source": ["aws.ec2", "aws.autoscaling", *sorted(kinds.event_sources_as("aws."))],
     "detail-type": ["AWS API Call via CloudTrail"],
-    "detail": {"eventSource": ["ec2.amazonaws.com", "autoscaling.amazonaws.com"], "eventName": REGIONAL_CALLS},
+    "detail": {
+        "eventSource": ["ec2.amazonaws.com", "autoscaling.amazonaws.com", *sorted(kinds.event_sources())],
+        "eventName": REGIONAL_CALLS,
+    },
 }
 IAM_CLOUDTRAIL_PATTERN: dict[str, Any] = {
     "source": ["aws.iam"],

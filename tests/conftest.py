@@ -22,6 +22,7 @@ HANDLER_TESTS = {
     "test_runbook.py",
     "test_persistence.py",
     "test_organization.py",
+    "test_capacity_kinds.py",
 }
 # Granted although no test path calls it, each with the reason.
 REQUIRED_BY_LIBRARIES = {

@@ -14,6 +14,7 @@ from typing import Any
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import ISOLATED_TAG
 
+from tests.report_truth_capacity import CAPACITY_CONFIRM, CAPACITY_STOPS
 from tools.emulator import EmulatedAws, Notification
 
 QUARANTINE_GROUP = "compromise-responder-quarantine"
@@ -57,6 +58,7 @@ STOPS = {
     "delete-ec2-fleet",
     "scale-asg-to-zero",
     "isolate-instance",
+    *CAPACITY_STOPS,
 }
 
 
@@ -244,6 +246,7 @@ def _no_policy(kind: str) -> Callable[[EmulatedAws, dict[str, Any]], bool]:
 
 
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
+    **CAPACITY_CONFIRM,
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,
     "quarantine-role": _role_policy(QUARANTINE_POLICY_NAME),

@@ -33,7 +33,7 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
         instanceType=rec.instance_type,
         errorCode=rec.error_code,
     )
-    if rec.event_name not in WATCHED_EVENTS:
+    if rec.event_name not in WATCHED_EVENTS and rec.kind != "launch":  # a kind beyond EC2's launch is watched too
         report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
         return report
     if ctx.ledger is not None:

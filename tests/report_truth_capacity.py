@@ -1,0 +1,40 @@
+"""What AWS must show for each stop of a kind beyond EC2 that a report calls done (``report_truth`` uses these)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tools.emulator import EmulatedAws
+
+
+def _service_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    ecs = aws.client("ecs", action["region"])
+    found = ecs.describe_services(cluster=action["cluster"], services=[action["target"]])["services"]
+    return bool(found) and all(s["desiredCount"] == 0 for s in found)
+
+
+def _task_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("ecs", action["region"]).describe_tasks(cluster=action["cluster"], tasks=[action["target"]])
+    return bool(found["tasks"]) and all(t["desiredStatus"] == "STOPPED" for t in found["tasks"])
+
+
+def _function_throttled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    client = aws.client("lambda", action["region"])
+    if client.get_function_concurrency(FunctionName=action["target"]).get("ReservedConcurrentExecutions") != 0:
+        return False
+    mappings = client.list_event_source_mappings(FunctionName=action["target"])["EventSourceMappings"]
+    return all(m["State"] in ("Disabled", "Disabling") for m in mappings)
+
+
+def _instance_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return aws.instance_states(action["region"]).get(action["target"]) in ("stopping", "stopped")
+
+
+CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
+    "scale-ecs-service-to-zero": _service_at_zero,
+    "stop-ecs-task": _task_stopped,
+    "throttle-function": _function_throttled,
+    "stop-instance": _instance_stopped,
+}
+CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

@@ -1,0 +1,245 @@
+"""Capacity beyond EC2 (contract "Capacity beyond EC2"), through the real handlers against the emulated account.
+
+The November 2025 campaign's shape: a leaked key runs miners on EC2 and ECS Fargate in several regions within
+minutes, plus a Lambda miner fed by a queue. The team runs its own ECS service and Lambda function."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from responder.kinds import kinds, launch_events
+from responder.kinds.prices import fargate_task_hour, lambda_full_concurrency_hour
+
+from tests.report_truth import assert_truthful
+from tools.emulator.capacity import create_function, create_service, run_task, start_instances
+from tools.emulator.cloudtrail import envelope
+from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
+
+CAMPAIGN_REGIONS = ("us-west-2", "eu-west-1", "sa-east-1")
+TASKS = 3
+
+
+def _desired(aws, region, cluster, service):
+    return aws.client("ecs", region).describe_services(cluster=cluster, services=[service])["services"][0][
+        "desiredCount"
+    ]
+
+
+def _task_desired(aws, region, cluster, tasks):
+    described = aws.client("ecs", region).describe_tasks(cluster=cluster, tasks=tasks)["tasks"]
+    return {t["desiredStatus"] for t in described}  # moto drifts lastStatus on every describe: desiredStatus holds
+
+
+def _concurrency(aws, function):
+    got = aws.client("lambda", function.region).get_function_concurrency(FunctionName=function.name)
+    return got.get("ReservedConcurrentExecutions")
+
+
+def _mapping_state(aws, function):
+    client = aws.client("lambda", function.region)
+    return {client.get_event_source_mapping(UUID=u)["State"] for u in function.mappings}
+
+
+@pytest.fixture
+def campaign(aws):
+    now = datetime.now(UTC)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ecs", "sa-east-1"))
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    scene = {"attacker": attacker, "notice": now - timedelta(hours=1), "services": [], "instances": {}}
+    at = now - timedelta(minutes=90)
+    for region in CAMPAIGN_REGIONS:
+        scene["instances"][region] = attacker.run_instances(region, "c5.xlarge", 2, at=at).instance_ids
+        scene["services"].append(create_service(attacker, region, "miner", TASKS, cluster="work", at=at))
+    scene["miner_fn"] = create_function(attacker, "eu-west-1", "thumbnailer", queue=True, at=at)
+    scene["team_service"] = create_service(team, "us-east-1", "web", 2, cluster="prod", at=now - timedelta(hours=5))
+    scene["team_fn"] = create_function(team, "us-east-1", "resize-images", queue=True, at=now - timedelta(hours=5))
+    return scene
+
+
+def _assert_team_untouched(aws, scene):
+    team = scene["team_service"]
+    assert _desired(aws, team.region, team.cluster, team.name) == 2
+    assert _task_desired(aws, team.region, team.cluster, team.tasks) == {"RUNNING"}
+    assert _concurrency(aws, scene["team_fn"]) is None
+    assert _mapping_state(aws, scene["team_fn"]) != {"Disabled"}
+
+
+def test_campaign_ec2_ecs_and_lambda_contained_team_untouched(aws, invoke, campaign):
+    report = invoke("health", health_event(campaign["notice"]))
+
+    for service in campaign["services"]:
+        assert _desired(aws, service.region, service.cluster, service.name) == 0
+        assert _task_desired(aws, service.region, service.cluster, service.tasks) == {"STOPPED"}
+        assert report["regions"][service.region] == "contained"
+        states = aws.instance_states(service.region)
+        assert {states[i] for i in campaign["instances"][service.region]} == {"terminated"}
+    fn = campaign["miner_fn"]
+    assert _concurrency(aws, fn) == 0 and _mapping_state(aws, fn) == {"Disabled"}
+    _assert_team_untouched(aws, campaign)
+
+    actions = report["actions"]
+    order = [a["action"] for a in actions if a["status"] == "done"]
+    assert order.index("scale-ecs-service-to-zero") < order.index("stop-ecs-task")  # the scheduler first
+    assert all(
+        "launched by AKIAIOSFODNN7EXAMPLE" in a["reason"] or "runs in rogue ECS service" in a["reason"]
+        for a in actions
+        if a["status"] == "done" and a["action"] in ("stop-ecs-task", "scale-ecs-service-to-zero", "throttle-function")
+    )
+    fargate = fargate_task_hour(4, 8) * TASKS * len(CAMPAIGN_REGIONS)
+    ec2 = sum(a.get("hourlyCost", 0) for a in actions if a["action"] == "terminate-instance" and a["status"] == "done")
+    expected = round(ec2 + fargate + lambda_full_concurrency_hour(3008), 2)
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(expected, abs=0.05)
+    assert_truthful(aws, report, aws.notifications())
+
+
+def test_campaign_dry_run_plans_the_same_and_changes_nothing(aws, invoke, campaign):
+    event = {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True, "sinceHours": 6}
+    plan = invoke("runbook", event)
+
+    planned = {(a["action"], a["target"]) for a in plan["actions"] if a["status"] == "planned"}
+    for service in campaign["services"]:
+        assert ("scale-ecs-service-to-zero", service.arn) in planned
+        assert {("stop-ecs-task", t) for t in service.tasks} <= planned
+        assert _desired(aws, service.region, service.cluster, service.name) == TASKS
+        assert _task_desired(aws, service.region, service.cluster, service.tasks) == {"RUNNING"}
+    assert ("throttle-function", campaign["miner_fn"].arn) in planned
+    assert _concurrency(aws, campaign["miner_fn"]) is None
+    _assert_team_untouched(aws, campaign)
+    assert plan["estimatedHourlyCostStopped"] > lambda_full_concurrency_hour(3008)
+    assert_truthful(aws, plan)
+
+
+def test_window_rule_stops_kinds_outside_allowed_regions_only(aws, invoke):
+    """No attribution (a sweep without a key): launched in the window and outside ALLOWED_REGIONS is rogue."""
+    aws.set_env(ALLOWED_REGIONS=ALLOWED)
+    someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    at = datetime.now(UTC) - timedelta(hours=1)
+    rogue = create_service(someone, "sa-east-1", "miner", 2, cluster="work", at=at)
+    rogue_fn = create_function(someone, "ap-south-1", "worker", at=at)
+    tasks = run_task(someone, "sa-east-1", 2, cluster="batch", at=at)
+    team = create_service(someone, "eu-west-1", "web", 2, cluster="prod", at=at)
+    team_fn = create_function(someone, "us-east-1", "api", at=at)
+
+    report = invoke("runbook", {"runbook": "sweep-regions", "sinceHours": 6})
+
+    assert _desired(aws, "sa-east-1", rogue.cluster, rogue.name) == 0
+    assert _task_desired(aws, "sa-east-1", rogue.cluster, rogue.tasks) == {"STOPPED"}
+    assert _task_desired(aws, "sa-east-1", tasks.cluster, tasks.tasks) == {"STOPPED"}
+    assert _concurrency(aws, rogue_fn) == 0
+    assert _desired(aws, "eu-west-1", team.cluster, team.name) == 2
+    assert _concurrency(aws, team_fn) is None
+    skipped = {a["target"] for a in report["actions"] if a["status"] == "skipped"}
+    assert team.arn in skipped and team_fn.arn in skipped  # looked at closely (in the window), left alone
+    assert all("outside ALLOWED_REGIONS" in a["reason"] for a in report["actions"] if a["status"] == "done")
+    assert_truthful(aws, report)
+
+
+def test_protect_tag_keeps_a_kind_untouched_without_attribution(aws, invoke):
+    aws.set_env(ALLOWED_REGIONS=ALLOWED)
+    someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    at = datetime.now(UTC) - timedelta(hours=1)
+    kept = create_service(
+        someone, "sa-east-1", "batch", 1, cluster="work", at=at, tags={"compromise-responder:protect": "true"}
+    )
+
+    report = invoke("runbook", {"runbook": "sweep-regions", "sinceHours": 6})
+
+    assert _desired(aws, "sa-east-1", kept.cluster, kept.name) == 1
+    assert report["regions"]["sa-east-1"] == "clean"
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_launch_watcher_contains_a_kind_outside_allowed_regions(aws, invoke, mode):
+    aws.set_env(ALLOWED_REGIONS=ALLOWED, RESPONSE_MODE=mode)
+    someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    service = create_service(someone, "sa-east-1", "miner", 2, cluster="work")
+    fn = create_function(someone, "ap-south-1", "miner")
+    team = create_function(someone, "us-east-1", "api")
+
+    service_report = invoke("cloudtrail", service.event)
+    fn_report = invoke("cloudtrail", fn.event)
+    team_report = invoke("cloudtrail", team.event)
+
+    enforce = mode == "enforce"
+    assert _desired(aws, "sa-east-1", service.cluster, service.name) == (0 if enforce else 2)
+    assert _task_desired(aws, "sa-east-1", service.cluster, service.tasks) == {"STOPPED" if enforce else "RUNNING"}
+    assert _concurrency(aws, fn) == (0 if enforce else None)
+    assert _concurrency(aws, team) is None and team_report["actions"] == []
+    status = "done" if enforce else "planned"
+    assert {(a["action"], a["status"]) for a in service_report["actions"]} >= {
+        ("scale-ecs-service-to-zero", status),
+        ("stop-ecs-task", status),
+    }
+    assert [(a["action"], a["status"]) for a in fn_report["actions"]] == [("throttle-function", status)]
+    for report in (service_report, fn_report):
+        assert_truthful(aws, report)
+
+
+def test_launch_watcher_contains_a_kind_made_by_a_credential_under_open_incident(aws, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))  # opens the incident; nothing running yet
+    tasks = run_task(attacker, "us-east-1", 2, cluster="work")  # the key was used before the door closed
+
+    report = invoke("cloudtrail", tasks.event)
+
+    assert _task_desired(aws, "us-east-1", tasks.cluster, tasks.tasks) == {"STOPPED"}
+    assert {a["action"] for a in report["actions"] if a["status"] == "done"} == {"stop-ecs-task"}
+
+
+def test_failed_kind_call_is_recorded_only_and_malformed_one_names_the_field(aws, invoke):
+    someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    fn = create_function(someone, "sa-east-1", "miner")
+    failed = dict(fn.event["detail"], errorCode="AccessDenied", responseElements=None)
+    assert invoke("cloudtrail", envelope(failed))["actions"] == []
+    assert _concurrency(aws, fn) is None and aws.notifications() == []
+    broken = dict(fn.event["detail"], responseElements={"functionArn": "not-an-arn"})
+    with pytest.raises(ValueError, match=r"detail\.responseElements\.functionArn"):
+        invoke("cloudtrail", envelope(broken))
+
+
+def _stopped_team_boxes(aws, team, region, count):
+    ids = team.run_instances(region, "p3.2xlarge", count, at=datetime.now(UTC) - timedelta(days=20)).instance_ids
+    aws.client("ec2", region).stop_instances(InstanceIds=ids)
+    return ids
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_instances_the_key_started_are_stopped_not_terminated(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    started, kept = _stopped_team_boxes(aws, team, "eu-west-1", 2)
+    start_instances(attacker, "eu-west-1", [started], at=datetime.now(UTC) - timedelta(minutes=30))
+    start_instances(team, "eu-west-1", [kept], at=datetime.now(UTC) - timedelta(minutes=20))  # the team's own
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    states = aws.instance_states("eu-west-1")
+    assert states[started] == ("stopped" if mode == "enforce" else "running")
+    assert states[kept] == "running"
+    [step] = [a for a in report["actions"] if a["target"] == started and a["status"] != "skipped"]
+    assert step["action"] == "stop-instance" and step["status"] == ("done" if mode == "enforce" else "planned")
+    assert not [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] != "skipped"]
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(3.06)
+    assert_truthful(aws, report, aws.notifications())
+
+
+def test_launch_watcher_stops_an_instance_started_under_an_open_incident(aws, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    [box] = _stopped_team_boxes(aws, team, "us-west-2", 1)
+    invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    report = invoke("cloudtrail", start_instances(attacker, "us-west-2", [box]))
+
+    assert aws.instance_states("us-west-2")[box] == "stopped"
+    assert [(a["action"], a["status"]) for a in report["actions"]] == [("stop-instance", "done")]
+
+
+def test_every_kind_declares_its_calls_probe_and_stops():
+    assert {"CreateService", "RunTask", "CreateFunction20150331"} <= launch_events()
+    for kind in kinds():
+        assert kind.create_events and kind.event_source.endswith(".amazonaws.com")
+        assert kind.describe.key.startswith("read:") and kind.actions and kind.price_source
+        assert all(a.stops_capacity for a in kind.actions)

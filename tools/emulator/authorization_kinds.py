@@ -1,0 +1,54 @@
+"""Authorization requests of the calls the kinds beyond EC2 make (ECS, Lambda), per the Service Authorization
+Reference: which resource ARN each call is authorized on (see ``authorization.requests_of``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .authorization import Request, _any, _ec2_ids
+from .hooks import Call
+
+
+def _arn(call: Call, service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{call.region}:{call.account}:{resource}"
+
+
+def _cluster(call: Call) -> str:
+    return str(call.params.get("cluster") or "default").rsplit("/", 1)[-1]
+
+
+def _ecs(kind: str, param: str) -> Callable[[Call], list[Request]]:
+    def model(call: Call) -> list[Request]:
+        value = call.params.get(param)
+        names = value if isinstance(value, list) else [value]
+        return [
+            Request(
+                call.action, str(n) if str(n).startswith("arn:") else _arn(call, "ecs", f"{kind}/{_cluster(call)}/{n}")
+            )
+            for n in names
+        ]
+
+    return model
+
+
+def _function(call: Call) -> list[Request]:
+    name = str(call.params.get("FunctionName") or call.params.get("Resource"))
+    return [Request(call.action, name if name.startswith("arn:") else _arn(call, "lambda", f"function:{name}"))]
+
+
+MODELS: dict[str, Callable[[Call], list[Request]]] = {
+    **dict.fromkeys(
+        ("ecs:ListClusters", "ecs:ListServices", "lambda:ListFunctions", "lambda:ListEventSourceMappings"), _any
+    ),
+    "ecs:DescribeServices": _ecs("service", "services"),
+    "ecs:UpdateService": _ecs("service", "service"),
+    "ecs:DescribeTasks": _ecs("task", "tasks"),
+    "ecs:StopTask": _ecs("task", "task"),
+    "ecs:ListTasks": lambda c: [Request(c.action, _arn(c, "ecs", f"container-instance/{_cluster(c)}/*"))],
+    "ec2:StopInstances": _ec2_ids("InstanceIds"),
+    "lambda:ListTags": _function,
+    "lambda:PutFunctionConcurrency": _function,
+    "lambda:UpdateEventSourceMapping": lambda c: [
+        Request(c.action, _arn(c, "lambda", f"event-source-mapping:{c.params['UUID']}"))
+    ],
+}

@@ -1,0 +1,249 @@
+"""Capacity beyond EC2, created by an actor as AWS records it: each call goes to moto and into the emulated
+CloudTrail (so the launch watcher and LookupEvents see who created what).
+
+moto gaps filled here (moto 5.2.5): ``CreateService`` starts no task, so the scheduler's tasks are started with
+``RunTask`` in the service's group (``service:NAME``, started by ``ecs-svc/...``) and are not recorded as the
+actor's calls (the scheduler starts them, as in AWS). ``DescribeTasks`` omits the task-level ``cpu``/``memory``
+and ``createdAt``, ``DescribeServices`` omits ``createdAt``: ``EcsGaps`` adds them as AWS returns them (from the
+task definition, and the time the scenario created the resource).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .actor import Actor
+
+LAMBDA_ROLE = "lambda-exec"
+
+
+class EcsGaps:
+    """An observer of accepted calls: completes moto's ``DescribeTasks``/``DescribeServices`` answers in place."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, datetime] = {}  # task or service ARN -> when the scenario created it
+
+    def accepted(self, call: Any, parsed: dict[str, Any]) -> None:
+        if call.service != "ecs" or call.operation not in ("DescribeTasks", "DescribeServices"):
+            return
+        from moto.ecs.models import ecs_backends
+
+        backend = ecs_backends[call.account][call.region]
+        for task in parsed.get("tasks", []):
+            definition = backend.describe_task_definition(task["taskDefinitionArn"])
+            task.setdefault("cpu", str(definition.cpu or ""))
+            task.setdefault("memory", str(definition.memory or ""))
+            task.setdefault("createdAt", self.created.get(task["taskArn"], datetime.now(UTC)))
+        for service in parsed.get("services", []):
+            service.setdefault("createdAt", self.created.get(service["serviceArn"], datetime.now(UTC)))
+
+
+def _created(actor: Actor, arns: list[str], at: datetime | None) -> None:
+    for arn in arns:
+        actor.aws.ecs_gaps.created[arn] = at or datetime.now(UTC)
+
+
+@dataclass
+class Service:
+    region: str
+    cluster: str
+    arn: str
+    name: str
+    tasks: list[str] = field(default_factory=list)
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Function:
+    region: str
+    arn: str
+    name: str
+    mappings: list[str] = field(default_factory=list)
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+def _cluster(actor: Actor, region: str, cluster: str) -> str:
+    ecs = actor.aws.client("ecs", region)
+    arn = str(ecs.create_cluster(clusterName=cluster)["cluster"]["clusterArn"])
+    ecs.register_task_definition(
+        family="worker",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="4096",
+        memory="8192",
+        containerDefinitions=[{"name": "worker", "image": "public.ecr.aws/docker/library/busybox", "memory": 8192}],
+    )
+    return arn
+
+
+def _network(actor: Actor, region: str) -> dict[str, Any]:
+    ec2 = actor.aws.client("ec2", region)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    return {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "ENABLED"}}
+
+
+def create_service(
+    actor: Actor,
+    region: str,
+    name: str,
+    tasks: int,
+    *,
+    cluster: str = "default",
+    tags: dict[str, str] | None = None,
+    at: datetime | None = None,
+) -> Service:
+    """``CreateService`` of a Fargate service, then its ``tasks`` started by the scheduler."""
+    from . import clock
+
+    cluster_arn = _cluster(actor, region, cluster)
+    ecs = actor.aws.client("ecs", region)
+    network = _network(actor, region)
+    with clock(at):
+        svc = ecs.create_service(
+            cluster=cluster,
+            serviceName=name,
+            taskDefinition="worker",
+            desiredCount=tasks,
+            launchType="FARGATE",
+            networkConfiguration=network,
+            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
+        )["service"]
+        started = ecs.run_task(
+            cluster=cluster,
+            taskDefinition="worker",
+            count=tasks,
+            launchType="FARGATE",
+            group=f"service:{name}",
+            startedBy="ecs-svc/1234567890123456789",
+            networkConfiguration=network,
+        )["tasks"]
+    response = {
+        "service": {
+            "serviceArn": svc["serviceArn"],
+            "serviceName": name,
+            "clusterArn": cluster_arn,
+            "desiredCount": tasks,
+            "launchType": "FARGATE",
+            "status": "ACTIVE",
+        }
+    }
+    request = {
+        "cluster": cluster,
+        "serviceName": name,
+        "taskDefinition": "worker",
+        "desiredCount": tasks,
+        "launchType": "FARGATE",
+    }
+    event = actor._record("CreateService", "ecs.amazonaws.com", region, request, response, at)
+    _created(actor, [str(svc["serviceArn"]), *(str(t["taskArn"]) for t in started)], at)
+    return Service(region, cluster_arn, str(svc["serviceArn"]), name, [str(t["taskArn"]) for t in started], event)
+
+
+def run_task(actor: Actor, region: str, count: int, *, cluster: str = "default", at: datetime | None = None) -> Service:
+    """``RunTask``: standalone Fargate tasks (no service)."""
+    from . import clock
+
+    cluster_arn = _cluster(actor, region, cluster)
+    ecs = actor.aws.client("ecs", region)
+    with clock(at):
+        started = ecs.run_task(
+            cluster=cluster,
+            taskDefinition="worker",
+            count=count,
+            launchType="FARGATE",
+            networkConfiguration=_network(actor, region),
+        )["tasks"]
+    arns = [str(t["taskArn"]) for t in started]
+    _created(actor, arns, at)
+    response = {
+        "tasks": [{"taskArn": a, "clusterArn": cluster_arn, "lastStatus": "PROVISIONING"} for a in arns],
+        "failures": [],
+    }
+    request = {"cluster": cluster, "taskDefinition": "worker", "count": count, "launchType": "FARGATE"}
+    event = actor._record("RunTask", "ecs.amazonaws.com", region, request, response, at)
+    return Service(region, cluster_arn, "", "", arns, event)
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 'ok'\n")
+    return buffer.getvalue()
+
+
+def _role(actor: Actor) -> str:
+    iam = actor.aws.client("iam")
+    try:
+        return str(iam.get_role(RoleName=LAMBDA_ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+        return str(iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
+
+
+def create_function(
+    actor: Actor,
+    region: str,
+    name: str,
+    *,
+    memory: int = 3008,
+    queue: bool = False,
+    tags: dict[str, str] | None = None,
+    at: datetime | None = None,
+) -> Function:
+    """``CreateFunction`` (CloudTrail: ``CreateFunction20150331``), optionally fed by an SQS event source mapping."""
+    from . import clock
+
+    client = actor.aws.client("lambda", region)
+    with clock(at):
+        created = client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=_role(actor),
+            Handler="index.handler",
+            Code={"ZipFile": _zip()},
+            MemorySize=memory,
+            Timeout=900,
+            Tags=tags or {},
+        )
+    mappings = []
+    if queue:
+        sqs = actor.aws.client("sqs", region)
+        url = sqs.create_queue(QueueName=f"{name}-jobs")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        mappings.append(str(client.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]))
+    response = {
+        "functionName": name,
+        "functionArn": created["FunctionArn"],
+        "runtime": "python3.12",
+        "memorySize": memory,
+        "lastModified": (at or datetime.now(UTC)).isoformat(),
+    }
+    request = {"functionName": name, "runtime": "python3.12", "memorySize": memory, "handler": "index.handler"}
+    event = actor._record("CreateFunction20150331", "lambda.amazonaws.com", region, request, response, at)
+    return Function(region, str(created["FunctionArn"]), name, mappings, event)
+
+
+def start_instances(
+    actor: Actor, region: str, instance_ids: list[str], *, at: datetime | None = None
+) -> dict[str, Any]:
+    """``StartInstances`` of stopped instances (someone else's): the event CloudTrail records for it."""
+    actor.aws.client("ec2", region).start_instances(InstanceIds=instance_ids)
+    request = {"instancesSet": {"items": [{"instanceId": i} for i in instance_ids]}}
+    response = {
+        "instancesSet": {
+            "items": [
+                {
+                    "instanceId": i,
+                    "currentState": {"code": 0, "name": "pending"},
+                    "previousState": {"code": 80, "name": "stopped"},
+                }
+                for i in instance_ids
+            ]
+        }
+    }
+    return actor._record("StartInstances", "ec2.amazonaws.com", region, request, response, at)
