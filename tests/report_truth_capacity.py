@@ -31,10 +31,25 @@ def _instance_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return aws.instance_states(action["region"]).get(action["target"]) in ("stopping", "stopped")
 
 
+def _notebook_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    client = aws.client("sagemaker", action["region"])
+    found = client.describe_notebook_instance(NotebookInstanceName=action["name"])
+    return found["NotebookInstanceStatus"] in ("Stopping", "Stopped")
+
+
+def _endpoint_gone_model_kept(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    client = aws.client("sagemaker", action["region"])
+    names = {e["EndpointName"] for e in client.list_endpoints()["Endpoints"]}
+    client.describe_endpoint_config(EndpointConfigName=action["endpointConfig"])  # kept: raises if it were not
+    return action["name"] not in names
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
     "throttle-function": _function_throttled,
     "stop-instance": _instance_stopped,
+    "stop-notebook-instance": _notebook_stopped,
+    "delete-sagemaker-endpoint": _endpoint_gone_model_kept,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

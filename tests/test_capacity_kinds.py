@@ -12,7 +12,14 @@ from responder.kinds import kinds, launch_events
 from responder.kinds.prices import fargate_task_hour, lambda_full_concurrency_hour
 
 from tests.report_truth import assert_truthful
-from tools.emulator.capacity import create_function, create_service, run_task, start_instances
+from tools.emulator.capacity import (
+    create_endpoint,
+    create_function,
+    create_notebook,
+    create_service,
+    run_task,
+    start_instances,
+)
 from tools.emulator.cloudtrail import envelope
 from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
 
@@ -235,6 +242,42 @@ def test_launch_watcher_stops_an_instance_started_under_an_open_incident(aws, in
 
     assert aws.instance_states("us-west-2")[box] == "stopped"
     assert [(a["action"], a["status"]) for a in report["actions"]] == [("stop-instance", "done")]
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    at = datetime.now(UTC) - timedelta(minutes=40)
+    notebook, _ = create_notebook(attacker, "us-west-2", "miner-notebook", at=at)
+    endpoint, _ = create_endpoint(attacker, "us-west-2", "miner-endpoint", at=at)
+    create_notebook(team, "us-west-2", "research", at=at)
+    create_endpoint(team, "us-west-2", "recommendations", at=at)
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    client = aws.client("sagemaker", "us-west-2")
+    status = {
+        n["NotebookInstanceName"]: n["NotebookInstanceStatus"]
+        for n in client.list_notebook_instances()["NotebookInstances"]
+    }
+    endpoints = {e["EndpointName"] for e in client.list_endpoints()["Endpoints"]}
+    enforce = mode == "enforce"
+    assert status == {"miner-notebook": "Stopped" if enforce else "InService", "research": "InService"}
+    assert endpoints == ({"recommendations"} if enforce else {"recommendations", "miner-endpoint"})
+    assert client.describe_endpoint_config(EndpointConfigName="miner-endpoint-config")  # the configuration is kept
+    done = {
+        (a["action"], a["target"]): a for a in report["actions"] if a["status"] == ("done" if enforce else "planned")
+    }
+    assert {k for k in done if k[0] != "deactivate-access-key" and k[0] != "quarantine-user"} == {
+        ("stop-notebook-instance", notebook),
+        ("delete-sagemaker-endpoint", endpoint),
+    }
+    assert report["regions"]["us-west-2"] == "contained"
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(3.825 * 3, abs=0.01)  # a notebook and two endpoint instances
+    assert "model and endpoint configuration" in aws.notifications()[-1].summary if enforce else True
+    assert_truthful(aws, report, aws.notifications())
 
 
 def test_every_kind_declares_its_calls_probe_and_stops():

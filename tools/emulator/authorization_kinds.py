@@ -36,10 +36,27 @@ def _function(call: Call) -> list[Request]:
     return [Request(call.action, name if name.startswith("arn:") else _arn(call, "lambda", f"function:{name}"))]
 
 
+def _sagemaker(kind: str, param: str) -> Callable[[Call], list[Request]]:
+    return lambda c: [Request(c.action, _arn(c, "sagemaker", f"{kind}/{str(c.params[param]).lower()}"))]
+
+
 MODELS: dict[str, Callable[[Call], list[Request]]] = {
     **dict.fromkeys(
-        ("ecs:ListClusters", "ecs:ListServices", "lambda:ListFunctions", "lambda:ListEventSourceMappings"), _any
+        (
+            "ecs:ListClusters",
+            "ecs:ListServices",
+            "lambda:ListFunctions",
+            "lambda:ListEventSourceMappings",
+            "sagemaker:ListNotebookInstances",
+            "sagemaker:ListEndpoints",
+        ),
+        _any,
     ),
+    "sagemaker:DescribeEndpoint": _sagemaker("endpoint", "EndpointName"),
+    "sagemaker:DeleteEndpoint": _sagemaker("endpoint", "EndpointName"),
+    "sagemaker:DescribeEndpointConfig": _sagemaker("endpoint-config", "EndpointConfigName"),
+    "sagemaker:StopNotebookInstance": _sagemaker("notebook-instance", "NotebookInstanceName"),
+    "sagemaker:ListTags": lambda c: [Request(c.action, str(c.params["ResourceArn"]))],
     "ecs:DescribeServices": _ecs("service", "services"),
     "ecs:UpdateService": _ecs("service", "service"),
     "ecs:DescribeTasks": _ecs("task", "tasks"),

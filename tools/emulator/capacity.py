@@ -247,3 +247,36 @@ def start_instances(
         }
     }
     return actor._record("StartInstances", "ec2.amazonaws.com", region, request, response, at)
+
+
+def create_notebook(
+    actor: Actor, region: str, name: str, instance_type: str = "ml.p3.2xlarge", *, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``CreateNotebookInstance`` (moto's notebook is ``InService`` at once)."""
+    from . import clock
+
+    client = actor.aws.client("sagemaker", region)
+    with clock(at):
+        arn = str(client.create_notebook_instance(NotebookInstanceName=name, InstanceType=instance_type,
+                                                  RoleArn=_role(actor))["NotebookInstanceArn"])  # fmt: skip
+    request = {"notebookInstanceName": name, "instanceType": instance_type}
+    return arn, actor._record("CreateNotebookInstance", "sagemaker.amazonaws.com", region, request,
+                              {"notebookInstanceArn": arn}, at)  # fmt: skip
+
+
+def create_endpoint(
+    actor: Actor, region: str, name: str, instance_type: str = "ml.p3.2xlarge", *, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A model, an endpoint configuration and ``CreateEndpoint`` (only the last is what bills by the hour)."""
+    from . import clock
+
+    client = actor.aws.client("sagemaker", region)
+    client.create_model(ModelName=f"{name}-model", ExecutionRoleArn=_role(actor),
+                        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest"})  # fmt: skip
+    client.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=[
+        {"VariantName": "main", "ModelName": f"{name}-model", "InstanceType": instance_type,
+         "InitialInstanceCount": 2}])  # fmt: skip
+    with clock(at):
+        arn = str(client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")["EndpointArn"])
+    request = {"endpointName": name, "endpointConfigName": f"{name}-config"}
+    return arn, actor._record("CreateEndpoint", "sagemaker.amazonaws.com", region, request, {"endpointArn": arn}, at)

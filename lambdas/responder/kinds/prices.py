@@ -26,3 +26,25 @@ def fargate_task_hour(vcpu: float, memory_gb: float) -> float:
 
 def lambda_full_concurrency_hour(memory_mb: int, concurrency: int = LAMBDA_FULL_CONCURRENCY) -> float:
     return round(memory_mb / 1024 * 3600 * LAMBDA_GB_SECOND * concurrency, 2)
+
+
+# Amazon SageMaker AI pricing, https://aws.amazon.com/sagemaker/pricing/ (on-demand, us-east-1): real-time
+# inference and notebook instances; other types estimated as the EC2 type's price plus SageMaker's ~25 %.
+SAGEMAKER_PRICES: dict[str, float] = {
+    "ml.t3.medium": 0.05,
+    "ml.m5.xlarge": 0.23,
+    "ml.c5.xlarge": 0.204,
+    "ml.g4dn.xlarge": 0.7364,
+    "ml.g5.xlarge": 1.408,
+    "ml.p3.2xlarge": 3.825,
+    "ml.p3.16xlarge": 28.152,
+    "ml.p4d.24xlarge": 37.688,
+}
+SAGEMAKER_SOURCE = "aws.amazon.com/sagemaker/pricing (on-demand, us-east-1); others: EC2 price + 25 %"
+
+
+def sagemaker_hour(instance_type: str, count: int = 1) -> float:
+    from ..pricing import hourly_price
+
+    each = SAGEMAKER_PRICES.get(instance_type) or round(hourly_price(instance_type.removeprefix("ml.")) * 1.25, 4)
+    return round(each * max(1, count), 4)
