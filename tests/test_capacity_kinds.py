@@ -275,7 +275,9 @@ def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, 
         ("delete-sagemaker-endpoint", endpoint),
     }
     assert report["regions"]["us-west-2"] == "contained"
-    assert report["estimatedHourlyCostStopped"] == pytest.approx(3.825 * 3, abs=0.01)  # a notebook and two endpoint instances
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(
+        3.825 * 3, abs=0.01
+    )  # a notebook and two endpoint instances
     assert "model and endpoint configuration" in aws.notifications()[-1].summary if enforce else True
     assert_truthful(aws, report, aws.notifications())
 
