@@ -17,6 +17,7 @@ from tools.emulator.capacity import (
     create_function,
     create_notebook,
     create_service,
+    purchase,
     run_task,
     start_instances,
 )
@@ -282,9 +283,43 @@ def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, 
     assert_truthful(aws, report, aws.notifications())
 
 
+def test_purchases_are_critical_and_left_for_aws_support(aws, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    for what in ("reserved-instances", "savings-plan", "bedrock-agreement"):
+        purchase(attacker, what, at=at)
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    listed = {a["target"]: a for a in report["actions"] if a["action"] == "review-purchase"}
+    assert set(listed) == {
+        "af9f760e-6f91-4559-85f7-4980eexample",
+        "sp-0123456789abcdef0",
+        "anthropic.claude-3-opus-20240229-v1:0",
+    }
+    assert all(a["status"] == "skipped" and "AWS Support" in a["reason"] for a in listed.values())
+    assert report["severity"] == "critical"
+    summary = aws.notifications()[-1].summary
+    assert "sp-0123456789abcdef0" in summary and "AWS Support" in summary
+    assert_truthful(aws, report, aws.notifications())
+
+
+def test_launch_watcher_lists_a_purchase_under_an_open_incident(aws, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    report = invoke("cloudtrail", purchase(attacker, "savings-plan"))
+
+    assert [(a["action"], a["status"]) for a in report["actions"]] == [("review-purchase", "skipped")]
+    assert "AWS Support" in report["actions"][0]["reason"]
+
+
 def test_every_kind_declares_its_calls_probe_and_stops():
     assert {"CreateService", "RunTask", "CreateFunction20150331"} <= launch_events()
     for kind in kinds():
-        assert kind.create_events and kind.event_source.endswith(".amazonaws.com")
-        assert kind.describe.key.startswith("read:") and kind.actions and kind.price_source
+        assert kind.create_events and kind.event_source.endswith(".amazonaws.com") and kind.price_source
+        if kind.needs_human:  # a purchase: nothing to read or stop, listed for a human
+            assert kind.describe is None and not kind.actions
+            continue
+        assert kind.describe is not None and kind.describe.key.startswith("read:") and kind.actions
         assert all(a.stops_capacity for a in kind.actions)

@@ -280,3 +280,22 @@ def create_endpoint(
         arn = str(client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")["EndpointArn"])
     request = {"endpointName": name, "endpointConfigName": f"{name}-config"}
     return arn, actor._record("CreateEndpoint", "sagemaker.amazonaws.com", region, request, {"endpointArn": arn}, at)
+
+
+PURCHASES = {  # CloudTrail records of purchases (no emulated API: moto has no Savings Plans, no RI purchase)
+    "reserved-instances": ("PurchaseReservedInstancesOffering", "ec2.amazonaws.com",
+                           {"reservedInstancesOfferingId": "248e7b75-c83a-48c1-bcf7-b7f03e9c43fe", "instanceCount": 20},
+                           {"reservedInstancesId": "af9f760e-6f91-4559-85f7-4980eexample"}),
+    "savings-plan": ("CreateSavingsPlan", "savingsplans.amazonaws.com",
+                     {"savingsPlanOfferingId": "0ee1e7c6-2a8e-4d5b-9a43-3c5bexample", "commitment": "250.0"},
+                     {"savingsPlanId": "sp-0123456789abcdef0"}),
+    "bedrock-agreement": ("CreateFoundationModelAgreement", "bedrock.amazonaws.com",
+                          {"modelId": "anthropic.claude-3-opus-20240229-v1:0", "offerToken": "example"},
+                          {"modelId": "anthropic.claude-3-opus-20240229-v1:0"}),
+}  # fmt: skip
+
+
+def purchase(actor: Actor, what: str, region: str = "us-east-1", *, at: datetime | None = None) -> dict[str, Any]:
+    """The CloudTrail record of a purchase the responder can only report (see ``PURCHASES``)."""
+    name, source, request, response = PURCHASES[what]
+    return actor._record(name, source, region, request, response, at)

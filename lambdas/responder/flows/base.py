@@ -39,7 +39,7 @@ DESCRIBE = (
     probes.DESCRIBE_SPOT_FLEETS,
     probes.DESCRIBE_EC2_FLEETS,
     probes.DESCRIBE_ASGS,
-    *(kind.describe for kind in kinds.kinds()),  # the kinds beyond EC2 (responder.kinds)
+    *(kind.describe for kind in kinds.kinds() if kind.describe),  # the kinds beyond EC2 (responder.kinds)
 )
 STOP = tuple(
     a.capability

@@ -90,7 +90,8 @@ def contain_access_key(
             report.add(backdoors.result())
 
     door_closed = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
-    report.severity = "critical" if principal.type == "Root" or not (door_closed or ctx.dry_run) else "high"
+    bought = any(o.step.action == "review-purchase" for o in report.outcomes)  # cannot be undone: AWS Support
+    report.severity = "critical" if principal.type == "Root" or bought or not (door_closed or ctx.dry_run) else "high"
     report.subject = f"{what} key {access_key_id} ({principal.name})"
     report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
     report.todo = key_todo(principal, access_key_id, report)

@@ -7,6 +7,7 @@ from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
 from ..context import ResponseContext
 from ..model import Principal, Suspect
 from ..report import Report
+from ..report.needs_human import purchase_todo
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
 from .instances import stop_these
@@ -78,5 +79,6 @@ def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: 
     report.subject = f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}"
     report.done_word = "contained"
     report.todo = [
+        *purchase_todo(report),  # a purchase cannot be stopped: AWS Support
         f"Find out why {rec.access_key_id} launched in {rec.region}; if it is compromised, run contain-access-key.",
     ]

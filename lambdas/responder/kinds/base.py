@@ -52,7 +52,8 @@ class CapacityKind(ABC):
     service: ClassVar[str]  # the boto3 client its probe uses
     event_source: ClassVar[str]  # "ecs.amazonaws.com"
     create_events: ClassVar[frozenset[str]]  # CloudTrail calls that create (or start) it
-    describe: ClassVar[Capability]  # what ``probe`` needs
+    describe: ClassVar[Capability | None]  # what ``probe`` needs (None: nothing to read)
+    needs_human: ClassVar[bool] = False  # cannot be stopped by API: each attributed one is listed for a human
     actions: ClassVar[tuple[type[Action], ...]]  # how it is stopped, in order (each phase-ordered by the executor)
     price_source: ClassVar[str] = ""
 
@@ -137,6 +138,22 @@ def plan_workloads(
                 steps += member_kind.stop_steps(member, Verdict(True, reason, verdict.source, verdict.overrode_protect))
         elif verdict.examined:
             steps += kind.skipped_steps(w, verdict)
+    return steps + _needs_human(evidence)
+
+
+def _needs_human(evidence: RegionEvidence) -> list[Step]:
+    """What a kind that cannot be stopped by API (a purchase) records, attributed: listed, critical, never run."""
+    from . import kinds
+    from .purchases import REVIEW_PURCHASE, SUPPORT_PATH
+
+    steps = []
+    for kind in (k for k in kinds() if k.needs_human):
+        for rid, suspect in evidence.suspects.items():
+            if rid.startswith(kind.name + ":"):
+                target = rid.removeprefix(kind.name + ":")
+                why = f"CRITICAL: {kind.label} {target}, {suspect.reason}: {SUPPORT_PATH}"
+                steps.append(Step(REVIEW_PURCHASE, target, evidence.region, why, status="skipped",
+                                  source=suspect.source, params={"resourceKind": kind.name}))  # fmt: skip
     return steps
 
 
