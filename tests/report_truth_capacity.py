@@ -44,6 +44,14 @@ def _endpoint_gone_model_kept(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return action["name"] not in names
 
 
+def _nodegroup_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    group = aws.client("eks", action["region"]).describe_nodegroup(
+        clusterName=action["cluster"], nodegroupName=action["name"]
+    )
+    scaling = group["nodegroup"]["scalingConfig"]
+    return scaling["minSize"] == scaling["desiredSize"] == 0
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -51,5 +59,6 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "stop-instance": _instance_stopped,
     "stop-notebook-instance": _notebook_stopped,
     "delete-sagemaker-endpoint": _endpoint_gone_model_kept,
+    "scale-nodegroup-to-zero": _nodegroup_at_zero,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

@@ -15,6 +15,7 @@ from tests.report_truth import assert_truthful
 from tools.emulator.capacity import (
     create_endpoint,
     create_function,
+    create_nodegroup,
     create_notebook,
     create_service,
     purchase,
@@ -280,6 +281,27 @@ def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, 
         3.825 * 3, abs=0.01
     )  # a notebook and two endpoint instances
     assert "model and endpoint configuration" in aws.notifications()[-1].summary if enforce else True
+    assert_truthful(aws, report, aws.notifications())
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_eks_node_group_scaled_to_zero_team_group_untouched(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    rogue, _ = create_nodegroup(attacker, "eu-north-1", "platform", "miners", at=at)
+    create_nodegroup(team, "eu-north-1", "platform", "workers", "m5.large", 3, at=at)
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    eks = aws.client("eks", "eu-north-1")
+    sizes = {n: eks.describe_nodegroup(clusterName="platform", nodegroupName=n)["nodegroup"]["scalingConfig"]["desiredSize"]
+             for n in ("miners", "workers")}  # fmt: skip
+    assert sizes == {"miners": 0 if mode == "enforce" else 4, "workers": 3}
+    [step] = [a for a in report["actions"] if a["action"] == "scale-nodegroup-to-zero" and a["status"] != "skipped"]
+    assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(1.006 * 4, abs=0.01)
     assert_truthful(aws, report, aws.notifications())
 
 

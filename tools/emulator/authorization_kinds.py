@@ -52,6 +52,14 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         ),
         _any,
     ),
+    "eks:ListClusters": _any,
+    "eks:ListNodegroups": lambda c: [Request(c.action, _arn(c, "eks", f"cluster/{c.params['clusterName']}"))],
+    **dict.fromkeys(
+        ("eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"),
+        lambda c: [
+            Request(c.action, _arn(c, "eks", f"nodegroup/{c.params['clusterName']}/{c.params['nodegroupName']}/id"))
+        ],
+    ),
     "sagemaker:DescribeEndpoint": _sagemaker("endpoint", "EndpointName"),
     "sagemaker:DeleteEndpoint": _sagemaker("endpoint", "EndpointName"),
     "sagemaker:DescribeEndpointConfig": _sagemaker("endpoint-config", "EndpointConfigName"),

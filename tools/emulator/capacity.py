@@ -299,3 +299,25 @@ def purchase(actor: Actor, what: str, region: str = "us-east-1", *, at: datetime
     """The CloudTrail record of a purchase the responder can only report (see ``PURCHASES``)."""
     name, source, request, response = PURCHASES[what]
     return actor._record(name, source, region, request, response, at)
+
+
+def create_nodegroup(
+    actor: Actor, region: str, cluster: str, name: str, instance_type: str = "g5.xlarge", size: int = 4,
+    *, at: datetime | None = None,
+) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """An EKS cluster (if new) and ``CreateNodegroup`` of ``size`` nodes."""
+    from . import clock
+
+    eks = actor.aws.client("eks", region)
+    subnet = actor.aws.client("ec2", region).describe_subnets()["Subnets"][0]["SubnetId"]
+    if cluster not in eks.list_clusters()["clusters"]:
+        eks.create_cluster(name=cluster, roleArn=_role(actor), resourcesVpcConfig={"subnetIds": [subnet]})
+    with clock(at):
+        group = eks.create_nodegroup(
+            clusterName=cluster, nodegroupName=name, nodeRole=_role(actor), subnets=[subnet],
+            instanceTypes=[instance_type], scalingConfig={"minSize": size, "maxSize": size, "desiredSize": size},
+        )["nodegroup"]  # fmt: skip
+    arn = str(group["nodegroupArn"])
+    request = {"clusterName": cluster, "nodegroupName": name, "instanceTypes": [instance_type]}
+    response = {"nodegroup": {"nodegroupArn": arn, "nodegroupName": name, "clusterName": cluster, "status": "CREATING"}}
+    return arn, actor._record("CreateNodegroup", "eks.amazonaws.com", region, request, response, at)
