@@ -52,6 +52,12 @@ def _nodegroup_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return scaling["minSize"] == scaling["desiredSize"] == 0
 
 
+def _environment_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    # moto stores the state but ignores computeResources (max vCPUs cannot be read back): the state is checked
+    found = aws.client("batch", action["region"]).describe_compute_environments(computeEnvironments=[action["target"]])
+    return all(e["state"] == "DISABLED" for e in found["computeEnvironments"]) and bool(found["computeEnvironments"])
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -60,5 +66,6 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "stop-notebook-instance": _notebook_stopped,
     "delete-sagemaker-endpoint": _endpoint_gone_model_kept,
     "scale-nodegroup-to-zero": _nodegroup_at_zero,
+    "disable-compute-environment": _environment_disabled,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

@@ -13,6 +13,7 @@ from responder.kinds.prices import fargate_task_hour, lambda_full_concurrency_ho
 
 from tests.report_truth import assert_truthful
 from tools.emulator.capacity import (
+    create_compute_environment,
     create_endpoint,
     create_function,
     create_nodegroup,
@@ -302,6 +303,25 @@ def test_eks_node_group_scaled_to_zero_team_group_untouched(aws, invoke, mode):
     [step] = [a for a in report["actions"] if a["action"] == "scale-nodegroup-to-zero" and a["status"] != "skipped"]
     assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
     assert report["estimatedHourlyCostStopped"] == pytest.approx(1.006 * 4, abs=0.01)
+    assert_truthful(aws, report, aws.notifications())
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_batch_compute_environment_disabled_team_one_untouched(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    rogue, _ = create_compute_environment(attacker, "sa-east-1", "miners", at=datetime.now(UTC) - timedelta(minutes=30))
+    create_compute_environment(team, "sa-east-1", "nightly", at=datetime.now(UTC) - timedelta(minutes=30))
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    found = aws.client("batch", "sa-east-1").describe_compute_environments()["computeEnvironments"]
+    states = {e["computeEnvironmentName"]: e["state"] for e in found}
+    assert states == {"miners": "DISABLED" if mode == "enforce" else "ENABLED", "nightly": "ENABLED"}
+    [step] = [a for a in report["actions"] if a["action"] == "disable-compute-environment"]
+    assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
+    assert report["regions"]["sa-east-1"] == "contained"
     assert_truthful(aws, report, aws.notifications())
 
 

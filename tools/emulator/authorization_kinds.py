@@ -53,6 +53,12 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         _any,
     ),
     "eks:ListClusters": _any,
+    "batch:DescribeComputeEnvironments": _any,
+    "batch:UpdateComputeEnvironment": lambda c: [
+        Request(c.action, str(c.params["computeEnvironment"]))
+        if str(c.params["computeEnvironment"]).startswith("arn:")
+        else Request(c.action, _arn(c, "batch", f"compute-environment/{c.params['computeEnvironment']}"))
+    ],
     "eks:ListNodegroups": lambda c: [Request(c.action, _arn(c, "eks", f"cluster/{c.params['clusterName']}"))],
     **dict.fromkeys(
         ("eks:DescribeNodegroup", "eks:UpdateNodegroupConfig"),

@@ -321,3 +321,23 @@ def create_nodegroup(
     request = {"clusterName": cluster, "nodegroupName": name, "instanceTypes": [instance_type]}
     response = {"nodegroup": {"nodegroupArn": arn, "nodegroupName": name, "clusterName": cluster, "status": "CREATING"}}
     return arn, actor._record("CreateNodegroup", "eks.amazonaws.com", region, request, response, at)
+
+
+def create_compute_environment(
+    actor: Actor, region: str, name: str, *, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``CreateComputeEnvironment`` of a managed Fargate environment (moto ignores later ``computeResources``)."""
+    batch = actor.aws.client("batch", region)
+    network = _network(actor, region)["awsvpcConfiguration"]
+    arn = str(batch.create_compute_environment(
+        computeEnvironmentName=name, type="MANAGED", state="ENABLED", serviceRole=_role(actor),
+        computeResources={"type": "FARGATE", "maxvCpus": 256, "subnets": network["subnets"],
+                          "securityGroupIds": network["securityGroups"]},
+    )["computeEnvironmentArn"])  # fmt: skip
+    request = {
+        "computeEnvironmentName": name,
+        "type": "MANAGED",
+        "computeResources": {"type": "FARGATE", "maxvCpus": 256},
+    }
+    response = {"computeEnvironmentName": name, "computeEnvironmentArn": arn}
+    return arn, actor._record("CreateComputeEnvironment", "batch.amazonaws.com", region, request, response, at)
