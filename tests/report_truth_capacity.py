@@ -58,6 +58,11 @@ def _environment_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return all(e["state"] == "DISABLED" for e in found["computeEnvironments"]) and bool(found["computeEnvironments"])
 
 
+def _lightsail_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.lightsail.instances.get((action["region"], action["target"]))
+    return found is not None and found["state"]["name"] == "stopped"
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -67,5 +72,6 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "delete-sagemaker-endpoint": _endpoint_gone_model_kept,
     "scale-nodegroup-to-zero": _nodegroup_at_zero,
     "disable-compute-environment": _environment_disabled,
+    "stop-lightsail-instance": _lightsail_stopped,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

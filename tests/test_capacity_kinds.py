@@ -16,6 +16,7 @@ from tools.emulator.capacity import (
     create_compute_environment,
     create_endpoint,
     create_function,
+    create_lightsail_instances,
     create_nodegroup,
     create_notebook,
     create_service,
@@ -322,6 +323,29 @@ def test_batch_compute_environment_disabled_team_one_untouched(aws, invoke, mode
     [step] = [a for a in report["actions"] if a["action"] == "disable-compute-environment"]
     assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
     assert report["regions"]["sa-east-1"] == "contained"
+    assert_truthful(aws, report, aws.notifications())
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_lightsail_instances_stopped_team_one_untouched(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    at = datetime.now(UTC) - timedelta(minutes=30)
+    create_lightsail_instances(attacker, "eu-west-1", ["node-1", "node-2"], at=at)
+    create_lightsail_instances(team, "eu-west-1", ["blog"], "small_3_0", at=at)
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    states = {name: i["state"]["name"] for (_region, name), i in aws.lightsail.instances.items()}
+    stopped = "stopped" if mode == "enforce" else "running"
+    assert states == {"node-1": stopped, "node-2": stopped, "blog": "running"}
+    steps = {a["target"]: a["status"] for a in report["actions"] if a["action"] == "stop-lightsail-instance"}
+    assert steps == {
+        **dict.fromkeys(("node-1", "node-2"), "done" if mode == "enforce" else "planned"),
+        "blog": "skipped",
+    }
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(2 * 84 / 730, abs=0.01)
     assert_truthful(aws, report, aws.notifications())
 
 

@@ -46,7 +46,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
-from .capacity import EcsGaps  # noqa: E402
+from .capacity import EcsGaps, Lightsail  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     AssumeRoleDenials,
@@ -148,6 +148,7 @@ class EmulatedAws:
         self.assume_denied = AssumeRoleDenials()
         self.target_groups = TargetGroups(account)
         self.security_hub = SecurityHubFindings(account)
+        self.lightsail = Lightsail()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
@@ -158,6 +159,7 @@ class EmulatedAws:
             self.assume_denied,
             self.security_hub,
             self.target_groups,
+            self.lightsail,  # moto has no Lightsail
         ]
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()

@@ -53,6 +53,11 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         _any,
     ),
     "eks:ListClusters": _any,
+    "lightsail:GetInstances": _any,
+    # AWS authorizes on the instance's ARN (Instance/<uuid>); the name stands in for the uuid: same grant matches
+    "lightsail:StopInstance": lambda c: [
+        Request(c.action, _arn(c, "lightsail", f"Instance/{c.params['instanceName']}"))
+    ],
     "batch:DescribeComputeEnvironments": _any,
     "batch:UpdateComputeEnvironment": lambda c: [
         Request(c.action, str(c.params["computeEnvironment"]))

@@ -42,6 +42,33 @@ class EcsGaps:
             service.setdefault("createdAt", self.created.get(service["serviceArn"], datetime.now(UTC)))
 
 
+class Lightsail:
+    """moto has no Lightsail: this plugin answers ``GetInstances`` and ``StopInstance`` from its own instances
+    (created by ``create_lightsail_instances``), as AWS does (``NotFoundException`` for an unknown name)."""
+
+    def __init__(self) -> None:
+        self.instances: dict[tuple[str, str], dict[str, Any]] = {}  # (region, name) -> the instance AWS describes
+
+    def __call__(self, call: Any) -> Any:
+        from .hooks import error, reply
+
+        if call.action == "lightsail:GetInstances":
+            found = [dict(i) for (region, _name), i in self.instances.items() if region == call.region]
+            return reply(200, {"instances": found})
+        if call.action == "lightsail:StopInstance":
+            instance = self.instances.get((call.region, str(call.params.get("instanceName"))))
+            if instance is None:
+                return error("NotFoundException", f"The Instance does not exist: {call.params.get('instanceName')}")
+            instance["state"] = {"code": 80, "name": "stopped"}
+            return reply(200, {"operations": [{"resourceName": instance["name"], "operationType": "StopInstance",
+                                               "status": "Succeeded"}]})  # fmt: skip
+        return None
+
+    def arn(self, region: str, name: str) -> str:
+        found = self.instances.get((region, name))
+        return str(found["arn"]) if found else f"arn:aws:lightsail:{region}:123456789012:Instance/unknown"
+
+
 def _created(actor: Actor, arns: list[str], at: datetime | None) -> None:
     for arn in arns:
         actor.aws.ecs_gaps.created[arn] = at or datetime.now(UTC)
@@ -341,3 +368,31 @@ def create_compute_environment(
     }
     response = {"computeEnvironmentName": name, "computeEnvironmentArn": arn}
     return arn, actor._record("CreateComputeEnvironment", "batch.amazonaws.com", region, request, response, at)
+
+
+def create_lightsail_instances(
+    actor: Actor, region: str, names: list[str], bundle: str = "xlarge_3_0", *, tags: dict[str, str] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``CreateInstances`` in Lightsail (emulated: moto has none), running at once."""
+    import uuid
+
+    for name in names:
+        actor.aws.lightsail.instances[(region, name)] = {
+            "name": name,
+            "arn": f"arn:aws:lightsail:{region}:{actor.aws.account}:Instance/{uuid.uuid4()}",
+            "bundleId": bundle,
+            "blueprintId": "ubuntu_22_04",
+            "createdAt": at or datetime.now(UTC),
+            "state": {"code": 16, "name": "running"},
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+        }
+    request = {
+        "instanceNames": names,
+        "availabilityZone": f"{region}a",
+        "blueprintId": "ubuntu_22_04",
+        "bundleId": bundle,
+    }
+    response = {"operations": [{"resourceName": n, "resourceType": "Instance", "operationType": "CreateInstance",
+                                "status": "Started"} for n in names]}  # fmt: skip
+    return actor._record("CreateInstances", "lightsail.amazonaws.com", region, request, response, at)

@@ -48,3 +48,14 @@ def sagemaker_hour(instance_type: str, count: int = 1) -> float:
 
     each = SAGEMAKER_PRICES.get(instance_type) or round(hourly_price(instance_type.removeprefix("ml.")) * 1.25, 4)
     return round(each * max(1, count), 4)
+
+
+# Amazon Lightsail pricing, https://aws.amazon.com/lightsail/pricing/ (Linux bundles, $/month / 730 hours)
+LIGHTSAIL_MONTHLY = {"nano": 5.0, "micro": 7.0, "small": 12.0, "medium": 24.0, "large": 44.0, "xlarge": 84.0,
+                     "2xlarge": 164.0, "4xlarge": 384.0}  # fmt: skip
+LIGHTSAIL_SOURCE = "aws.amazon.com/lightsail/pricing (Linux bundles, monthly price / 730 hours)"
+
+
+def lightsail_hour(bundle_id: str) -> float:
+    """``large_3_0`` -> the large bundle's monthly price / 730 (unknown bundles: the large one's)."""
+    return round(LIGHTSAIL_MONTHLY.get(bundle_id.split("_", 1)[0], LIGHTSAIL_MONTHLY["large"]) / 730, 4)
