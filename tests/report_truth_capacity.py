@@ -63,6 +63,11 @@ def _lightsail_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return found is not None and found["state"]["name"] == "stopped"
 
 
+def _build_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("codebuild", action["region"]).batch_get_builds(ids=[action["target"]])["builds"]
+    return bool(found) and all(b["buildStatus"] == "STOPPED" for b in found)
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -73,5 +78,6 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-nodegroup-to-zero": _nodegroup_at_zero,
     "disable-compute-environment": _environment_disabled,
     "stop-lightsail-instance": _lightsail_stopped,
+    "stop-build": _build_stopped,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

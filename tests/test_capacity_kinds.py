@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from responder.kinds import kinds, launch_events
-from responder.kinds.prices import fargate_task_hour, lambda_full_concurrency_hour
+from responder.kinds.prices import CODEBUILD_HOUR, fargate_task_hour, lambda_full_concurrency_hour
 
 from tests.report_truth import assert_truthful
 from tools.emulator.capacity import (
@@ -22,6 +22,7 @@ from tools.emulator.capacity import (
     create_service,
     purchase,
     run_task,
+    start_build,
     start_instances,
 )
 from tools.emulator.cloudtrail import envelope
@@ -346,6 +347,26 @@ def test_lightsail_instances_stopped_team_one_untouched(aws, invoke, mode):
         "blog": "skipped",
     }
     assert report["estimatedHourlyCostStopped"] == pytest.approx(2 * 84 / 730, abs=0.01)
+    assert_truthful(aws, report, aws.notifications())
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_codebuild_builds_stopped_team_build_untouched(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    rogue, _ = start_build(attacker, "us-west-2", "miner", at=datetime.now(UTC) - timedelta(minutes=20))
+    team_build, _ = start_build(team, "us-west-2", "release", gpu=False, at=datetime.now(UTC) - timedelta(minutes=10))
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    builds = aws.client("codebuild", "us-west-2").batch_get_builds(ids=[rogue, team_build])["builds"]
+    status = {b["id"]: b["buildStatus"] for b in builds}
+    assert status == {rogue: "STOPPED" if mode == "enforce" else "IN_PROGRESS", team_build: "IN_PROGRESS"}
+    [step] = [a for a in report["actions"] if a["action"] == "stop-build" and a["status"] != "skipped"]
+    assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
+    compute = next(b["environment"]["computeType"] for b in builds if b["id"] == rogue)  # moto: always SMALL
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(CODEBUILD_HOUR[compute])
     assert_truthful(aws, report, aws.notifications())
 
 

@@ -46,7 +46,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
-from .capacity import EcsGaps, Lightsail  # noqa: E402
+from .capacity import EcsGaps, Lightsail, RunningBuilds  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     AssumeRoleDenials,
@@ -164,9 +164,11 @@ class EmulatedAws:
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()
         self.published = PublishedMessages()
+        self.builds = RunningBuilds()  # moto ends every build as soon as it is described
         self.ecs_gaps = EcsGaps()  # moto's DescribeTasks/DescribeServices lack cpu, memory, createdAt
         self.dispatcher.observers = [
             self.ecs_gaps.accepted,
+            self.builds.accepted,
             self.protection.accepted,
             self.spot_ids.accepted,
             self.target_groups.accepted,

@@ -53,6 +53,13 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         _any,
     ),
     "eks:ListClusters": _any,
+    "codebuild:ListBuilds": _any,
+    "codebuild:BatchGetBuilds": lambda c: [
+        Request(c.action, _arn(c, "codebuild", f"project/{i.split(':')[0]}")) for i in c.params.get("ids", [])
+    ],
+    "codebuild:StopBuild": lambda c: [
+        Request(c.action, _arn(c, "codebuild", f"project/{c.params['id'].split(':')[0]}"))
+    ],
     "lightsail:GetInstances": _any,
     # AWS authorizes on the instance's ARN (Instance/<uuid>); the name stands in for the uuid: same grant matches
     "lightsail:StopInstance": lambda c: [

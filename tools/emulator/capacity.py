@@ -69,6 +69,21 @@ class Lightsail:
         return str(found["arn"]) if found else f"arn:aws:lightsail:{region}:123456789012:Instance/unknown"
 
 
+class RunningBuilds:
+    """moto reports every build ``SUCCEEDED`` as soon as ``BatchGetBuilds`` describes it: this observer keeps a
+    build ``IN_PROGRESS`` until ``StopBuild`` (then ``STOPPED``), as a long build (a miner) is in AWS."""
+
+    def __init__(self) -> None:
+        self.stopped: set[str] = set()
+
+    def accepted(self, call: Any, parsed: dict[str, Any]) -> None:
+        if call.action == "codebuild:StopBuild":
+            self.stopped.add(str(call.params.get("id")))
+        elif call.action == "codebuild:BatchGetBuilds":
+            for build in parsed.get("builds", []):
+                build["buildStatus"] = "STOPPED" if build["id"] in self.stopped else "IN_PROGRESS"
+
+
 def _created(actor: Actor, arns: list[str], at: datetime | None) -> None:
     for arn in arns:
         actor.aws.ecs_gaps.created[arn] = at or datetime.now(UTC)
@@ -396,3 +411,22 @@ def create_lightsail_instances(
     response = {"operations": [{"resourceName": n, "resourceType": "Instance", "operationType": "CreateInstance",
                                 "status": "Started"} for n in names]}  # fmt: skip
     return actor._record("CreateInstances", "lightsail.amazonaws.com", region, request, response, at)
+
+
+def start_build(
+    actor: Actor, region: str, project: str, *, gpu: bool = True, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A CodeBuild project (if new) and ``StartBuild`` (kept ``IN_PROGRESS`` by ``RunningBuilds``)."""
+    client = actor.aws.client("codebuild", region)
+    if project not in client.list_projects()["projects"]:
+        client.create_project(
+            name=project, source={"type": "S3", "location": "build-inputs/source.zip"}, artifacts={"type": "NO_ARTIFACTS"},
+            environment={"type": "LINUX_GPU_CONTAINER" if gpu else "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                         "computeType": "BUILD_GENERAL1_LARGE"},
+            serviceRole=_role(actor),
+        )  # fmt: skip
+    build = client.start_build(projectName=project)["build"]
+    response = {"build": {"id": build["id"], "arn": build["arn"], "projectName": project, "buildStatus": "IN_PROGRESS"}}
+    return str(build["id"]), actor._record(
+        "StartBuild", "codebuild.amazonaws.com", region, {"projectName": project}, response, at
+    )

@@ -59,3 +59,15 @@ LIGHTSAIL_SOURCE = "aws.amazon.com/lightsail/pricing (Linux bundles, monthly pri
 def lightsail_hour(bundle_id: str) -> float:
     """``large_3_0`` -> the large bundle's monthly price / 730 (unknown bundles: the large one's)."""
     return round(LIGHTSAIL_MONTHLY.get(bundle_id.split("_", 1)[0], LIGHTSAIL_MONTHLY["large"]) / 730, 4)
+
+
+# AWS CodeBuild pricing, https://aws.amazon.com/codebuild/pricing/ (on-demand EC2 compute, Linux, us-east-1, $/minute x 60)
+CODEBUILD_HOUR = {"BUILD_GENERAL1_SMALL": 0.30, "BUILD_GENERAL1_MEDIUM": 0.60, "BUILD_GENERAL1_LARGE": 1.20,
+                  "BUILD_GENERAL1_XLARGE": 2.40, "BUILD_GENERAL1_2XLARGE": 4.80, "BUILD_GENERAL1_GPU_SMALL": 10.80,
+                  "BUILD_GENERAL1_GPU_LARGE": 10.80}  # fmt: skip
+CODEBUILD_SOURCE = "aws.amazon.com/codebuild/pricing (on-demand Linux, us-east-1, per-minute price x 60)"
+
+# AWS Glue pricing, https://aws.amazon.com/glue/pricing/ (Spark/Python jobs, us-east-1): $0.44 per DPU-hour
+GLUE_DPU_HOUR = 0.44
+GLUE_SOURCE = "aws.amazon.com/glue/pricing (us-east-1): $0.44 per DPU-hour"
+GLUE_WORKER_DPU = {"Standard": 1.0, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "G.025X": 0.25, "Z.2X": 2.0}
