@@ -68,6 +68,11 @@ def _build_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return bool(found) and all(b["buildStatus"] == "STOPPED" for b in found)
 
 
+def _run_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    runs = aws.client("glue", action["region"]).get_job_runs(JobName=action["job"])["JobRuns"]
+    return any(r["Id"] == action["target"] and r["JobRunState"] in ("STOPPING", "STOPPED") for r in runs)
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -79,5 +84,6 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "disable-compute-environment": _environment_disabled,
     "stop-lightsail-instance": _lightsail_stopped,
     "stop-build": _build_stopped,
+    "stop-glue-job-run": _run_stopped,
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

@@ -24,6 +24,7 @@ from tools.emulator.capacity import (
     run_task,
     start_build,
     start_instances,
+    start_job_run,
 )
 from tools.emulator.cloudtrail import envelope
 from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
@@ -367,6 +368,29 @@ def test_codebuild_builds_stopped_team_build_untouched(aws, invoke, mode):
     assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
     compute = next(b["environment"]["computeType"] for b in builds if b["id"] == rogue)  # moto: always SMALL
     assert report["estimatedHourlyCostStopped"] == pytest.approx(CODEBUILD_HOUR[compute])
+    assert_truthful(aws, report, aws.notifications())
+
+
+@pytest.mark.parametrize("mode", ["enforce", "dry-run"])
+def test_glue_job_runs_stopped_team_run_untouched(aws, invoke, mode):
+    aws.set_env(RESPONSE_MODE=mode)
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    rogue, _ = start_job_run(attacker, "ap-south-1", "etl-miner", at=datetime.now(UTC) - timedelta(minutes=20))
+    team_run, _ = start_job_run(team, "ap-south-1", "nightly-etl", at=datetime.now(UTC) - timedelta(minutes=10))
+
+    report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
+
+    glue = aws.client("glue", "ap-south-1")
+    state = {
+        r["Id"]: r["JobRunState"]
+        for job in ("etl-miner", "nightly-etl")
+        for r in glue.get_job_runs(JobName=job)["JobRuns"]
+    }
+    assert state == {rogue: "STOPPED" if mode == "enforce" else "RUNNING", team_run: "RUNNING"}
+    [step] = [a for a in report["actions"] if a["action"] == "stop-glue-job-run" and a["status"] != "skipped"]
+    assert step["target"] == rogue and step["status"] == ("done" if mode == "enforce" else "planned")
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(20 * 0.44)  # 10 G.2X workers = 20 DPUs
     assert_truthful(aws, report, aws.notifications())
 
 

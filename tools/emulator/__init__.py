@@ -46,7 +46,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
-from .capacity import EcsGaps, Lightsail, RunningBuilds  # noqa: E402
+from .capacity import EcsGaps, GlueRuns, Lightsail, RunningBuilds  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     AssumeRoleDenials,
@@ -149,6 +149,7 @@ class EmulatedAws:
         self.target_groups = TargetGroups(account)
         self.security_hub = SecurityHubFindings(account)
         self.lightsail = Lightsail()
+        self.glue_runs = GlueRuns()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
@@ -160,6 +161,7 @@ class EmulatedAws:
             self.security_hub,
             self.target_groups,
             self.lightsail,  # moto has no Lightsail
+            self.glue_runs,  # nor Glue's BatchStopJobRun
         ]
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()
@@ -169,6 +171,7 @@ class EmulatedAws:
         self.dispatcher.observers = [
             self.ecs_gaps.accepted,
             self.builds.accepted,
+            self.glue_runs.accepted,
             self.protection.accepted,
             self.spot_ids.accepted,
             self.target_groups.accepted,

@@ -53,6 +53,11 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         _any,
     ),
     "eks:ListClusters": _any,
+    "glue:GetJobs": _any,
+    **dict.fromkeys(
+        ("glue:GetJobRuns", "glue:BatchStopJobRun"),
+        lambda c: [Request(c.action, _arn(c, "glue", f"job/{c.params['JobName']}"))],
+    ),
     "codebuild:ListBuilds": _any,
     "codebuild:BatchGetBuilds": lambda c: [
         Request(c.action, _arn(c, "codebuild", f"project/{i.split(':')[0]}")) for i in c.params.get("ids", [])

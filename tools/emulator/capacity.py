@@ -84,6 +84,29 @@ class RunningBuilds:
                 build["buildStatus"] = "STOPPED" if build["id"] in self.stopped else "IN_PROGRESS"
 
 
+class GlueRuns:
+    """moto has no ``BatchStopJobRun`` and moves a run to ``SUCCEEDED`` as it is read: this plugin answers the stop
+    and keeps a run ``RUNNING`` until it was stopped (then ``STOPPED``), as a long job (a miner) is in AWS."""
+
+    def __init__(self) -> None:
+        self.stopped: set[str] = set()
+
+    def __call__(self, call: Any) -> Any:
+        from .hooks import reply
+
+        if call.action != "glue:BatchStopJobRun":
+            return None
+        ids = [str(i) for i in call.params.get("JobRunIds", [])]
+        self.stopped.update(ids)
+        job = call.params.get("JobName")
+        return reply(200, {"SuccessfulSubmissions": [{"JobName": job, "JobRunId": i} for i in ids], "Errors": []})
+
+    def accepted(self, call: Any, parsed: dict[str, Any]) -> None:
+        if call.action == "glue:GetJobRuns":
+            for run in parsed.get("JobRuns", []):
+                run["JobRunState"] = "STOPPED" if run["Id"] in self.stopped else "RUNNING"
+
+
 def _created(actor: Actor, arns: list[str], at: datetime | None) -> None:
     for arn in arns:
         actor.aws.ecs_gaps.created[arn] = at or datetime.now(UTC)
@@ -430,3 +453,13 @@ def start_build(
     return str(build["id"]), actor._record(
         "StartBuild", "codebuild.amazonaws.com", region, {"projectName": project}, response, at
     )
+
+
+def start_job_run(actor: Actor, region: str, job: str, *, at: datetime | None = None) -> tuple[str, dict[str, Any]]:
+    """A Glue job (if new) and ``StartJobRun`` (kept ``RUNNING`` by ``GlueRuns``)."""
+    glue = actor.aws.client("glue", region)
+    if job not in glue.list_jobs()["JobNames"]:
+        glue.create_job(Name=job, Role=_role(actor), Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/job.py"},
+                        WorkerType="G.2X", NumberOfWorkers=10)  # fmt: skip
+    run = str(glue.start_job_run(JobName=job)["JobRunId"])
+    return run, actor._record("StartJobRun", "glue.amazonaws.com", region, {"jobName": job}, {"jobRunId": run}, at)
