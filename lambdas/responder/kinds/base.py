@@ -65,6 +65,10 @@ class CapacityKind(ABC):
     def probe(self, clients: Clients, region: str) -> list[Workload]:
         """Every live resource of this kind in one region (stopped ones are not listed)."""
 
+    def derive(self, evidence: RegionEvidence) -> list[Workload]:
+        """Resources of this kind read from what the EC2 sweep already described (no call of its own)."""
+        return []
+
     def stop_steps(self, w: Workload, verdict: Verdict) -> list[Step]:
         """The steps that stop a rogue resource (default: each action once on it, its price on the last)."""
         steps = [
@@ -125,6 +129,9 @@ def plan_workloads(
 ) -> list[Step]:
     """Judge every resource of every kind with the EC2 rules (attribution first, then the protect tag and the
     protected principals, then the window rule); rogue ones get their kind's stop steps, members included."""
+    from . import kinds
+
+    found = [*found, *((k, w) for k in kinds() for w in k.derive(evidence))]
     steps: list[Step] = []
     for kind, w in found:
         if evidence.scope is not None and w.id not in evidence.scope:

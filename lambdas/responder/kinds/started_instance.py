@@ -16,7 +16,7 @@ from typing import Any
 from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step, Verdict
+from ..model import Outcome, RegionEvidence, Step, Verdict
 from ..pricing import hourly_price
 from ..probes import DESCRIBE_INSTANCES
 from . import register as register_kind
@@ -70,29 +70,24 @@ class StartedInstance(CapacityKind):
         return out
 
     def probe(self, clients: Clients, region: str) -> list[Workload]:
-        ec2 = clients.get("ec2", region)
-        out = []
-        pages = ec2.get_paginator("describe_instances").paginate(
-            Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]
-        )
-        for page in pages:
-            for reservation in page.get("Reservations", []):
-                for raw in reservation.get("Instances", []):
-                    kind = str(raw.get("InstanceType", ""))
-                    out.append(
-                        Workload(
-                            kind=self.name,
-                            id=PREFIX + str(raw["InstanceId"]),
-                            region=region,
-                            state=str((raw.get("State") or {}).get("Name", "")),
-                            launched_at=None,  # only attribution selects a started instance (see above)
-                            instance_types=(kind,),
-                            tags={str(t["Key"]): str(t.get("Value", "")) for t in raw.get("Tags", [])},
-                            hourly_cost=hourly_price(kind),
-                            params={"name": str(raw["InstanceId"]), "instanceType": kind},
-                        )
-                    )
-        return out
+        return []  # the EC2 sweep's DescribeInstances already lists them: see ``derive``
+
+    def derive(self, evidence: RegionEvidence) -> list[Workload]:
+        return [
+            Workload(
+                kind=self.name,
+                id=PREFIX + i.id,
+                region=i.region,
+                state=i.state,
+                launched_at=None,  # only attribution selects a started instance (see above)
+                instance_types=(i.type,),
+                tags=i.tags,
+                hourly_cost=hourly_price(i.type),
+                params={"name": i.id, "instanceType": i.type},
+            )
+            for i in evidence.instances
+            if i.state in ("pending", "running")
+        ]
 
     def stop_steps(self, w: Workload, verdict: Verdict) -> list[Step]:
         return [replace(step, target=w.id.removeprefix(PREFIX)) for step in super().stop_steps(w, verdict)]
