@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import EndpointConnectionError
+
 from .actions import STOPS_CAPACITY, execute, report_order
 from .aws import Clients, describe_error
 from .cloudtrail_records import CallRecord, launch_events
@@ -262,6 +264,8 @@ def _workloads(probed: Sequence[tuple[CapacityKind, Any]]) -> tuple[list[tuple[C
     for kind, future in probed:
         try:
             found += [(kind, w) for w in future.result()]
+        except EndpointConnectionError:
+            continue  # the service is not offered in this region: nothing of this kind can run there
         except Exception as exc:  # noqa: BLE001 - fault isolation per kind: EC2 and the other kinds still stopped
             errors.append(f"{kind.label}s not listed: {describe_error(exc)}")
     return found, errors

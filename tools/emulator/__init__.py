@@ -46,7 +46,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
-from .capacity import EcsGaps, GlueRuns, Lightsail, RunningBuilds  # noqa: E402
+from .capacity import EcsGaps, GlueRuns, Lightsail, RunningBuilds, UnofferedRegions  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
     AssumeRoleDenials,
@@ -160,6 +160,7 @@ class EmulatedAws:
             self.assume_denied,
             self.security_hub,
             self.target_groups,
+            UnofferedRegions(),  # a service moto has no backend for in a region: not offered there
             self.lightsail,  # moto has no Lightsail
             self.glue_runs,  # nor Glue's BatchStopJobRun
         ]

@@ -42,6 +42,25 @@ class EcsGaps:
             service.setdefault("createdAt", self.created.get(service["serviceArn"], datetime.now(UTC)))
 
 
+class UnofferedRegions:
+    """moto has no backend for some services in the newest regions (``KeyError``); AWS does not offer every
+    service everywhere either, and a client there fails to connect: answered as AWS's SDK fails."""
+
+    SERVICES = frozenset({"ecs", "lambda", "sagemaker", "batch", "eks", "codebuild", "glue"})
+
+    def __call__(self, call: Any) -> Any:
+        if call.service not in self.SERVICES:
+            return None
+        from botocore.exceptions import EndpointConnectionError
+        from moto.backends import get_backend
+
+        try:
+            get_backend(call.service)[call.account][call.region]  # type: ignore[call-overload]
+        except KeyError:
+            raise EndpointConnectionError(endpoint_url=f"https://{call.service}.{call.region}.amazonaws.com") from None
+        return None
+
+
 class Lightsail:
     """moto has no Lightsail: this plugin answers ``GetInstances`` and ``StopInstance`` from its own instances
     (created by ``create_lightsail_instances``), as AWS does (``NotFoundException`` for an unknown name)."""
