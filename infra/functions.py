@@ -14,7 +14,6 @@ from responder import capabilities as cap
 from responder import catalog
 from responder.actions import undo
 from responder.actions.ecs_task import ECS_TASK
-from responder.actions.lambda_function import LAMBDA_FUNCTION
 
 from . import LAMBDAS
 from .config import ResponderConfig
@@ -182,11 +181,9 @@ WILDCARD_REASONS = {
     cap.TARGET_GROUP: "The target groups routing to the isolated instance, known only when the finding arrives.",
     cap.ORGANIZATION_ACCOUNT: "Any account of this organization (its id is fixed; accounts join and leave).",
     ECS_TASK: "The ECS task a GuardDuty finding names, known only when the finding arrives (DescribeTasks only).",
-    LAMBDA_FUNCTION: "The Lambda function a GuardDuty finding names, known only when the finding arrives "
-    "(PutFunctionConcurrency only).",
-    # what the credential chain left behind (actions/undo.py): known only from the chain's CloudTrail records
-    undo.LAMBDA_FUNCTION: "Functions whose resource policy the chain extended (RemovePermission of that statement "
-    "only): known only from the incident's CloudTrail records.",
+    undo.LAMBDA_FUNCTION: "Lambda functions a GuardDuty finding names or the chain created (throttled: concurrency 0), "
+    "or whose resource policy the chain extended (RemovePermission of that statement only): known only at the "
+    "incident.",
     undo.EC2_IMAGE: "AMIs the chain shared (the added launch permissions removed): known only at the incident.",
     undo.RDS_SNAPSHOT: "RDS snapshots the chain shared (the added restore accounts removed): known only at the "
     "incident.",

@@ -10,6 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from responder import kinds
 from responder.cloudtrail_records import CHAIN_EVENTS, EC2_PERSISTENCE_EVENTS, IAM_PERSISTENCE_EVENTS, LAUNCH_EVENTS
 from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
 
@@ -19,14 +20,20 @@ HEALTH_PATTERN: dict[str, Any] = {
     "detail": {"service": ["RISK"], "eventTypeCode": sorted(HEALTH_CREDENTIAL_CODES)},
 }
 
-REGIONAL_CALLS = sorted(LAUNCH_EVENTS | EC2_PERSISTENCE_EVENTS | CHAIN_EVENTS)
+REGIONAL_CALLS = sorted(LAUNCH_EVENTS | EC2_PERSISTENCE_EVENTS | CHAIN_EVENTS | kinds.launch_events())
 # Launch APIs, EC2 key pairs and STS calls (recorded in the region of the endpoint used) happen in every region;
-# IAM is global and its events arrive in us-east-1.
+# IAM is global and its events arrive in us-east-1. The kinds beyond EC2 (responder.kinds) add their services'
+# sources and create calls.
 REGIONAL_CLOUDTRAIL_PATTERN: dict[str, Any] = {
-    "source": ["aws.ec2", "aws.autoscaling", "aws.sts"],
+    "source": ["aws.ec2", "aws.autoscaling", "aws.sts", *sorted(kinds.event_sources_as("aws."))],
     "detail-type": ["AWS API Call via CloudTrail"],
     "detail": {
-        "eventSource": ["ec2.amazonaws.com", "autoscaling.amazonaws.com", "sts.amazonaws.com"],
+        "eventSource": [
+            "ec2.amazonaws.com",
+            "autoscaling.amazonaws.com",
+            "sts.amazonaws.com",
+            *sorted(kinds.event_sources()),
+        ],
         "eventName": REGIONAL_CALLS,
     },
 }

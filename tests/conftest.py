@@ -24,6 +24,7 @@ HANDLER_TESTS = {
     "test_persistence.py",
     "test_organization.py",
     "test_chain.py",
+    "test_capacity_kinds.py",
 }
 # Granted although no test path calls it, each with the reason.
 REQUIRED_BY_LIBRARIES = {

@@ -17,6 +17,7 @@ from responder.actions.isolation import ISOLATED_TAG
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
+from tests.report_truth_capacity import CAPACITY_CONFIRM, CAPACITY_STOPS
 from tools.emulator import EmulatedAws, Notification
 
 QUARANTINE_GROUP = "compromise-responder-quarantine"
@@ -76,6 +77,7 @@ STOPS = {
     "scale-asg-to-zero",
     "isolate-instance",
     "throttle-function",
+    *CAPACITY_STOPS,
 }
 
 
@@ -359,6 +361,7 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "remove-db-snapshot-share": _db_snapshot_unshared,
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
+    **CAPACITY_CONFIRM,
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,
     "quarantine-role": _role_policy(QUARANTINE_POLICY_NAME),

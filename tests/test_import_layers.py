@@ -23,6 +23,7 @@ CORE = {
     "responder.events",
     "responder.fit",
     "responder.guardduty_findings",
+    "responder.kinds",  # the registry of kinds (its __init__); each kind module is loaded on first use
     "responder.model",
     "responder.partitions",
     "responder.pricing",

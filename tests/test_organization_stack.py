@@ -20,6 +20,7 @@ from responder import catalog
 from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
 from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
 
+from infra.rules import REGIONAL_CLOUDTRAIL_PATTERN
 from tests.templates import cfn_lint, resources
 from tools import deploy_checks
 from tools.iam_policy import evaluate, resolve
@@ -133,7 +134,7 @@ def test_members_forward_health_launch_and_iam_events_to_the_hub_bus(hub):
     patterns = {k: v["Properties"]["EventPattern"]["source"] for k, v in rules.items()}
     assert patterns == {
         "HealthNotices": ["aws.health"],
-        "LaunchCalls": ["aws.ec2", "aws.autoscaling", "aws.sts"],  # sts: calls that extend a credential chain
+        "LaunchCalls": REGIONAL_CLOUDTRAIL_PATTERN["source"],  # EC2, Auto Scaling and every kind beyond EC2
         "IamCalls": ["aws.iam"],
     }
     assert {v["Condition"] for v in rules.values()} == {"NotHub", "IamEventsHere"}  # the hub never forwards to itself

@@ -19,6 +19,8 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
     actions/            the changes (iam, capacity, isolation, undo) and the executor
     probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
+    kinds/              capacity beyond EC2, one module per kind (ECS, Lambda, SageMaker, Batch, EKS, Lightsail,
+                        CodeBuild, Glue, started instances, purchases): create calls, probe, stop actions, price
     activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
     sweep               RegionSweep: every region in parallel, fault-isolated
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys

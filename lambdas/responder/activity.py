@@ -62,6 +62,12 @@ _NAMED = {
 }
 
 
+def _kind_launch(service: str, event_name: str) -> bool:
+    from .kinds import kind_of_event
+
+    return kind_of_event(f"{service}.amazonaws.com", event_name) is not None
+
+
 def service_of(event_source: str) -> str:
     """``ec2.amazonaws.com`` -> ``ec2`` (the name an IAM action starts with)."""
     return event_source.removesuffix(".amazonaws.com")
@@ -70,6 +76,8 @@ def service_of(event_source: str) -> str:
 def is_notable_write(service: str, event_name: str, read_only: bool) -> bool:
     """IAM, KMS and GuardDuty changes, EC2 launches, S3 policy/ACL changes, CloudTrail logging stopped..."""
     if event_name in _NAMED.get(service, ()):
+        return True
+    if _kind_launch(service, event_name):  # ECS, Lambda, SageMaker ... launches (responder.kinds)
         return True
     return service in _ALWAYS and not read_only
 

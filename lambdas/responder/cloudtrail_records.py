@@ -10,12 +10,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .arns import role_arn_of_session, role_of_session
 from .events import ACCESS_KEY_ID, BadInput, parse_cloudtrail, shown
 from .model import Launch
 from .timeutil import parse_time
+
+if TYPE_CHECKING:
+    from .kinds.base import CapacityKind
 
 LAUNCH_EVENTS = frozenset(
     {
@@ -58,6 +61,21 @@ CHAIN_EVENTS = frozenset(
 )
 WATCHED_EVENTS = LAUNCH_EVENTS | PERSISTENCE_EVENTS | CHAIN_EVENTS
 
+
+def _kind_of(event_source: str, event_name: str) -> CapacityKind | None:
+    """The kind beyond EC2 whose create call this is (``responder.kinds``, read at call time: no import circle)."""
+    from .kinds import kind_of_event
+
+    return kind_of_event(event_source, event_name)
+
+
+def launch_events() -> frozenset[str]:
+    """Every launch call: EC2's and those of the kinds beyond EC2 (for LookupEvents)."""
+    from . import kinds
+
+    return LAUNCH_EVENTS | kinds.launch_events()
+
+
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 
@@ -87,7 +105,7 @@ class CallRecord:
     def kind(self) -> str:
         if self.error_code:
             return "attempt"
-        if self.event_name in LAUNCH_EVENTS:
+        if self.event_name in LAUNCH_EVENTS or _kind_of(self.event_source, self.event_name):
             return "launch"
         if self.event_name in PERSISTENCE_EVENTS:
             return "persistence"
@@ -157,9 +175,13 @@ def read_record(detail: Mapping[str, Any], *, strict: bool = True) -> CallRecord
         if strict:
             raise BadInput("cloudtrail event: field 'detail.requestParameters': expected an object")
         request, identity = {}, identity if isinstance(identity, Mapping) else {}
-    if not error and name in WATCHED_EVENTS:
+    kind = _kind_of(str(detail.get("eventSource") or ""), name)
+    if not error and (name in WATCHED_EVENTS or kind):
         try:
-            resources, instance_type, protected, details = _created(name, request, response, identity)
+            if kind:
+                resources = kind.created(name, request, response or {})
+            else:
+                resources, instance_type, protected, details = _created(name, request, response, identity)
         except BadInput:
             if strict:
                 raise

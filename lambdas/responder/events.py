@@ -337,12 +337,20 @@ class CloudTrailEvent(Envelope):
 CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam", "aws.sts"})  # sts: the credential chain
 
 
+def cloudtrail_kind_sources() -> frozenset[str]:
+    """``aws.ecs``, ``aws.lambda`` ...: the sources of the kinds beyond EC2 (read at call time: no import circle)."""
+    from . import kinds
+
+    return kinds.event_sources_as("aws.")
+
+
 def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:
     model = _validate(CloudTrailEvent, event, "cloudtrail event", partition)
     if model.detail_type != "AWS API Call via CloudTrail":
         raise BadInput("cloudtrail event: field 'detail-type': expected 'AWS API Call via CloudTrail'")
-    if model.source not in CLOUDTRAIL_SOURCES:
-        raise BadInput(f"cloudtrail event: field 'source': expected one of {sorted(CLOUDTRAIL_SOURCES)}")
+    sources = CLOUDTRAIL_SOURCES | cloudtrail_kind_sources()
+    if model.source not in sources:
+        raise BadInput(f"cloudtrail event: field 'source': expected one of {sorted(sources)}")
     if model.detail.eventSource.split(".", 1)[0] != model.source.split(".", 1)[1]:
         raise BadInput(
             f"cloudtrail event: field 'detail.eventSource': {shown(model.detail.eventSource)} does not match "

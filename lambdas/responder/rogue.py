@@ -17,11 +17,15 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .arns import principal_names
 from .config import Settings
 from .model import RegionEvidence, Resource, Suspect, Verdict, Window
 from .timeutil import iso
+
+if TYPE_CHECKING:
+    from .kinds.base import Workload
 
 PROTECT_OVERRIDE_NOTE = "protect tag overridden: an attacker holding the key can tag its own resources"
 
@@ -56,7 +60,7 @@ class RoguePolicy:
         return bool(self.allowed_regions) and region not in self.allowed_regions
 
     # --- the decision ----------------------------------------------------------------------
-    def judge(self, resource: Resource, evidence: RegionEvidence, window: Window | None) -> Verdict:
+    def judge(self, resource: Resource | Workload, evidence: RegionEvidence, window: Window | None) -> Verdict:
         """Decide about one top-level resource (a standalone instance, or a launcher of instances)."""
         suspect: Suspect | None = evidence.suspects.get(resource.id)
         tagged = self.has_protect_tag(resource.tags)

@@ -177,10 +177,19 @@ def description(report: Mapping[str, Any]) -> str:
     return _cut(" ".join(parts), DESCRIPTION_MAX)
 
 
+def _kind_stops() -> frozenset[str]:
+    """The stop actions of the kinds beyond EC2 (responder.kinds): their capacity was consumed too."""
+    from .kinds import kinds
+
+    return frozenset(str(a.name) for k in kinds() for a in k.actions)
+
+
 def finding(report: Mapping[str, Any], *, account: str, region: str, partition: str, now: str) -> dict[str, Any]:
     """The incident as one ASFF finding (the required attributes, severity, resources, remediation, counts)."""
     label = SEVERITY_LABEL.get(str(report.get("severity")), "HIGH")
-    stopped = any(a.get("action") in STOPPED and a.get("status") == "done" for a in report.get("actions") or [])
+    stopped = any(
+        a.get("action") in STOPPED | _kind_stops() and a.get("status") == "done" for a in report.get("actions") or []
+    )
     types = ["TTPs/Initial Access"] + (["Effects/Resource Consumption"] if stopped else [])
     earlier = report.get("earlierAttempts") or []
     created = (earlier[0].get("startedAt") if earlier else None) or report.get("startedAt") or now

@@ -14,10 +14,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-from .actions import STOPS_CAPACITY, execute
+from botocore.exceptions import EndpointConnectionError
+
+from .actions import STOPS_CAPACITY, execute, report_order
 from .aws import Clients, describe_error
-from .cloudtrail_records import LAUNCH_EVENTS, CallRecord
+from .cloudtrail_records import CallRecord, launch_events
 from .config import Settings
+from .kinds import kinds
+from .kinds.base import CapacityKind, Workload, plan_workloads
 from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Suspect, Window, planned
 from .planner import plan_region
 from .probes import describe_region, lookup_calls
@@ -134,7 +138,9 @@ class RegionSweep:
             lookup = (
                 pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
             )
+            probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in kinds()]
             instances, capacity = describe_region(self.clients, region, pool)
+            workloads, kind_errors = _workloads(probed)
             looked_up, lookup_note = lookup.result() if lookup else (None, None)
             evidence = self._evidence(
                 region,
@@ -144,14 +150,19 @@ class RegionSweep:
                 ledger_launches,
                 looked_up,
                 "; ".join(n for n in (ledger_note, lookup_note) if n) or None,
+                [w for _kind, w in workloads],
             )
             steps = plan_region(evidence, self.policy, request.window)
+            steps = sorted(  # the kinds beyond EC2, judged by the same rules; one order for the whole region
+                steps + plan_workloads(workloads, evidence, self.policy, request.window),
+                key=lambda s: (report_order(s.action), s.status != "planned", s.target),
+            )
             outcomes = (
                 planned(steps)
                 if self.dry_run
                 else execute(self.clients, steps, self.settings.home_region, self.done_before)
             )
-            status = region_status(outcomes)
+            status = "failed" if kind_errors else region_status(outcomes)
             self.log(
                 "region swept", region=region, status=status, steps=len(steps), attribution=evidence.attribution_source
             )
@@ -159,6 +170,7 @@ class RegionSweep:
                 region,
                 status,
                 tuple(outcomes),
+                error="; ".join(kind_errors) or None,
                 attribution=evidence.attribution_source,
                 seconds=time.perf_counter() - started,
             )
@@ -169,7 +181,7 @@ class RegionSweep:
     def _lookup(self, region: str, request: SweepRequest) -> tuple[list[CallRecord] | None, str | None]:
         try:
             calls = lookup_calls(
-                self.clients, region, request.window, access_key_id=request.access_key_id, event_names=LAUNCH_EVENTS
+                self.clients, region, request.window, access_key_id=request.access_key_id, event_names=launch_events()
             )
             return calls, None
         except Exception as exc:  # noqa: BLE001 - includes emulators that do not implement LookupEvents
@@ -184,6 +196,7 @@ class RegionSweep:
         ledger_launches: list[Launch],
         looked_up: list[CallRecord] | None,
         note: str | None,
+        workloads: Sequence[Workload] = (),
     ) -> RegionEvidence:
         launches = list(ledger_launches) + [c.to_launch("cloudtrail") for c in looked_up or [] if c.kind == "launch"]
         sources = [
@@ -210,7 +223,7 @@ class RegionSweep:
             if launch.termination_protected:
                 protected.update(launch.resource_ids)
         scope = request.scope.get(region, frozenset()) if request.scope is not None else None
-        launchers = self._launchers(instances, capacity, suspects, request.window, scope)
+        launchers = self._launchers(instances, [*capacity, *workloads], suspects, request.window, scope)
         return RegionEvidence(
             region=region,
             instances=tuple(instances),
@@ -246,6 +259,20 @@ class RegionSweep:
             return self.ledger.launchers_of(ids)
         except Exception:  # noqa: BLE001 - unknown launcher: the window rule decides as the contract says
             return {}
+
+
+def _workloads(probed: Sequence[tuple[CapacityKind, Any]]) -> tuple[list[tuple[CapacityKind, Workload]], list[str]]:
+    """What each kind's probe found; a kind that cannot be read fails its region (named), not the others' stops."""
+    found: list[tuple[CapacityKind, Workload]] = []
+    errors: list[str] = []
+    for kind, future in probed:
+        try:
+            found += [(kind, w) for w in future.result()]
+        except EndpointConnectionError:
+            continue  # the service is not offered in this region: nothing of this kind can run there
+        except Exception as exc:  # noqa: BLE001 - fault isolation per kind: EC2 and the other kinds still stopped
+            errors.append(f"{kind.label}s not listed: {describe_error(exc)}")
+    return found, errors
 
 
 def enabled_regions(clients: Clients, settings: Settings) -> list[str]:

@@ -47,6 +47,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
+from .capacity import EcsGaps, GlueRuns, Lightsail, RunningBuilds, UnofferedRegions  # noqa: E402
 from .chain import RolesAnywhere, SerialConsoleAccess  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
@@ -152,6 +153,8 @@ class EmulatedAws:
         self.security_hub = SecurityHubFindings(account)
         self.serial_console = SerialConsoleAccess()
         self.roles_anywhere = RolesAnywhere()
+        self.lightsail = Lightsail()
+        self.glue_runs = GlueRuns()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
@@ -164,11 +167,19 @@ class EmulatedAws:
             self.target_groups,
             self.serial_console,
             self.roles_anywhere,
+            UnofferedRegions(),  # a service moto has no backend for in a region: not offered there
+            self.lightsail,  # moto has no Lightsail
+            self.glue_runs,  # nor Glue's BatchStopJobRun
         ]
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()
         self.published = PublishedMessages()
+        self.builds = RunningBuilds()  # moto ends every build as soon as it is described
+        self.ecs_gaps = EcsGaps()  # moto's DescribeTasks/DescribeServices lack cpu, memory, createdAt
         self.dispatcher.observers = [
+            self.ecs_gaps.accepted,
+            self.builds.accepted,
+            self.glue_runs.accepted,
             self.protection.accepted,
             self.spot_ids.accepted,
             self.target_groups.accepted,

@@ -371,3 +371,7 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
         )
     ],
 }
+
+from .authorization_kinds import MODELS as _KIND_MODELS  # noqa: E402 - the kinds beyond EC2 (they import Request)
+
+_MODELS.update(_KIND_MODELS)

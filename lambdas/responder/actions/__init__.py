@@ -13,18 +13,20 @@ planner proved them rogue, isolated otherwise.
 
 from __future__ import annotations
 
+from .. import kinds
 from . import (  # noqa: F401 - importing them registers every action
     capacity,
     ecs_task,
     iam,
     isolation,
-    lambda_function,
     lifecycle,
     role_session,
     undo,
 )
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute
+
+kinds.load()  # the kinds beyond EC2 (responder.kinds) register their stop actions here too
 
 STOP_ACTION = {cls.stops: cls.name for cls in ACTIONS.values() if cls.stops}  # capacity kind -> action
 STOPS_CAPACITY = frozenset(name for name, cls in ACTIONS.items() if cls.stops_capacity)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import probes, store
+from .. import kinds, probes, store
 from ..actions import iam
 from ..actions.capacity import (
     CancelSpotFleet,
@@ -40,6 +40,7 @@ DESCRIBE = (
     probes.DESCRIBE_SPOT_FLEETS,
     probes.DESCRIBE_EC2_FLEETS,
     probes.DESCRIBE_ASGS,
+    *(kind.describe for kind in kinds.kinds() if kind.describe),  # the kinds beyond EC2 (responder.kinds)
 )
 STOP = tuple(
     a.capability
@@ -51,7 +52,7 @@ STOP = tuple(
         DisableTerminationProtection,
         TerminateInstance,
     )
-)
+) + tuple(action.capability for kind in kinds.kinds() for action in kind.actions)  # the kinds beyond EC2
 SWEEP = (probes.DESCRIBE_REGIONS, *DESCRIBE, probes.LOOKUP_EVENTS, store.LEDGER_READ, *STOP)
 BACKDOORS = (
     store.LEDGER_READ,

@@ -16,11 +16,11 @@ from ..actions import ActionName
 from ..actions.ecs_task import ECS_TASK, IsolateTask, task_interfaces
 from ..actions.iam import RevokeRoleSessions
 from ..actions.isolation import ISOLATED_TAG
-from ..actions.lambda_function import ThrottleFunction
 from ..actions.role_session import RevokeSession
 from ..aws import AWS_ERRORS, describe_error
 from ..context import ResponseContext
 from ..guardduty_findings import SessionTarget
+from ..kinds.lambda_function import ThrottleFunction
 from ..model import GLOBAL, Outcome, Step
 from ..timeutil import iso
 from .base import RECORD, Flow

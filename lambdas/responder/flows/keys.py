@@ -107,7 +107,10 @@ def contain_access_key(
         finish_recheck(report, recheck, door_closed)
 
     door_shut = report.status_of(ActionName.DEACTIVATE_ACCESS_KEY) == "done"
-    report.severity = "critical" if principal.type == "Root" or not (door_shut or ctx.dry_run) else report.severity
+    bought = any(o.step.action == "review-purchase" for o in report.outcomes)  # cannot be undone: AWS Support
+    report.severity = (
+        "critical" if principal.type == "Root" or bought or not (door_shut or ctx.dry_run) else report.severity
+    )
     report.subject = f"{what} key {access_key_id} ({principal.name})"
     report.done_word = "contained" if principal.type == "IAMUser" else "swept (root key still active)"
     report.todo = [*key_todo(principal, access_key_id, report), *report.todo]  # then the chain's (flows/chain.py)

@@ -8,6 +8,7 @@ from ..context import ResponseContext
 from ..joining import join
 from ..model import Principal, Suspect
 from ..report import Report
+from ..report.needs_human import purchase_todo
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
 from .earliest import persistence_under_incident
@@ -37,7 +38,7 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
         instanceType=rec.instance_type,
         errorCode=rec.error_code,
     )
-    if rec.event_name not in WATCHED_EVENTS:
+    if rec.event_name not in WATCHED_EVENTS and rec.kind != "launch":  # a kind beyond EC2's launch is watched too
         report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
         return report
     if ctx.ledger is not None:
@@ -91,5 +92,6 @@ def _contain_launch(ctx: ResponseContext, report: Report, rec: CallRecord, why: 
     report.subject = f"{rec.event_name} by {report.principal.name if report.principal else '?'} in {rec.region}"
     report.done_word = "contained"
     report.todo = [
+        *purchase_todo(report),  # a purchase cannot be stopped: AWS Support
         f"Find out why {rec.access_key_id} launched in {rec.region}; if it is compromised, run contain-access-key.",
     ]

@@ -117,7 +117,7 @@ class Report:
             sum(
                 o.step.hourly_cost
                 for o in self.outcomes
-                if o.step.action == "terminate-instance" and o.status in counted
+                if o.step.hourly_cost and o.status in counted  # terminated instances, and every kind beyond EC2
             ),
             2,
         )

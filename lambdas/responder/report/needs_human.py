@@ -42,9 +42,16 @@ def key_todo(principal: Principal, access_key_id: str, report: Report) -> list[s
         todo.append(f"Review CloudTrail for everything {access_key_id} did (data read or deleted, resources created).")
     else:  # WHAT THE KEY DID has the management events; say what it cannot show
         todo += activity_todo(access_key_id, report.activity)
+    todo = purchase_todo(report) + todo
     if report.status_of(ActionName.REVIEW_PERSISTENCE):
         todo.append("Review the persistence findings marked review-persistence (policies, trust changes, key pairs).")
     return todo
+
+
+def purchase_todo(report: Report) -> list[str]:
+    """Purchases the key made (Reserved Instances, Savings Plans, Bedrock agreements): only AWS Support undoes them."""
+    return [f"{o.step.target} ({o.step.region}): {o.step.reason}" for o in report.outcomes
+            if o.step.action == "review-purchase"]  # fmt: skip
 
 
 def protected_key_todo(principal: Principal, access_key_id: str) -> list[str]:
