@@ -26,11 +26,12 @@ from .flows import (
     Flow,
 )
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
+from .flows.tamper import TAMPER_RESPONSE
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, NOTICE),
-    "cloudtrail": (LAUNCH_CONTAINMENT, NOTICE),
+    "cloudtrail": (LAUNCH_CONTAINMENT, TAMPER_RESPONSE, NOTICE),
     "runbook": (
         KEY_CONTAINMENT,
         REGION_SWEEP,

@@ -21,6 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from .guard_calls import SOURCES as GUARD_CALL_SOURCES
 from .partitions import is_region
 from .timeutil import parse_time
 
@@ -314,7 +315,9 @@ class CloudTrailEvent(Envelope):
     detail: CloudTrailDetail
 
 
-CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam"})
+CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam"}) | frozenset(
+    GUARD_CALL_SOURCES.values()
+)  # "Guarding the responder"
 
 
 def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:

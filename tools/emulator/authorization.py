@@ -74,6 +74,12 @@ class Authorization:
         return None
 
 
+def _guard_models() -> dict[str, Callable[[Call], list[Request]]]:
+    from .guard_authorization import GUARD_MODELS  # "Guarding the responder" (imports Request from here)
+
+    return GUARD_MODELS
+
+
 def requests_of(call: Call) -> list[Request]:
     """The authorization requests of one call (an operation not modelled here raises: model it, never guess)."""
     model = _MODELS.get(call.action)
@@ -314,3 +320,4 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     ],
     "states:StartExecution": lambda c: [Request(c.action, str(c.params["stateMachineArn"]))],
 }
+_MODELS.update(_guard_models())

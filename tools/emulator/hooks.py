@@ -40,9 +40,11 @@ class Call:
 
     @property
     def action(self) -> str:
-        return f"{self.service}:{self.operation}"
+        prefix = IAM_PREFIX.get(self.service, self.service)  # the signing name is not always the IAM prefix
+        return f"{prefix}:{self.operation}"
 
 
+IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"; IAM calls it "cloudwatch"
 Plugin = Callable[[Call], Any]
 
 

@@ -13,7 +13,7 @@ planner proved them rogue, isolated otherwise.
 
 from __future__ import annotations
 
-from . import capacity, iam, isolation, lifecycle  # noqa: F401 - importing them registers every action
+from . import capacity, iam, isolation, lifecycle, restore  # noqa: F401 - importing them registers every action
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute
 

@@ -47,6 +47,12 @@ class ActionName(StrEnum):
     RELEASE_USER = "release-user"
     RELEASE_ROLE = "release-role"
     CLOSE_INCIDENT = "close-incident"
+    # "Guarding the responder": what a tamper call switched off, switched back on; the tampering session cut
+    START_LOGGING = "start-logging"
+    ENABLE_DETECTOR = "enable-detector"
+    ENABLE_RULE = "enable-rule"
+    PUT_RULE_TARGETS = "put-rule-targets"
+    REVOKE_ROLE_SESSION = "cut-role-session"
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .. import store
 from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
 from ..context import ResponseContext
+from ..guard_calls import is_tamper_call
 from ..model import Principal, Suspect
 from ..report import Report
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
 from .instances import stop_these
+from .tamper import respond_to_tamper
 
 LAUNCH_CONTAINMENT = Flow(
     "launch-containment",
@@ -33,6 +35,13 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
         instanceType=rec.instance_type,
         errorCode=rec.error_code,
     )
+    if is_tamper_call(rec.event_name, rec.event_source):  # "Guarding the responder"
+        if ctx.ledger is not None:
+            ctx.ledger.record(rec)
+        if rec.kind == "tamper":
+            return respond_to_tamper(ctx, rec)
+        report.headline = f"recorded failed {rec.event_name} by {who}: nothing changed"
+        return report
     if rec.event_name not in WATCHED_EVENTS:
         report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
         return report

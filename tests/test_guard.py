@@ -1,0 +1,184 @@
+"""Guarding the responder: a tamper call, as CloudTrail records it, through the real CloudTrail handler -
+restored, the caller contained, a critical notice; a deploy or protected principal's call notified only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from responder import own_names
+
+from tools.emulator.cloudtrail import Identity
+from tools.emulator.responder_world import DEPLOY_ROLE, SESSION_ID, deploy_responder, role_session
+from tools.emulator.scenarios import LEAKED_KEY
+
+FEW_REGIONS = {"SWEEP_REGIONS": "us-east-1,eu-west-1"}
+LAUNCH_RULE = own_names.rule("launch-calls")
+
+
+@pytest.fixture
+def world(aws):
+    aws.set_env(**FEW_REGIONS)
+    return deploy_responder(aws)
+
+
+def trail_logging(aws) -> bool:
+    return bool(aws.client("cloudtrail").get_trail_status(Name=own_names.TRAIL)["IsLogging"])
+
+
+def actions(report) -> dict[str, str]:
+    return {a["action"]: a["status"] for a in report["actions"]}
+
+
+def test_stop_logging_by_a_leaked_key_restores_logging_and_contains_the_key(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    aws.client("cloudtrail").stop_logging(Name=own_names.TRAIL)
+    arn = f"arn:aws:cloudtrail:us-east-1:{aws.account}:trail/{own_names.TRAIL}"
+    event = world.tamper(attacker.identity, "StopLogging", "cloudtrail.amazonaws.com", {"name": arn})
+
+    report = invoke("cloudtrail", event)
+
+    assert trail_logging(aws)
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    assert actions(report)["start-logging"] == "done" and actions(report)["deactivate-access-key"] == "done"
+    [note] = aws.notifications()
+    assert "TAMPERING" in note.subject and "StopLogging" in note.subject
+    assert note.report["principal"]["accessKeyId"] == LEAKED_KEY
+    assert "StopLogging" in note.summary and "ci-deployer" in note.summary
+
+
+def test_disable_rule_by_a_role_session_enables_it_and_cuts_only_that_session(aws, world, invoke):
+    aws.client("iam").create_role(RoleName="ops-automation", AssumeRolePolicyDocument="{}")
+    aws.client("events").disable_rule(Name=LAUNCH_RULE)
+    event = world.tamper(role_session("ops-automation"), "DisableRule", "events.amazonaws.com", {"name": LAUNCH_RULE})
+
+    report = invoke("cloudtrail", event)
+
+    assert aws.client("events").describe_rule(Name=LAUNCH_RULE)["State"] == "ENABLED"
+    [policy] = aws.role_policies("ops-automation").values()
+    assert policy["Statement"][0]["Condition"] == {"StringEquals": {"aws:userid": SESSION_ID}}
+    assert actions(report) == {"enable-rule": "done", "cut-role-session": "done"}
+    assert report["severity"] == "critical"
+    [note] = aws.notifications()
+    assert "TAMPERING" in note.subject
+
+
+def test_remove_targets_puts_the_rule_target_back_as_the_stack_defines_it(aws, world, invoke):
+    aws.client("iam").create_role(RoleName="ops-automation", AssumeRolePolicyDocument="{}")
+    events = aws.client("events")
+    events.remove_targets(Rule=LAUNCH_RULE, Ids=[own_names.RULE_TARGET_ID])
+    request = {"rule": LAUNCH_RULE, "ids": [own_names.RULE_TARGET_ID]}
+    event = world.tamper(role_session("ops-automation"), "RemoveTargets", "events.amazonaws.com", request)
+
+    report = invoke("cloudtrail", event)
+
+    [target] = events.list_targets_by_rule(Rule=LAUNCH_RULE)["Targets"]
+    assert target["Arn"].endswith(":function:compromise-responder-cloudtrail")
+    assert target["DeadLetterConfig"]["Arn"].endswith(":compromise-responder-cloudtrail-failed")
+    assert actions(report)["put-rule-targets"] == "done"
+
+
+def test_detector_disabled_by_a_leaked_key_is_enabled_again(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    detector = world.detectors["us-east-1"]
+    gd = aws.client("guardduty")
+    gd.update_detector(DetectorId=detector, Enable=False)
+    event = world.tamper(attacker.identity, "UpdateDetector", "guardduty.amazonaws.com",
+                         {"detectorId": detector, "enable": False})  # fmt: skip
+
+    report = invoke("cloudtrail", event)
+
+    assert gd.get_detector(DetectorId=detector)["Status"] == "ENABLED"
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    assert actions(report)["enable-detector"] == "done"
+
+
+def test_function_code_overwritten_is_named_for_a_redeploy_and_the_key_contained(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    name = own_names.function("cloudtrail")
+    arn = f"arn:aws:lambda:us-east-1:{aws.account}:function:{name}"
+    event = world.tamper(attacker.identity, "UpdateFunctionCode20150331v2", "lambda.amazonaws.com",
+                         {"functionName": arn, "publish": True})  # fmt: skip
+
+    invoke("cloudtrail", event)
+
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    [note] = aws.notifications()
+    assert "npx cdk deploy" in note.summary and name in note.subject
+
+
+def test_trail_deleted_is_named_not_restorable(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    aws.client("cloudtrail").delete_trail(Name=own_names.TRAIL)
+    event = world.tamper(attacker.identity, "DeleteTrail", "cloudtrail.amazonaws.com", {"name": own_names.TRAIL})
+
+    report = invoke("cloudtrail", event)
+
+    assert "start-logging" not in actions(report)
+    [note] = aws.notifications()
+    assert "deleted" in note.summary and "npx cdk deploy" in note.summary
+
+
+def test_a_deploy_role_or_cloudformation_change_is_only_notified(aws, world, invoke):
+    aws.client("cloudtrail").stop_logging(Name=own_names.TRAIL)
+    deploy = Identity("AssumedRole", DEPLOY_ROLE, "ASIAIOSFODNN7EXAMPLE", principal_id="AROACKCEVSQ6C2EXAMPLE:cdk")
+    by_deploy = world.tamper(deploy, "StopLogging", "cloudtrail.amazonaws.com", {"name": own_names.TRAIL})
+    team = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    via_cfn = world.tamper(team.identity, "DisableRule", "events.amazonaws.com", {"name": LAUNCH_RULE},
+                           invoked_by="cloudformation.amazonaws.com")  # fmt: skip
+    before = aws.snapshot()
+
+    first = invoke("cloudtrail", by_deploy)
+    second = invoke("cloudtrail", via_cfn)
+
+    assert aws.snapshot() == before and not trail_logging(aws)
+    assert first["actions"] == second["actions"] == []
+    notes = aws.notifications()
+    assert len(notes) == 2 and all("deploy principal" in n.subject for n in notes)
+
+
+def test_a_protected_principal_is_only_notified(aws, world, invoke):
+    aws.set_env(PROTECTED_PRINCIPALS="break-glass-admin")
+    admin = aws.create_user("break-glass-admin", key_id=LEAKED_KEY)
+    aws.client("events").disable_rule(Name=LAUNCH_RULE)
+    event = world.tamper(admin.identity, "DisableRule", "events.amazonaws.com", {"name": LAUNCH_RULE})
+
+    report = invoke("cloudtrail", event)
+
+    assert aws.key_status("break-glass-admin") == {LEAKED_KEY: "Active"}
+    assert aws.client("events").describe_rule(Name=LAUNCH_RULE)["State"] == "DISABLED"
+    assert report["actions"] == []
+    [note] = aws.notifications()
+    assert "PROTECTED" in note.subject
+
+
+def test_a_failed_tamper_call_changes_nothing(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    event = world.tamper(attacker.identity, "StopLogging", "cloudtrail.amazonaws.com", {"name": own_names.TRAIL},
+                         error_code="AccessDenied")  # fmt: skip
+    before = aws.snapshot()
+
+    report = invoke("cloudtrail", event)
+
+    assert aws.snapshot() == before and report["actions"] == []
+    assert aws.notifications() == []
+
+
+def test_a_call_on_someone_elses_rule_is_not_tampering(aws, world, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    event = world.tamper(attacker.identity, "DisableRule", "events.amazonaws.com", {"name": "nightly-backup"})
+
+    report = invoke("cloudtrail", event)
+
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Active"}
+    assert report["actions"] == [] and aws.notifications() == []
+
+
+def test_the_record_names_the_target_and_session(aws, world):
+    from responder.cloudtrail_records import parse_call_event
+
+    event = world.tamper(role_session("ops-automation"), "PutFunctionConcurrency20171031", "lambda.amazonaws.com",
+                         {"functionName": "compromise-responder-health", "reservedConcurrentExecutions": 0})  # fmt: skip
+    rec = parse_call_event(json.loads(json.dumps(event)))
+    assert rec.kind == "tamper"
+    assert rec.details["target"] == "compromise-responder-health" and rec.details["principalId"] == SESSION_ID
