@@ -25,6 +25,7 @@ from .flows import (
     SESSION_REVOCATION,
     Flow,
 )
+from .flows.heartbeat import HEARTBEAT
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 from .flows.tamper import TAMPER_RESPONSE
 
@@ -45,6 +46,7 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
         ACTIVITY_SUMMARY,
         NOTICE,
     ),
+    "heartbeat": (HEARTBEAT,),  # "Guarding the responder": every 5 minutes
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate

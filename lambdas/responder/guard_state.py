@@ -8,6 +8,7 @@ A ``Check`` is one thing looked at: ``ok``, or broken with ``restore`` (a step t
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -199,16 +200,17 @@ def check_topic(clients: Clients, place: GuardPlace) -> Check:
     return Check(what, True)
 
 
+_LAMBDA_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
 def _lambda_time(value: Any) -> datetime | None:
-    """Lambda's ``LastModified`` (``2024-08-01T13:52:02.000+0000``)."""
-    if not isinstance(value, str):
+    """Lambda's ``LastModified`` (``2024-08-01T13:52:02.000+0000``; fractions of any length, ``Z`` too)."""
+    found = _LAMBDA_TIME.match(value) if isinstance(value, str) else None
+    if not found:
         return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    return None
+    seconds, fraction, zone = found.groups()
+    zone = "+0000" if zone in (None, "Z") else zone.replace(":", "")
+    return datetime.strptime(f"{seconds}.{(fraction or '0')[:6]:0<6}{zone}", "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 def restore_steps(checks: Iterable[Check]) -> list[Step]:

@@ -17,6 +17,7 @@ from responder import own_names
 from responder.guard_state import GuardPlace
 
 from .cloudtrail import Identity, cloudtrail_detail
+from .hooks import Call
 
 if TYPE_CHECKING:
     from . import EmulatedAws
@@ -58,9 +59,6 @@ def deploy_responder(aws: EmulatedAws, *, detector_regions: tuple[str, ...] = ("
     home = "us-east-1"
     place = GuardPlace(aws.account, "aws", home, aws.topic_arn, HANDLERS)
     world = ResponderWorld(aws, place)
-    cfn = aws.client("cloudformation")
-    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
-    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(template))
     bucket = own_names.trail_bucket(aws.account, home)
     aws.client("s3").create_bucket(Bucket=bucket)
     trail = aws.client("cloudtrail")
@@ -86,8 +84,29 @@ def deploy_responder(aws: EmulatedAws, *, detector_regions: tuple[str, ...] = ("
         events.put_targets(Rule=rule, Targets=place.rule_targets(rule))
     for region in detector_regions:
         world.detectors[region] = aws.client("guardduty", region).create_detector(Enable=True)["DetectorId"]
+    # the deploy finishes after its functions are in place: what changes them later is not the deploy
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    aws.client("cloudformation").create_stack(StackName=STACK, TemplateBody=json.dumps(template))
+    aws.set_env(STACK_NAME=STACK, GUARDED_HANDLERS=",".join(HANDLERS))
     return world
 
 
 def role_session(role: str, session_id: str = SESSION_ID) -> Identity:
     return Identity("AssumedRole", role, "ASIAIOSFODNN7EXAMPLE", principal_id=session_id)
+
+
+class LambdaLastModified:
+    """Gap filled: moto leaves a function's ``LastModified`` at its creation when its code or configuration is
+    updated; AWS sets it to the time of the update (what the heartbeat compares with the last deploy)."""
+
+    UPDATES = frozenset({"lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"})
+
+    def accepted(self, call: Call, parsed: dict[str, Any]) -> None:
+        if call.action not in self.UPDATES:
+            return
+        from moto.awslambda.models import lambda_backends
+        from moto.core.utils import iso_8601_datetime_with_nanoseconds
+
+        name = str(call.params.get("FunctionName", "")).rsplit(":", 1)[-1]
+        function = lambda_backends[call.account][call.region].get_function(name)
+        function.last_modified = iso_8601_datetime_with_nanoseconds()
