@@ -14,7 +14,9 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+from responder import own_names
 
+from .guard import GUARD_PATTERN
 from .policy_documents import OWN_ROLE_PATH
 from .rules import GUARDDUTY_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, event_pattern
 
@@ -34,10 +36,12 @@ class ForwarderStack(Stack):
             description="Forwards launch calls and GuardDuty findings to the compromise responder's home bus",
         )
         role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[home_bus_arn]))
-        for name, pattern, description in (
-            ("LaunchCalls", REGIONAL_CLOUDTRAIL_PATTERN, "EC2/Auto Scaling launch and key-pair calls"),
-            ("GuardDutyFindings", GUARDDUTY_PATTERN, "GuardDuty findings"),
+        launch, guardduty, guard = own_names.FORWARDER_RULES
+        for name, pattern, description, rule_name in (
+            ("LaunchCalls", REGIONAL_CLOUDTRAIL_PATTERN, "EC2/Auto Scaling launch and key-pair calls", launch),
+            ("GuardDutyFindings", GUARDDUTY_PATTERN, "GuardDuty findings", guardduty),
+            ("GuardCalls", GUARD_PATTERN, "Calls that tamper with the responder", guard),
         ):
             rule = events.Rule(self, name, description=f"{description} -> compromise responder ({home_region})",
-                               event_pattern=event_pattern(pattern))  # fmt: skip
+                               event_pattern=event_pattern(pattern), rule_name=rule_name)  # fmt: skip
             rule.add_target(targets.EventBus(home_bus, role=role))

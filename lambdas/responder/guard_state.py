@@ -23,7 +23,7 @@ from .model import Step
 
 REDEPLOY = "redeploy the responder with `npx cdk deploy` (from a trusted machine, with the deploy role)"
 RESPONDER_FUNCTIONS = cap.arn("lambda", f"function:{own_names.PREFIX}-*")
-RESPONDER_STACKS = cap.arn("cloudformation", "stack/*/*")
+RESPONDER_STACKS = cap.arn("cloudformation", f"stack/{own_names.STACK}/*")
 
 TRAIL_STATUS = cap.declare("read", "trail-status", ("cloudtrail:GetTrailStatus",), RESPONDER_TRAIL,
                            doc="is the responder's trail logging")  # fmt: skip

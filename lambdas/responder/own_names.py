@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 
 PREFIX = "compromise-responder"
+STACK = "CompromiseResponder"  # the home stack (app.py)
 TRAIL = f"{PREFIX}-management-events"
 TOPIC = f"{PREFIX}-team"
 TRAIL_BUCKET_PREFIX = f"{PREFIX}-trail-"  # + account + "-" + region (bucket names are global)

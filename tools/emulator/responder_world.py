@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from . import EmulatedAws
 
 HANDLERS = ("health", "guardduty", "cloudtrail", "runbook", "heartbeat")
-STACK = "CompromiseResponder"
+STACK = own_names.STACK
 # A role session: AssumedRole identities carry ``AROA…:session`` as their principalId (aws:userid).
 SESSION_ID = "AROACKCEVSQ6C2EXAMPLE:attacker-session"
 DEPLOY_ROLE = "cdk-hnb659fds-deploy-role-123456789012-us-east-1"
