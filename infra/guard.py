@@ -107,6 +107,7 @@ class Heartbeat(Construct):
         metric = cloudwatch.Metric(
             namespace=own_names.HEARTBEAT_METRIC_NAMESPACE,
             metric_name=own_names.HEARTBEAT_METRIC,
+            dimensions_map={"service": own_names.METRIC_SERVICE},  # the embedded-metric dimension (Powertools)
             period=Duration.minutes(HEARTBEAT_MINUTES),
             statistic="Sum",
         )

@@ -14,6 +14,68 @@ from tools.emulator.scenarios import LEAKED_KEY
 
 FEW_REGIONS = {"SWEEP_REGIONS": "us-east-1,eu-west-1"}
 LAUNCH_RULE = own_names.rule("launch-calls")
+ACCOUNT = "123456789012"
+TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{own_names.TRAIL}"
+TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:{own_names.TOPIC}"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{own_names.function('cloudtrail')}"
+BUCKET = own_names.trail_bucket(ACCOUNT, "us-east-1")
+DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"
+# Every call of the contract's section, on the responder's own resources, with the requestParameters CloudTrail
+# writes (Lambda's event names carry their API version, as in Stratus Red Team's detonation records).
+OWN_CALLS: list[tuple[str, str, dict | None]] = [
+    ("StopLogging", "cloudtrail", {"name": TRAIL_ARN}),
+    ("DeleteTrail", "cloudtrail", {"name": own_names.TRAIL}),
+    ("UpdateTrail", "cloudtrail", {"name": own_names.TRAIL, "s3BucketName": "attacker-bucket"}),
+    (
+        "PutEventSelectors",
+        "cloudtrail",
+        {
+            "trailName": own_names.TRAIL,
+            "eventSelectors": [{"readWriteType": "ReadOnly", "includeManagementEvents": True}],
+        },
+    ),
+    ("DeleteDetector", "guardduty", {"detectorId": DETECTOR}),
+    ("UpdateDetector", "guardduty", {"detectorId": DETECTOR, "enable": False}),
+    ("DisassociateFromAdministratorAccount", "guardduty", {"detectorId": DETECTOR}),
+    ("DisableRule", "events", {"name": LAUNCH_RULE}),
+    ("DeleteRule", "events", {"name": LAUNCH_RULE, "force": False}),
+    ("RemoveTargets", "events", {"rule": LAUNCH_RULE, "ids": ["Target0"]}),
+    ("UpdateFunctionCode20150331v2", "lambda", {"functionName": FUNCTION_ARN, "publish": True}),
+    ("UpdateFunctionConfiguration20150331v2", "lambda", {"functionName": own_names.function("health"), "timeout": 1}),
+    ("DeleteFunction20150331", "lambda", {"functionName": own_names.function("guardduty")}),
+    ("PutFunctionConcurrency20171031", "lambda", {"functionName": FUNCTION_ARN, "reservedConcurrentExecutions": 0}),
+    ("RemovePermission20150331v2", "lambda", {"functionName": FUNCTION_ARN, "statementId": "AllowEventBridge"}),
+    ("DeleteTopic", "sns", {"topicArn": TOPIC_ARN}),
+    ("Unsubscribe", "sns", {"subscriptionArn": f"{TOPIC_ARN}:0b6941b4-7f5e-4b8b-a4a3-EXAMPLE11111"}),
+    ("SetTopicAttributes", "sns", {"topicArn": TOPIC_ARN, "attributeName": "Policy", "attributeValue": "{}"}),
+    ("PutBucketLifecycle", "s3", {"bucketName": BUCKET, "Host": f"{BUCKET}.s3.amazonaws.com", "lifecycle": ""}),
+    ("PutBucketPolicy", "s3", {"bucketName": BUCKET, "Host": f"{BUCKET}.s3.amazonaws.com", "policy": ""}),
+    ("DeleteBucketPolicy", "s3", {"bucketName": BUCKET, "Host": f"{BUCKET}.s3.amazonaws.com", "policy": ""}),
+    ("LeaveOrganization", "organizations", None),
+]
+OTHERS_CALLS: list[tuple[str, str, dict | None]] = [
+    ("StopLogging", "cloudtrail", {"name": "organization-trail"}),
+    ("DisableRule", "events", {"name": "nightly-backup"}),
+    ("UpdateFunctionCode20150331v2", "lambda", {"functionName": "billing-api"}),
+    ("DeleteTopic", "sns", {"topicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:build-alerts"}),
+    ("PutBucketPolicy", "s3", {"bucketName": "website-assets", "policy": ""}),
+    ("DescribeTrails", "cloudtrail", {"trailNameList": [own_names.TRAIL]}),
+]
+
+
+def tamper_events() -> tuple[list[dict], list[dict]]:
+    """(calls on the responder's own resources, calls on others' or reads), as EventBridge delivers them."""
+    from tools.emulator.cloudtrail import cloudtrail_detail, envelope
+
+    who = Identity("IAMUser", "ci-deployer", LEAKED_KEY)
+
+    def event(n: int, name: str, service: str, request: dict | None) -> dict:
+        detail = cloudtrail_detail(who, name, f"{service}.amazonaws.com", "us-east-1", request, None)
+        detail["eventID"] = f"{name}-{n}"
+        return envelope(detail)
+
+    return ([event(n, *c) for n, c in enumerate(OWN_CALLS)],
+            [event(n, *c) for n, c in enumerate(OTHERS_CALLS)])  # fmt: skip
 
 
 @pytest.fixture
@@ -182,3 +244,25 @@ def test_the_record_names_the_target_and_session(aws, world):
     rec = parse_call_event(json.loads(json.dumps(event)))
     assert rec.kind == "tamper"
     assert rec.details["target"] == "compromise-responder-health" and rec.details["principalId"] == SESSION_ID
+
+
+def test_the_rule_pattern_catches_every_tamper_call_on_the_responder_only():
+    from infra.guard import GUARD_PATTERN
+    from tests.test_stack import delivered
+
+    own, others = tamper_events()
+    assert sorted(delivered([GUARD_PATTERN], own + others)) == sorted(e["detail"]["eventID"] for e in own)
+
+
+@pytest.mark.parametrize("call", OWN_CALLS, ids=[c[0] for c in OWN_CALLS])
+def test_every_tamper_call_by_a_leaked_key_contains_it_with_a_critical_notice(aws, invoke, call):
+    aws.set_env(SWEEP_REGIONS="us-east-1")
+    aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    [event] = [e for e in tamper_events()[0] if e["detail"]["eventName"] == call[0]]
+
+    report = invoke("cloudtrail", event)
+
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    assert report["severity"] == "critical"
+    [note] = aws.notifications()
+    assert note.subject.startswith("[CRITICAL] TAMPERING") and call[0].rstrip("0123456789v") in note.summary

@@ -17,6 +17,7 @@ TOPIC = f"{PREFIX}-team"
 TRAIL_BUCKET_PREFIX = f"{PREFIX}-trail-"  # + account + "-" + region (bucket names are global)
 HEARTBEAT_METRIC_NAMESPACE = "CompromiseResponder"
 HEARTBEAT_METRIC = "HeartbeatChecks"
+METRIC_SERVICE = "compromise-responder"  # the "service" dimension of the responder's metrics
 
 
 def function(handler: str) -> str:

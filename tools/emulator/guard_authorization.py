@@ -52,7 +52,4 @@ GUARD_MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "lambda:GetFunctionConfiguration": _function,
     "sns:ListSubscriptionsByTopic": lambda c: [Request(c.action, str(c.params["TopicArn"]))],
     "cloudformation:DescribeStackEvents": _stack,
-    "cloudwatch:PutMetricData": lambda c: [
-        Request(c.action, "*", {"cloudwatch:namespace": str(c.params.get("Namespace", ""))})
-    ],
 }

@@ -40,11 +40,9 @@ class Call:
 
     @property
     def action(self) -> str:
-        prefix = IAM_PREFIX.get(self.service, self.service)  # the signing name is not always the IAM prefix
-        return f"{prefix}:{self.operation}"
+        return f"{self.service}:{self.operation}"
 
 
-IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"; IAM calls it "cloudwatch"
 Plugin = Callable[[Call], Any]
 
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import capabilities as cap
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
 from .. import guard_state as gs
 from .. import own_names
 from ..aws import AWS_ERRORS, describe_error
@@ -20,16 +22,12 @@ from ..report import Report
 from .base import RECORD, Flow
 from .tamper import RESTORE, guard_place
 
-PUT_METRIC = cap.declare(
-    "record",
-    "heartbeat-metric",
-    grants=[cap.Grant(("cloudwatch:PutMetricData",), (cap.ANY,),
-                      (("StringEquals", "cloudwatch:namespace", (own_names.HEARTBEAT_METRIC_NAMESPACE,)),))],
-    doc="one data point per heartbeat run (the alarm treats missing data as breaching)",
-)  # fmt: skip
+# One data point per run, in the function's log (CloudWatch embedded metric format, flushed by the entrypoint with
+# the responder's other metrics): no API call, no permission. The alarm treats missing data as breaching.
+metrics = Metrics(namespace=own_names.HEARTBEAT_METRIC_NAMESPACE, service=own_names.METRIC_SERVICE)
 HEARTBEAT = Flow(
     "heartbeat",
-    (*RESTORE, *gs.GUARD_READS, gs.STACK_EVENTS, PUT_METRIC, *RECORD),
+    (*RESTORE, *gs.GUARD_READS, gs.STACK_EVENTS, *RECORD),
     "contract: Guarding the responder - the heartbeat",
 )
 DEPLOYED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"})
@@ -91,7 +89,7 @@ def heartbeat(ctx: ResponseContext, beat: Beat) -> Report:
     report.facts["checked"] = f"{len(checks)} checks, {len(broken)} found broken"
     if note:
         report.facts["functions"] = note
-    _publish(ctx, report, len(broken))
+    _publish(len(broken))
     if not broken:
         report.headline = f"heartbeat: the responder's {len(checks)} checks are ok"
         report.status = "recorded"  # nothing to tell: the metric says the heartbeat ran
@@ -108,17 +106,9 @@ def heartbeat(ctx: ResponseContext, beat: Beat) -> Report:
     return report
 
 
-def _publish(ctx: ResponseContext, report: Report, broken: int) -> None:
-    try:
-        ctx.clients.get("cloudwatch", ctx.settings.home_region).put_metric_data(
-            Namespace=own_names.HEARTBEAT_METRIC_NAMESPACE,
-            MetricData=[
-                {"MetricName": own_names.HEARTBEAT_METRIC, "Value": 1, "Unit": "Count"},
-                {"MetricName": "HeartbeatProblems", "Value": broken, "Unit": "Count"},
-            ],
-        )
-    except AWS_ERRORS as exc:
-        report.errors.append(f"heartbeat metric not published: {describe_error(exc)}")
+def _publish(broken: int) -> None:
+    metrics.add_metric(name=own_names.HEARTBEAT_METRIC, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="HeartbeatProblems", unit=MetricUnit.Count, value=broken)
 
 
 __all__ = ["HEARTBEAT", "Beat", "heartbeat", "parse_beat"]

@@ -36,10 +36,13 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
         errorCode=rec.error_code,
     )
     if is_tamper_call(rec.event_name, rec.event_source):  # "Guarding the responder"
+        if rec.kind == "tamper":
+            tampered = respond_to_tamper(ctx, rec)  # restoring and containing first; then the ledger
+            if ctx.ledger is not None:
+                ctx.ledger.record(rec)
+            return tampered
         if ctx.ledger is not None:
             ctx.ledger.record(rec)
-        if rec.kind == "tamper":
-            return respond_to_tamper(ctx, rec)
         report.headline = f"recorded failed {rec.event_name} by {who}: nothing changed"
         return report
     if rec.event_name not in WATCHED_EVENTS:

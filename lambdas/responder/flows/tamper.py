@@ -7,14 +7,16 @@ what was restored. A deploy principal's or a protected principal's call: notifie
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
+from .. import attempts
 from .. import guard_state as gs
 from ..actions import ActionName
 from ..actions.restore import EnableDetector, EnableRule, PutRuleTargets, RevokeRoleSession, StartLogging
 from ..cloudtrail_records import CallRecord
 from ..context import ResponseContext
 from ..guard_calls import Caller, base_name, caller_of
-from ..model import GLOBAL, Principal, Step
+from ..model import GLOBAL, Outcome, Principal, Step
 from ..report import Report
 from ..timeutil import iso
 from .base import RECORD, Flow
@@ -86,10 +88,14 @@ def respond_to_tamper(ctx: ResponseContext, rec: CallRecord) -> Report:
     if caller.is_deploy or protected:
         return _notify_only(ctx, rec, caller, call, target, facts, deploy=caller.is_deploy)
 
-    checks = _checks_after(ctx, rec, call)
-    restore = ctx.run(gs.restore_steps(checks))
-    report = _contain_caller(ctx, rec, caller)
-    report.outcomes[:0] = restore  # what was switched back on comes first, as it was done first
+    if ctx.journal is None and ctx.incidents is not None:  # earlier attempts, read beside the first calls
+        incidents = ctx.incidents
+        ctx.journal = attempts.load_in_background(lambda: incidents.attempts(ctx.incident_id), ctx.incident_id)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="restore") as pool:  # eyes back and door closed at once
+        restoring = pool.submit(_restore, ctx, rec, call)
+        report = _contain_caller(ctx, rec, caller)
+        checks, restore = restoring.result()
+    report.outcomes[:0] = restore  # what was switched back on is listed first
     report.facts.update(facts)
     report.facts["tampered"] = f"{call} on {kind} {target}"
     if checks:
@@ -101,6 +107,11 @@ def respond_to_tamper(ctx: ResponseContext, rec: CallRecord) -> Report:
     todo.append(f"Find out how {who} got its credentials; review everything it did (the report's activity).")
     report.todo = todo + [t for t in report.todo if t not in todo]
     return report
+
+
+def _restore(ctx: ResponseContext, rec: CallRecord, call: str) -> tuple[list[gs.Check], list[Outcome]]:
+    checks = _checks_after(ctx, rec, call)
+    return checks, ctx.run(gs.restore_steps(checks))
 
 
 def _checks_after(ctx: ResponseContext, rec: CallRecord, call: str) -> list[gs.Check]:
