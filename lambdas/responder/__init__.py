@@ -7,6 +7,8 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     cloudtrail_records  one reader of CloudTrail records (watcher events and LookupEvents alike)
     config              environment configuration, validated once per invocation
     partitions, arns    regions of a partition; ARN text, partition-aware
+    own_names           the fixed names of the responder's own resources (the stack gives them, the code reads them)
+    guard_calls         the calls that tamper with the responder, their targets, who may make them
     timeutil, pricing   UTC time parsing; on-demand $/hour of instance types
   the decision (pure)
     model               principals, windows, evidence, planned steps, outcomes
@@ -15,17 +17,19 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     backdoors           what a contained principal created to come back, and what to do with it
   AWS calls (thin executors, each declaring its IAM permissions)
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
-    actions/            the changes (iam, capacity, isolation) and the executor
+    actions/            the changes (iam, capacity, isolation, restore) and the executor
     probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
     activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
     sweep               RegionSweep: every region in parallel, fault-isolated
     store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
     attempts            earlier attempts of an incident: a retry keeps what they did
+    guard_state         the responder's own trail, detector, rules, functions, topic: read, and what to restore
     notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization:
+    flows/              keys, activity, roles, instances, launch_watch, notices, lifecycle, organization,
+                        tamper (a tampering incident), heartbeat (every 5 minutes):
                         each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table)
     runbooks            manual runbooks -> flows
