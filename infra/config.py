@@ -81,14 +81,7 @@ SETTINGS = (
 )
 # Concurrency kept for each function (the account's pool is shared): a storm of launch events can never take the
 # Health and GuardDuty functions' room, and the launch watcher cannot take all of the account's.
-DEFAULT_RESERVED_CONCURRENCY = {
-    "health": 5,
-    "guardduty": 10,
-    "cloudtrail": 20,
-    "runbook": 5,
-    "organization": 20,
-    "heartbeat": 1,
-}
+DEFAULT_RESERVED_CONCURRENCY = {"health": 5, "guardduty": 10, "cloudtrail": 20, "runbook": 5, "organization": 20}
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 OU_OR_ROOT = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
 ROLE_NAME = re.compile(r"^[A-Za-z0-9_+=,.@-]{1,64}$")
