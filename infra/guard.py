@@ -17,7 +17,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from responder import own_names
@@ -80,7 +79,6 @@ class Heartbeat(Construct):
         dlq: sqs.IQueue,
         team_topic: sns.ITopic,
         key: kms.IKey,
-        emails: tuple[str, ...],
     ) -> None:
         super().__init__(scope, construct_id)
         self.rule = events.Rule(
@@ -102,8 +100,7 @@ class Heartbeat(Construct):
             self, "Watchdog", topic_name=WATCHDOG_TOPIC, display_name="Compromise responder watchdog",
             master_key=key, enforce_ssl=True,
         )  # fmt: skip
-        for email in emails:
-            self.watchdog.add_subscription(subs.EmailSubscription(email))
+        # subscribed by the team, on a channel other than the team topic's (README "Guarding the responder")
         metric = cloudwatch.Metric(
             namespace=own_names.HEARTBEAT_METRIC_NAMESPACE,
             metric_name=own_names.HEARTBEAT_METRIC,

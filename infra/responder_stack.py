@@ -115,7 +115,7 @@ class ResponderStack(Stack):
                         rule_name=RULE_NAMES[name])  # fmt: skip
         beat = self.functions["heartbeat"]
         self.heartbeat = Heartbeat(self, "HeartbeatWatch", function=beat.function, dlq=beat.dlq,
-                                   team_topic=self.team.topic, key=self.team.key, emails=config.notify_emails)  # fmt: skip
+                                   team_topic=self.team.topic, key=self.team.key)  # fmt: skip
         if config.create_trail:
             ManagementTrail(self, "ManagementTrail")
         ShareableTestEvents(
