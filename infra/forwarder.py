@@ -23,8 +23,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+from responder import own_names
 
 from .config import ResponderConfig, global_events_region
+from .guard import GUARD_PATTERN
 from .policy_documents import OWN_ROLE_PATH
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, event_pattern
 
@@ -82,16 +84,19 @@ class ForwarderStack(Stack):
             description="Forwards launch calls and GuardDuty findings to the compromise responder's home bus",
         )
         role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[home_bus_arn]))
+        launch, guardduty, guard = own_names.FORWARDER_RULES
         routes = [
-            ("LaunchCalls", REGIONAL_CLOUDTRAIL_PATTERN, "EC2/Auto Scaling launch and key-pair calls"),
-            ("GuardDutyFindings", GUARDDUTY_PATTERN, "GuardDuty findings"),
+            ("LaunchCalls", REGIONAL_CLOUDTRAIL_PATTERN, "EC2/Auto Scaling launch and key-pair calls", launch),
+            ("GuardDutyFindings", GUARDDUTY_PATTERN, "GuardDuty findings", guardduty),
+            ("GuardCalls", GUARD_PATTERN, "Calls that tamper with the responder", guard),
         ]
         if global_events:  # delivered here only; the home stack's Health and IAM rules see them once forwarded
             routes += [
-                ("HealthNotices", HEALTH_PATTERN, "AWS Health credential-risk notices (global)"),
-                ("IamCalls", IAM_CLOUDTRAIL_PATTERN, "IAM persistence calls (global)"),
-            ]
-        for name, pattern, description in routes:
+                ("HealthNotices", HEALTH_PATTERN, "AWS Health credential-risk notices (global)",
+                 own_names.rule("forward-health")),
+                ("IamCalls", IAM_CLOUDTRAIL_PATTERN, "IAM persistence calls (global)", own_names.rule("forward-iam-calls")),
+            ]  # fmt: skip
+        for name, pattern, description, rule_name in routes:
             rule = events.Rule(self, name, description=f"{description} -> compromise responder ({home_region})",
-                               event_pattern=event_pattern(pattern))  # fmt: skip
+                               event_pattern=event_pattern(pattern), rule_name=rule_name)  # fmt: skip
             rule.add_target(targets.EventBus(home_bus, role=role))

@@ -11,8 +11,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from responder import capabilities as cap
-from responder import catalog
-from responder.actions import undo
+from responder import catalog, own_names
+from responder import guard_state as guarded
+from responder.actions import restore, undo
 from responder.actions.ecs_task import ECS_TASK
 
 from . import LAMBDAS
@@ -35,10 +36,11 @@ def powertools_layer(scope: Construct, version: int) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(scope, "PowertoolsLayer", arn)
 
 
-def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey) -> sqs.Queue:
+def encrypted_queue(scope: Construct, construct_id: str, key: kms.IKey, name: str | None = None) -> sqs.Queue:
     queue = sqs.Queue(
         scope,
         construct_id,
+        queue_name=name,  # fixed: the heartbeat puts a rule's dead-letter target back by its ARN
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
@@ -106,10 +108,11 @@ class ResponderFunction(Construct):
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
         self.logs.grant_write(self.role)
-        self.dlq = encrypted_queue(self, "FailedResponses", key)
+        self.dlq = encrypted_queue(self, "FailedResponses", key, own_names.dead_letter_queue(handler))
         self.function = lambda_.Function(
             self,
             "Function",
+            function_name=own_names.function(handler),  # fixed: tamper calls are recognised by it
             description=f"Compromise responder: {handler} trigger",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
@@ -190,4 +193,12 @@ WILDCARD_REASONS = {
     undo.RDS_CLUSTER_SNAPSHOT: "RDS cluster snapshots the chain shared (the added restore accounts removed): known "
     "only at the incident.",
     undo.TRUST_ANCHOR: "Roles Anywhere trust anchors the chain created (disabled, kept): known only at the incident.",
+    restore.RESPONDER_RULES: "The responder's own rules only (fixed name prefix compromise-responder-), in any region "
+    "(the forwarders' rules too): enabled again and their targets put back after tampering.",
+    restore.RESPONDER_TRAIL: "The responder's own trail only (its fixed name); the ARN's region is the trail's home "
+    "region: logging started again after tampering.",
+    restore.DETECTORS: "The account's GuardDuty detector, whose id is generated: re-enabled after tampering.",
+    guarded.RESPONDER_FUNCTIONS: "The responder's own functions only (fixed name prefix compromise-responder-): "
+    "read by the heartbeat.",
+    guarded.RESPONDER_STACKS: "The responder's own stack (its id suffix is generated): when it was last deployed.",
 }

@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
+from responder import own_names
 
 from .keys import evidence_key
 
@@ -41,6 +42,7 @@ class TeamTopic(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
+            topic_name=own_names.TOPIC,  # fixed: tamper calls on it are recognised by it
             display_name="Compromise responder",
             master_key=self.key,
             enforce_ssl=True,

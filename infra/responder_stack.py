@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from responder import catalog
+from responder import catalog, own_names
 from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
 
 from .alarms import FailureAlarms
@@ -15,6 +15,7 @@ from .chat import ChatChannels
 from .config import ResponderConfig
 from .console_test_events import ShareableTestEvents
 from .functions import ResponderFunction, powertools_layer
+from .guard import GUARD_PATTERN, Heartbeat
 from .nag import acknowledge
 from .notifications import TeamTopic
 from .organization import OrganizationHub, sweep_state_machine_arn
@@ -32,6 +33,7 @@ FUNCTION_SIZES = {
     "cloudtrail": (300, 1024),
     "runbook": (900, 1769),
     "organization": (900, 1769),  # organization mode: one account of the Distributed Map, then the report
+    "heartbeat": (120, 512),  # "Guarding the responder": a few reads, rarely a restore
 }
 # rule name -> (pattern, handler, description). Other regions' events arrive via the forwarders.
 ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
@@ -39,6 +41,15 @@ ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
     "GuardDutyRule": (GUARDDUTY_PATTERN, "guardduty", "GuardDuty findings (all regions) -> the fitting containment"),
     "LaunchRule": (REGIONAL_CLOUDTRAIL_PATTERN, "cloudtrail", "EC2/Auto Scaling launch calls (all regions) -> ledger"),
     "IamRule": (IAM_CLOUDTRAIL_PATTERN, "cloudtrail", "IAM persistence calls -> ledger"),
+    "GuardRule": (GUARD_PATTERN, "cloudtrail", "Calls that tamper with the responder (all regions) -> restore"),
+}
+# Fixed rule names (responder.own_names): a tamper call on a rule is recognised by its name.
+RULE_NAMES = {
+    "HealthRule": own_names.rule("health"),
+    "GuardDutyRule": own_names.rule("guardduty"),
+    "LaunchRule": own_names.rule("launch-calls"),
+    "IamRule": own_names.rule("iam-calls"),
+    "GuardRule": own_names.rule("guard-calls"),
 }
 
 
@@ -87,6 +98,9 @@ class ResponderStack(Stack):
             }
             if config.organization:
                 env["ORGANIZATION_SWEEP_STATE_MACHINE"] = sweep_state_machine_arn()
+            if handler == "heartbeat":  # what the stack deployed, to compare with what runs now
+                env["STACK_NAME"] = Aws.STACK_NAME
+                env["GUARDED_HANDLERS"] = ",".join(catalog.handlers(config.organization))
             for symbol in catalog.tables_for(handler):
                 logical = symbol.split(":", 1)[1]
                 variable = next(k for k in table_env if k.startswith(logical.upper()))
@@ -108,7 +122,11 @@ class ResponderStack(Stack):
         self.team.only_these_may_publish([f.role.role_arn for f in self.functions.values()])
         for name, (pattern, handler, description) in ROUTES.items():
             fn = self.functions[handler]
-            TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description)
+            TriggerRule(self, name, pattern=pattern, function=fn.function, dlq=fn.dlq, description=description,
+                        rule_name=RULE_NAMES[name])  # fmt: skip
+        beat = self.functions["heartbeat"]
+        self.heartbeat = Heartbeat(self, "HeartbeatWatch", function=beat.function, dlq=beat.dlq,
+                                   team_topic=self.team.topic, key=self.team.key)  # fmt: skip
         if config.create_trail:
             ManagementTrail(self, "ManagementTrail", organization_id=config.organization_id)
         ShareableTestEvents(

@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from responder import kinds
+from responder import kinds, own_names
 from responder.cloudtrail_records import CHAIN_EVENTS, EC2_PERSISTENCE_EVENTS, IAM_PERSISTENCE_EVENTS, LAUNCH_EVENTS
 from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
 
@@ -66,9 +66,17 @@ class TriggerRule(Construct):
         function: lambda_.IFunction,
         dlq: sqs.IQueue,
         description: str,
+        rule_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.rule = events.Rule(self, "Rule", description=description, event_pattern=event_pattern(pattern))
+        self.rule = events.Rule(
+            self, "Rule", rule_name=rule_name, description=description, event_pattern=event_pattern(pattern)
+        )
         self.rule.add_target(
-            targets.LambdaFunction(function, dead_letter_queue=dlq, retry_attempts=8, max_event_age=Duration.hours(6))
+            targets.LambdaFunction(
+                function,
+                dead_letter_queue=dlq,
+                retry_attempts=own_names.RULE_RETRY_ATTEMPTS,
+                max_event_age=Duration.seconds(own_names.RULE_MAX_EVENT_AGE_SECONDS),
+            )
         )

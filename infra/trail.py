@@ -16,11 +16,13 @@ from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from responder import own_names
 
+from .guard import harden_trail_bucket
 from .keys import evidence_key
 from .nag import acknowledge
 
-TRAIL_NAME = "compromise-responder-management-events"
+TRAIL_NAME = own_names.TRAIL
 
 
 class ManagementTrail(Construct):
@@ -72,6 +74,7 @@ class ManagementTrail(Construct):
         self.bucket = s3.Bucket(
             self,
             "Logs",
+            bucket_name=own_names.trail_bucket(Aws.ACCOUNT_ID, Aws.REGION),  # fixed: tamper calls name it
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -95,6 +98,7 @@ class ManagementTrail(Construct):
             is_organization_trail=bool(organization_id),
             org_id=organization_id or None,
         )
+        harden_trail_bucket(self.bucket)  # "Guarding the responder"
         # Confused deputy: CDK's grants to CloudTrail on the bucket do not say which trail; bind each to this one.
         policy = self.bucket.policy
         assert policy is not None

@@ -16,6 +16,8 @@ from tools.emulator import EmulatedAws, LambdaContext
 from tools.emulator.authorization import NEEDS_NO_PERMISSION
 
 HANDLER_TESTS = {
+    "test_heartbeat.py",
+    "test_guard.py",
     "test_health.py",
     "test_guardduty.py",
     "test_guardduty_families.py",

@@ -126,7 +126,7 @@ def test_every_stack_deploys_and_only_the_home_region_is_bootstrapped(rehearsal)
     assert rehearsal.stacks == sorted(
         ["CompromiseResponder", *(f"CompromiseResponderForwarder-{r}" for r in FORWARDER_REGIONS)]
     )
-    assert rehearsal.forwarder_rules == {region: 2 for region in FORWARDER_REGIONS}
+    assert rehearsal.forwarder_rules == {region: 3 for region in FORWARDER_REGIONS}  # launch, GuardDuty, guard
 
 
 def test_the_incident_is_contained_through_the_deployed_configuration(rehearsal):
@@ -145,8 +145,8 @@ def test_the_incident_is_contained_through_the_deployed_configuration(rehearsal)
     ]
     assert replay["incidentMentionsKey"]
     assert (
-        ":CompromiseResponder-NotificationsTopic" in replay["topic"]
-    )  # the deployed topic, from the function's own environment
+        ":compromise-responder-team" in replay["topic"]
+    )  # the deployed topic (its fixed name), from the function's own environment
 
 
 def test_diff_after_deploy_shows_no_changes_with_or_without_the_account(rehearsal):
@@ -175,6 +175,7 @@ def test_destroy_removes_every_stack_and_keeps_the_evidence(rehearsal):
         "GuarddutyLogs",
         "CloudtrailLogs",
         "RunbookLogs",
+        "HeartbeatLogs",
         "ManagementTrailLogs",
         "ManagementTrailAccessLogs",
         "ManagementTrailKey",  # the trail's log files are encrypted with it

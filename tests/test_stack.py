@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from responder import catalog
+from responder import catalog, own_names
 from responder.table_keys import TABLES
 
 from infra.config import ContextError, load
@@ -39,6 +39,7 @@ HANDLERS = {
     "guardduty": "handlers.guardduty.handler",
     "cloudtrail": "handlers.cloudtrail.handler",
     "runbook": "handlers.runbook.handler",
+    "heartbeat": "handlers.heartbeat.handler",
 }
 # The settings the template tests assume, passed as the CLI passes them (strings): a JSON list and comma lists.
 CHAT_CHANNELS = [
@@ -95,6 +96,12 @@ def template(assembly: Path) -> dict[str, Any]:
     return json.loads((assembly / "CompromiseResponder.template.json").read_text())
 
 
+def team_topic(template: dict[str, Any]) -> str:
+    [logical] = [k for k, t in resources(template, "AWS::SNS::Topic").items()
+                 if t["Properties"].get("TopicName") == own_names.TOPIC]  # fmt: skip
+    return logical
+
+
 def function_of(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
     for logical, fn in resources(template, "AWS::Lambda::Function").items():
         if fn["Properties"]["Handler"] == HANDLERS[handler]:
@@ -132,7 +139,7 @@ def test_every_function_has_every_variable_it_reads(template, handler):
     assert variables["PROTECTED_PRINCIPALS"] == ",".join(PROTECTED)
     assert variables["SECURITY_HUB_FINDINGS"] == "true"
     assert variables["ACTIVITY_BUDGET_SECONDS"] == "60"  # read by the key containment and the activity runbook
-    assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": next(iter(resources(template, "AWS::SNS::Topic")))}
+    assert variables["NOTIFY_TOPIC_ARN"] == {"Ref": team_topic(template)}
     for symbol in catalog.tables_for(handler):
         logical = symbol.split(":", 1)[1]
         ref = variables[TABLES[logical]["env"]]
@@ -193,8 +200,9 @@ def test_failures_reach_a_dead_letter_queue_and_an_alarm(template):
         props = config["Properties"]
         assert props["MaximumRetryAttempts"] == 2
         assert "OnFailure" in props["DestinationConfig"]
-    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
-    topic = next(iter(resources(template, "AWS::SNS::Topic")))
+    alarms = [a for a in resources(template, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"]["MetricName"] != own_names.HEARTBEAT_METRIC]  # fmt: skip
+    topic = team_topic(template)
     assert {a["Properties"]["MetricName"] for a in alarms} == {"Errors", "ApproximateNumberOfMessagesVisible"}
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic}] for a in alarms)
 
@@ -207,11 +215,13 @@ def test_tables_keep_history(template):
 
 
 def test_topic_is_encrypted_and_only_the_stack_publishes(template):
-    [topic] = resources(template, "AWS::SNS::Topic").values()
+    topic = resources(template, "AWS::SNS::Topic")[team_topic(template)]
     assert "KmsMasterKeyId" in topic["Properties"]
-    [subscription] = resources(template, "AWS::SNS::Subscription").values()
+    [subscription] = [s for s in resources(template, "AWS::SNS::Subscription").values()
+                      if s["Properties"]["TopicArn"] == {"Ref": team_topic(template)}]  # fmt: skip
     assert subscription["Properties"]["Endpoint"] == "security-oncall@example.com"  # a JSON list from -c
-    [policy] = resources(template, "AWS::SNS::TopicPolicy").values()
+    [policy] = [p for p in resources(template, "AWS::SNS::TopicPolicy").values()
+                if p["Properties"]["Topics"] == [{"Ref": team_topic(template)}]]  # fmt: skip
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     [deny] = [s for s in statements if s["Effect"] == "Deny" and "aws:PrincipalArn" in json.dumps(s)]
     assert deny["Action"] == "sns:Publish"
@@ -687,3 +697,58 @@ def test_reserved_concurrency_beyond_the_accounts_limit_is_refused_at_synth_nami
     assert concurrency_problem(1000, 40) is None and concurrency_problem(140, 40) is None
     assert "'reservedConcurrency'" in str(concurrency_problem(10, 40))  # a new account's limit
     assert "at least 160" in str(concurrency_problem(150, 60))  # organization mode's 60
+
+
+# --- Guarding the responder ------------------------------------------------------------------------------------
+def test_the_responders_resources_have_their_fixed_names(template):
+    names = {fn["Properties"]["FunctionName"] for fn in resources(template, "AWS::Lambda::Function").values()}
+    assert names >= {own_names.function(h) for h in HANDLERS}
+    rules = {r["Properties"].get("Name") for r in resources(template, "AWS::Events::Rule").values()}
+    assert rules == set(own_names.RULES)
+    [trail] = resources(template, "AWS::CloudTrail::Trail").values()
+    assert trail["Properties"]["TrailName"] == own_names.TRAIL
+    queues = {q["Properties"].get("QueueName") for q in resources(template, "AWS::SQS::Queue").values()}
+    assert queues >= {own_names.dead_letter_queue(h) for h in HANDLERS}
+
+
+def test_tamper_calls_are_routed_to_the_cloudtrail_function(template):
+    from tests.test_guard import tamper_events
+
+    own, others = tamper_events()
+    arrived = delivered(rule_routes(template, "cloudtrail"), own + others)
+    assert sorted(arrived) == sorted(e["detail"]["eventID"] for e in own)
+
+
+def test_a_missing_heartbeat_pages_the_team_and_the_watchdog(template):
+    [alarm] = [a for a in resources(template, "AWS::CloudWatch::Alarm").values()
+               if a["Properties"]["MetricName"] == own_names.HEARTBEAT_METRIC]  # fmt: skip
+    props = alarm["Properties"]
+    assert props["TreatMissingData"] == "breaching" and props["ComparisonOperator"] == "LessThanThreshold"
+    topics = resources(template, "AWS::SNS::Topic")
+    watchdog = next(k for k, t in topics.items() if t["Properties"].get("TopicName") == "compromise-responder-watchdog")
+    assert {json.dumps(a) for a in props["AlarmActions"]} == {
+        json.dumps({"Ref": team_topic(template)}),
+        json.dumps({"Ref": watchdog}),
+    }
+    [schedule] = [
+        r for r in resources(template, "AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]
+    ]
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    logical, fn = function_of(template, "heartbeat")
+    assert schedule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [logical, "Arn"]}
+    assert fn["Properties"]["Environment"]["Variables"]["STACK_NAME"] == {"Ref": "AWS::StackName"}
+
+
+def test_trail_bucket_lifecycle_and_policy_only_by_the_deploy_roles(template):
+    [trail] = resources(template, "AWS::CloudTrail::Trail").values()
+    assert trail["Properties"]["EnableLogFileValidation"] is True
+    bucket = trail["Properties"]["S3BucketName"]["Ref"]
+    [policy] = [
+        p for p in resources(template, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    [deny] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+              if s.get("Sid") == "OnlyTheDeployRolesChangeLifecycleOrPolicy"]  # fmt: skip
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
+    assert sorted(deny["Action"]) == ["s3:DeleteBucketPolicy", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"]
+    allowed = json.dumps(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
+    assert "cdk-*-deploy-role-*" in allowed and "cdk-*-cfn-exec-role-*" in allowed and ":root" in allowed

@@ -290,7 +290,9 @@ class Aws:
         stack.refs = {
             r["LogicalResourceId"]: r["PhysicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
         }
-        stack.refs.update(PSEUDO, **{"AWS::AccountId": account, "AWS::Region": stack.region})
+        stack.refs.update(
+            PSEUDO, **{"AWS::AccountId": account, "AWS::Region": stack.region, "AWS::StackName": stack.name}
+        )
         for logical, attribute in set(attributes_needed(stack.template)):
             kind = stack.template["Resources"][logical]["Type"]
             value = self.attribute(kind, attribute, stack.refs[logical], stack.region)
@@ -336,8 +338,10 @@ def rule_problems(stack: Stack, aws: Aws) -> list[str]:
         props = resource["Properties"]
         name = stack.refs[logical].split("|")[-1]
         deployed = events.describe_rule(Name=name)
-        if json.loads(deployed["EventPattern"]) != props["EventPattern"]:
+        if json.loads(deployed.get("EventPattern") or "null") != props.get("EventPattern"):
             problems.append(f"{stack.name}/{logical}: deployed event pattern differs from the template")
+        if deployed.get("ScheduleExpression") != props.get("ScheduleExpression"):  # the heartbeat's schedule
+            problems.append(f"{stack.name}/{logical}: deployed schedule differs from the template")
         if deployed.get("State") != props.get("State", "ENABLED"):
             problems.append(f"{stack.name}/{logical}: state {deployed.get('State')}")
         targets = {t["Id"]: t for t in events.list_targets_by_rule(Rule=name)["Targets"]}

@@ -7,6 +7,8 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     cloudtrail_records  one reader of CloudTrail records (watcher events and LookupEvents alike)
     config              environment configuration, validated once per invocation
     partitions, arns    regions of a partition; ARN text, partition-aware
+    own_names           the fixed names of the responder's own resources (the stack gives them, the code reads them)
+    guard_calls         the calls that tamper with the responder, their targets, who may make them
     timeutil, pricing   UTC time parsing; on-demand $/hour of instance types
   the decision (pure)
     model               principals, windows, evidence, planned steps, outcomes
@@ -17,7 +19,7 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     left_behind         what the chain left behind: the undo of each call, or a line for a human
   AWS calls (thin executors, each declaring its IAM permissions)
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
-    actions/            the changes (iam, capacity, isolation, undo) and the executor
+    actions/            the changes (iam, capacity, isolation, undo, restore, role_session, ecs_task) and the executor
     probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
     kinds/              capacity beyond EC2, one module per kind (ECS, Lambda, SageMaker, Batch, EKS, Lightsail,
                         CodeBuild, Glue, started instances, purchases): create calls, probe, stop actions, price
@@ -27,12 +29,14 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     account_parts       an organization sweep's account: its lease (never swept twice at once), its part
     attempts            earlier attempts of an incident: a retry keeps what they did
     joining             one incident per credential: open or join (conditional writes), the page budget
+    guard_state         the responder's own trail, detector, rules, functions, topic: read, and what to restore
     notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
     flows/              keys, activity, roles, instances, launch_watch (swarm, left_running), notices, lifecycle,
-                        organization, families, chain, holding, console:
+                        organization, families, chain, holding, console, tamper (a tampering incident),
+                        heartbeat (every 5 minutes):
                         each returns a Report
     finding_responses   GuardDuty finding -> the flow that fits it (a table; the README's table is generated from it)
     guardduty_findings  where each GuardDuty family names its target (attack sequences, ECS, Lambda ...), GuardDuty's

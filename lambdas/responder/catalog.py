@@ -25,15 +25,17 @@ from .flows import (
     Flow,
 )
 from .flows.families import FAMILY_FLOWS
+from .flows.heartbeat import HEARTBEAT
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 from .flows.swarm import SWARM_CONTAINMENT
+from .flows.tamper import TAMPER_RESPONSE
 from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
     "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
-    # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule
-    "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, NOTICE),
+    # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule; TAMPER: guarding the responder
+    "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, TAMPER_RESPONSE, NOTICE),
     "runbook": (
         KEY_CONTAINMENT,
         REGION_SWEEP,
@@ -47,6 +49,7 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
         ACTIVITY_SUMMARY,
         NOTICE,
     ),
+    "heartbeat": (HEARTBEAT,),  # "Guarding the responder": every 5 minutes
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .arns import role_arn_of_session, role_of_session
 from .events import ACCESS_KEY_ID, BadInput, parse_cloudtrail, shown
+from .guard_calls import is_tamper_call, tamper_target
 from .model import Launch
 from .timeutil import parse_time
 
@@ -105,6 +106,8 @@ class CallRecord:
     def kind(self) -> str:
         if self.error_code:
             return "attempt"
+        if is_tamper_call(self.event_name, self.event_source):  # "Guarding the responder"
+            return "tamper"
         if self.event_name in LAUNCH_EVENTS or _kind_of(self.event_source, self.event_name):
             return "launch"
         if self.event_name in PERSISTENCE_EVENTS:
@@ -176,7 +179,9 @@ def read_record(detail: Mapping[str, Any], *, strict: bool = True) -> CallRecord
             raise BadInput("cloudtrail event: field 'detail.requestParameters': expected an object")
         request, identity = {}, identity if isinstance(identity, Mapping) else {}
     kind = _kind_of(str(detail.get("eventSource") or ""), name)
-    if not error and (name in WATCHED_EVENTS or kind):
+    if not error and is_tamper_call(name, str(detail.get("eventSource") or "")):
+        resources, details = tamper_target(name, str(detail.get("eventSource")), request, identity)
+    elif not error and (name in WATCHED_EVENTS or kind):
         try:
             if kind:
                 resources = kind.created(name, request, response or {})

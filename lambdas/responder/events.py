@@ -21,6 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from .guard_calls import SOURCES as GUARD_CALL_SOURCES
 from .guardduty_findings import (
     ContainerDetails,
     Detection,
@@ -334,7 +335,10 @@ class CloudTrailEvent(Envelope):
     detail: CloudTrailDetail
 
 
-CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam", "aws.sts"})  # sts: the credential chain
+# sts: the credential chain; the services of "Guarding the responder"
+CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam", "aws.sts"}) | frozenset(
+    GUARD_CALL_SOURCES.values()
+)
 
 
 def cloudtrail_kind_sources() -> frozenset[str]:

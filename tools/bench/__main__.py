@@ -14,6 +14,7 @@ from typing import TypeVar
 from rich.console import Console
 
 from . import coldstart
+from .guard import run_guard_bench, tamper_target
 from .instrument import CpuMeter
 from .isolated import run_isolated
 from .organization import ACCOUNTS, organization_table, run_organization
@@ -94,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         console, "organization", partial(run_organization, LATENCY, ORG_ACCOUNTS_QUICK if args.quick else ACCOUNTS)
     )
     swarm = timed(console, "swarm rule", partial(measure_swarm, LATENCY))
-    targets = [*evaluate(runs, imports), swarm_target(swarm)]
+    tamper = timed(console, "tamper (Guarding the responder)", run_guard_bench)
+    targets = [*evaluate(runs, imports), swarm_target(swarm), tamper_target(tamper)]
     seconds = time.perf_counter() - started
     show(console, runs, imports, targets)
     console.print(organization_table(org))
     write_json(args.out, quick=args.quick, seconds=seconds, runs=runs, imports=imports, targets=targets,
-               extra={"organization": org.to_json(), "swarm": swarm.to_json()})  # fmt: skip
+               extra={"organization": org.to_json(), "swarm": swarm.to_json(), "tamper": tamper.to_json()})  # fmt: skip
     met = sum(1 for t in targets if t.passed)
     missed = sum(1 for t in targets if t.passed is False)
     console.print(f"[bold]{met} targets met, {missed} missed[/bold]; benchmark took {seconds:.0f} s; JSON: {args.out}")

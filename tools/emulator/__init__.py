@@ -18,6 +18,8 @@ Gaps filled (../shared/reference/emulation-notes.md):
     example id, so fixtures stay the events AWS delivers.
   * SNS: moto delivers to the SQS inbox (the ``default`` message, as AWS does) but cannot deliver to ``https``
     subscribers (AWS Chatbot); ``chat_notifications`` reads what SNS would send them from the accepted Publish.
+  * Lambda: moto keeps a function's ``LastModified`` across UpdateFunctionCode/Configuration; AWS updates it
+    (``responder_world.LambdaLastModified``).
   * Security Hub: ``SecurityHubFindings`` answers BatchUpdateFindings (not in moto), refuses imports while
     Security Hub is disabled, and keeps the customer's fields of a finding across imports, as AWS does.
 """
@@ -64,6 +66,7 @@ from .hooks import (  # noqa: E402
     TargetGroups,
     TerminationProtection,
 )
+from .responder_world import LambdaLastModified  # noqa: E402
 
 HOME = "us-east-1"
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
@@ -185,6 +188,7 @@ class EmulatedAws:
             self.target_groups.accepted,
             self.security_hub.accepted,
             self.published.accepted,
+            LambdaLastModified().accepted,
         ]
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}

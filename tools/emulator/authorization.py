@@ -76,6 +76,12 @@ class Authorization:
         return None
 
 
+def _guard_models() -> dict[str, Callable[[Call], list[Request]]]:
+    from .guard_authorization import GUARD_MODELS  # "Guarding the responder" (imports Request from here)
+
+    return GUARD_MODELS
+
+
 def requests_of(call: Call) -> list[Request]:
     """The authorization requests of one call (an operation not modelled here raises: model it, never guess)."""
     model = _MODELS.get(call.action)
@@ -375,3 +381,4 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
 from .authorization_kinds import MODELS as _KIND_MODELS  # noqa: E402 - the kinds beyond EC2 (they import Request)
 
 _MODELS.update(_KIND_MODELS)
+_MODELS.update(_guard_models())

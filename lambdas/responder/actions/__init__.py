@@ -5,6 +5,7 @@
   capacity   take rogue capacity away: fleets, spot requests, Auto Scaling groups, then instances
   isolation  keep a compromised instance's evidence: snapshot, isolate, release
   lifecycle  the incident's own record: close an incident
+  restore    the responder's own trail, detector and rules switched back on; a tampering role session cut
   executor   run planned steps phase by phase, batches in parallel, faults isolated
 
 None of them deletes data: keys are deactivated, principals denied, instances terminated only when the
@@ -20,6 +21,7 @@ from . import (  # noqa: F401 - importing them registers every action
     iam,
     isolation,
     lifecycle,
+    restore,
     role_session,
     undo,
 )

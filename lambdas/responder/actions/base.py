@@ -61,6 +61,11 @@ class ActionName(StrEnum):
     DISABLE_TRUST_ANCHOR = "disable-trust-anchor"
     DISABLE_SERIAL_CONSOLE = "disable-serial-console"
     REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
+    # "Guarding the responder": what a tamper call switched off, switched back on; the tampering session cut
+    START_LOGGING = "start-logging"
+    ENABLE_DETECTOR = "enable-detector"
+    ENABLE_RULE = "enable-rule"
+    PUT_RULE_TARGETS = "put-rule-targets"
 
 
 @dataclass(frozen=True)

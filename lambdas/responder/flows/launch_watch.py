@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import store
 from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
 from ..context import ResponseContext
+from ..guard_calls import is_tamper_call
 from ..joining import join
 from ..model import Principal, Suspect
 from ..report import Report
@@ -15,6 +16,7 @@ from .earliest import persistence_under_incident
 from .instances import stop_these
 from .left_running import hold_or_page
 from .swarm import contain_swarm, swarm_of
+from .tamper import respond_to_tamper
 
 LAUNCH_CONTAINMENT = Flow(
     "launch-containment",
@@ -38,6 +40,16 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
         instanceType=rec.instance_type,
         errorCode=rec.error_code,
     )
+    if is_tamper_call(rec.event_name, rec.event_source):  # "Guarding the responder"
+        if rec.kind == "tamper":
+            tampered = respond_to_tamper(ctx, rec)  # restoring and containing first; then the ledger
+            if ctx.ledger is not None:
+                ctx.ledger.record(rec)
+            return tampered
+        if ctx.ledger is not None:
+            ctx.ledger.record(rec)
+        report.headline = f"recorded failed {rec.event_name} by {who}: nothing changed"
+        return report
     if rec.event_name not in WATCHED_EVENTS and rec.kind != "launch":  # a kind beyond EC2's launch is watched too
         report.headline = f"ignored {rec.event_name}: not a launch or persistence call"
         return report
