@@ -34,7 +34,8 @@ def start_recheck(
     if ctx.dry_run:
         report.facts["containmentCheck"] = planned_check(ctx, principal)
         return None
-    return background.submit(check_again, ctx, principal, access_key_id, door_closed, first_sweep)
+    shut = frozenset(o.step.action for o in report.outcomes if o.status == "done")
+    return background.submit(check_again, ctx, principal, access_key_id, door_closed, first_sweep, shut)
 
 
 def finish_recheck(report: Report, recheck: Recheck | None, door_closed: datetime) -> None:

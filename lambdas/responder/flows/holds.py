@@ -55,26 +55,34 @@ class UserState:
 
 
 def plan_recheck(
-    principal: Principal, contained_key: str, state: UserState, door_closed: datetime, quarantine_arn: str | None
+    principal: Principal,
+    contained_key: str,
+    state: UserState,
+    door_closed: datetime,
+    quarantine_arn: str | None,
+    shut: frozenset[str] = frozenset({ActionName.DEACTIVATE_ACCESS_KEY, ActionName.QUARANTINE_USER}),
 ) -> list[Step]:
-    """The steps that put containment back as it was left. Pure."""
+    """The steps that put containment back as it was left. ``shut``: the door's steps AWS accepted (one that
+    failed is no counter-move when found undone: it is tried again). Pure."""
     user = principal.name
     steps: list[Step] = []
     for key, (status, created) in sorted(state.keys.items()):
         if status != "Active":
             continue
-        if key == contained_key:
+        if key == contained_key and ActionName.DEACTIVATE_ACCESS_KEY not in shut:
+            move = ""
+        elif key == contained_key:
             move = f"access key {key} set Active again after containment"
         elif created is not None and created >= door_closed - CLOCK_SLACK:
             move = f"access key {key} created for {user} after containment ({iso(created)})"
         else:
             move = ""
-        why = f"{move}: deactivate it again" if move else f"another active key of contained user {user}: deactivate"
+        why = f"{move}: deactivate it again" if move else f"active key of contained user {user}: deactivate"
         params: dict[str, Any] = {"userName": user}
         if move:
             params[COUNTER_MOVE] = move
         steps.append(Step(ActionName.DEACTIVATE_ACCESS_KEY, key, GLOBAL, why, params=params, source="recheck"))
-    if not state.quarantined and quarantine_arn:
+    if not state.quarantined and quarantine_arn and ActionName.QUARANTINE_USER in shut:
         move = f"quarantine policy detached from {user} after containment"
         steps.append(
             Step(
@@ -127,6 +135,7 @@ def check_again(
     contained_key: str,
     door_closed: datetime,
     first_sweep: Future[list[Outcome]] | None,
+    shut: frozenset[str],
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[list[Outcome], list[str]]:
@@ -138,7 +147,7 @@ def check_again(
     outcomes: list[Outcome] = []
     try:
         state = read_user_state(ctx, principal.name)
-        outcomes += ctx.run(plan_recheck(principal, contained_key, state, door_closed, ctx.quarantine_arn))
+        outcomes += ctx.run(plan_recheck(principal, contained_key, state, door_closed, ctx.quarantine_arn, shut))
     except Exception as exc:  # noqa: BLE001 - the check is reported as not done, never a crash
         notes.append(f"could not read {principal.name}'s keys, quarantine and console password: {describe_error(exc)}")
     already = _handled([*(first_sweep.result() if first_sweep is not None else []), *outcomes])
