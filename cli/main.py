@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from responder.events import RunbookBase
 
 EVENTS_DIR = ROOT / "events"
-HANDLERS = ("health", "guardduty", "cloudtrail", "runbook")
+HANDLERS = ("health", "guardduty", "cloudtrail", "runbook", "heartbeat")
 PLACEHOLDER_TOPIC = "arn:aws:sns:us-east-1:000000000000:responder-cli-plan-publishes-nothing"
 FUNCTION_ENV = "RESPONDER_RUNBOOK_FUNCTION"
 OK, PARTIAL, BAD_INPUT = 0, 1, 2
@@ -460,6 +460,8 @@ def handler_for(name: str, event: Any) -> str | None:
         return "guardduty"
     if event.get("detail-type") == "AWS API Call via CloudTrail":
         return "cloudtrail"
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return "heartbeat"
     return None
 
 

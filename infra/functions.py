@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from responder import capabilities as cap
-from responder import catalog, own_names
+from responder import catalog, kinds, own_names
 from responder import guard_state as guarded
 from responder.actions import restore, undo
 from responder.actions.ecs_task import ECS_TASK
@@ -143,7 +143,7 @@ def acknowledge_wildcards(role: iam.IRole, handler: str, config: ResponderConfig
     place = Place("<AWS::Partition>", "<AWS::AccountId>", config.organization_id)
     grants = catalog.grants_for(handler, config.organization, security_hub=config.security_hub_findings)
     for symbol in sorted({r for g in grants for r in g.resources if r.startswith("arn:") and "*" in r}):
-        acknowledge(role, f"AwsSolutions-IAM5[Resource::{place.resources(symbol)[0]}]", WILDCARD_REASONS[symbol])
+        acknowledge(role, f"AwsSolutions-IAM5[Resource::{place.resources(symbol)[0]}]", wildcard_reason(symbol))
     if config.organization:
         acknowledge(
             role,
@@ -157,6 +157,22 @@ def acknowledge_wildcards(role: iam.IRole, handler: str, config: ResponderConfig
         "Only reads AWS authorizes on no resource type (Describe*, cloudtrail:LookupEvents, organizations:ListAccounts)"
         ", X-Ray trace segments, and the deny of protect-tag writes: the README lists each (Least privilege).",
     )
+
+
+def wildcard_reason(symbol: str) -> str:
+    """Why a wildcard resource is granted: the table below, or - for the kinds of capacity beyond EC2, each of which
+    declares its own grants - the kind that grants it (adding a kind touches no file here)."""
+    if symbol in WILDCARD_REASONS:
+        return WILDCARD_REASONS[symbol]
+    labels = sorted(
+        kind.label
+        for kind in kinds.kinds()
+        for capability in (kind.describe, *(action.capability for action in kind.actions))
+        if capability is not None and any(symbol in g.resources for g in capability.grants)
+    )
+    if not labels:
+        raise KeyError(f"no reason recorded for the wildcard resource {symbol} (WILDCARD_REASONS)")
+    return f"{', '.join(dict.fromkeys(labels))}: {_UNKNOWN_UNTIL_INCIDENT}."
 
 
 _UNKNOWN_UNTIL_INCIDENT = (

@@ -162,9 +162,24 @@ def boundary_statements(config: ResponderConfig, place: Place) -> list[dict[str,
         for handler in catalog.handlers(config.organization)
         for g in catalog.grants_for(handler, config.organization, security_hub=config.security_hub_findings)
     ]
-    actions = sorted({a for g in grants for a in g.actions} | set(INFRA_ACTIONS))
+    actions = ceiling_actions({a for g in grants for a in g.actions} | set(INFRA_ACTIONS))
     ceiling = {"Sid": "AtMostWhatTheResponderDeclares", "Effect": "Allow", "Action": actions, "Resource": "*"}
     return [ceiling, *guards(config, place, grants)]
+
+
+READ_VERBS = ("Describe", "Get", "List")
+
+
+def ceiling_actions(actions: Iterable[str]) -> list[str]:
+    """The boundary's ceiling: every change the responder may make, by name; its reads per service and verb
+    (``ec2:Describe*``). A managed policy holds 6,144 characters and the boundary must leave room for the
+    protected principals; a read widened here is still granted only where a function's own policy grants it."""
+    out: set[str] = set()
+    for action in actions:
+        service, _, name = action.partition(":")
+        verb = next((v for v in READ_VERBS if name.startswith(v)), None)
+        out.add(f"{service}:{verb}*" if verb else action)
+    return sorted(out)
 
 
 def member_statements(config: ResponderConfig, place: Place) -> list[dict[str, Any]]:

@@ -352,6 +352,24 @@ def _anchor_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return aws.roles_anywhere.anchors[action["target"]]["enabled"] is False
 
 
+# --- "Guarding the responder": what a tamper call switched off, switched back on (actions/restore.py) ------
+def _logging(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return bool(aws.client("cloudtrail", action["region"]).get_trail_status(Name=action["target"])["IsLogging"])
+
+
+def _detector_enabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("guardduty", action["region"]).get_detector(DetectorId=action["target"])
+    return found.get("Status") == "ENABLED"
+
+
+def _rule_enabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return aws.client("events", action["region"]).describe_rule(Name=action["target"]).get("State") == "ENABLED"
+
+
+def _rule_targets(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    return bool(aws.client("events", action["region"]).list_targets_by_rule(Rule=action["target"]).get("Targets"))
+
+
 CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "restore-trust-policy": _role_policy(REVOKE_SINCE_POLICY_NAME),
     "remove-lambda-permission": _no_statement,
@@ -361,6 +379,10 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "remove-db-snapshot-share": _db_snapshot_unshared,
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
+    "start-logging": _logging,
+    "enable-detector": _detector_enabled,
+    "enable-rule": _rule_enabled,
+    "put-rule-targets": _rule_targets,
     **CAPACITY_CONFIRM,
     "deactivate-access-key": _key_inactive,
     "quarantine-user": _user_policy,

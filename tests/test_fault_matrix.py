@@ -57,6 +57,9 @@ FAULTS = {  # fault -> service -> (code, HTTP status)
     },
     "5xx": {"ec2": ("InternalError", 500), "*": ("InternalFailure", 500)},
 }
+# AWS's own wording of each fault ("Rate exceeded" is what a throttled call says; it never says "throttled", a word
+# the report keeps for a Lambda function it throttled)
+MESSAGES = {"denied": "denied", "throttled": "Rate exceeded", "5xx": "internal error"}
 RECORD_WRITE = ("dynamodb", "BatchWriteItem")
 CELLS = [(service, op, fault) for service, ops in CALLS.items() for op in ops for fault in FAULTS]
 
@@ -87,7 +90,7 @@ def scene(aws: EmulatedAws) -> Any:
 
 def inject(aws: EmulatedAws, service: str, operation: str, fault: str) -> None:
     code, status = FAULTS[fault].get(service, FAULTS[fault]["*"])
-    message = f"{fault} (injected at {operation})"
+    message = f"{MESSAGES[fault]} (injected at {operation})"
     if service == "cloudtrail":  # answered by the emulated CloudTrail, ahead of the HTTP layer
         aws.trail.failure = (code, message, status)
     else:

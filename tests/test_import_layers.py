@@ -22,9 +22,11 @@ CORE = {
     "responder.config",
     "responder.events",
     "responder.fit",
+    "responder.guard_calls",
     "responder.guardduty_findings",
     "responder.kinds",  # the registry of kinds (its __init__); each kind module is loaded on first use
     "responder.model",
+    "responder.own_names",
     "responder.partitions",
     "responder.pricing",
     "responder.rogue",

@@ -18,7 +18,7 @@ from tests.conftest import security_groups
 from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-HANDLER_OF = {"health": "health", "guardduty": "guardduty", "cloudtrail": "cloudtrail", "runbook": "runbook"}
+HANDLER_OF = {h: h for h in ("health", "guardduty", "cloudtrail", "runbook", "heartbeat")}
 
 
 def run(invoke, **command):

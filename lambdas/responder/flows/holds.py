@@ -213,6 +213,6 @@ def planned_check(ctx: ResponseContext, principal: Principal) -> str:
     """What a dry-run says the check would do."""
     return (
         f"planned: {ctx.settings.propagation_seconds:g} s (PROPAGATION_SECONDS) after closing the door, check again "
-        f"that every access key of {principal.name} is Inactive, the quarantine policy is attached and no console "
+        f"that no access key of {principal.name} is active again, the quarantine policy is still attached and no console "
         "password was created, and sweep for what the user created since; put back and report what changed"
     )

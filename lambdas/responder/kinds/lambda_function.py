@@ -49,7 +49,14 @@ class ThrottleFunction(Action):
     phase = 20
     stops = "lambda-function"
     stops_capacity = True
-    words = Words("Lambda function", "Lambda functions", "throttled (concurrency 0)", "to throttle")
+    words = Words(
+        "Lambda function",
+        "Lambda functions",
+        "throttled (reserved concurrency 0, code kept)",
+        "to throttle (reserved concurrency 0)",
+        short="throttled",
+        one="{noun} {target} {short} (code kept)",
+    )
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
         def throttle(step: Step) -> str:
