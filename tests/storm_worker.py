@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from tools.emulator import LambdaContext
+from tools.emulator.capacity import GlueRuns, Lightsail
 from tools.emulator.cloudtrail import EmulatedCloudTrail
 from tools.emulator.hooks import Dispatcher
 
@@ -28,6 +29,9 @@ def main(argv: list[str]) -> int:
     event = json.loads(Path(event_path).read_text())
     dispatcher = Dispatcher()  # moto gap: LookupEvents (moto raises; the server answers 500): no events, a real answer
     dispatcher.senders = [EmulatedCloudTrail().on_send]
+    # moto's server has no Lightsail backend (it answers 500) nor Glue's BatchStopJobRun: the emulator's gap fillers,
+    # as in process (this account has neither Lightsail instances nor Glue runs: the same empty answer in every worker)
+    dispatcher.plugins = [Lightsail(), GlueRuns()]
     accepted: Counter[str] = Counter()  # every call AWS (moto) accepted, by action
     dispatcher.observers = [lambda call, parsed: accepted.update([call.action])]
     dispatcher.install()
