@@ -151,8 +151,13 @@ def plan_workloads(
                 member_kind = _member_kind(kind, member)
                 reason = f"runs in rogue {kind.label} {w.name}: {verdict.reason}"
                 steps += member_kind.stop_steps(member, Verdict(True, reason, verdict.source, verdict.overrode_protect))
-        elif verdict.examined:
-            steps += kind.skipped_steps(w, verdict)
+        else:
+            if verdict.examined:
+                steps += kind.skipped_steps(w, verdict)
+            for member in w.members:  # what the chain itself started in a resource that is not rogue (its job
+                mv = policy.judge(member, evidence, window)  # in the team's Batch queue) is stopped on its own
+                if mv.rogue and mv.source != "window":
+                    steps += _member_kind(kind, member).stop_steps(member, mv)
     return steps + _needs_human(evidence)
 
 
