@@ -74,6 +74,9 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         Request(c.action, _arn(c, "lightsail", f"Instance/{c.params['instanceName']}"))
     ],
     "batch:DescribeComputeEnvironments": _any,
+    "batch:DescribeJobQueues": _any,
+    "batch:ListJobs": _any,
+    "batch:TerminateJob": lambda c: [Request(c.action, _arn(c, "batch", f"job/{c.params['jobId']}"))],
     "batch:UpdateComputeEnvironment": lambda c: [
         Request(c.action, str(c.params["computeEnvironment"]))
         if str(c.params["computeEnvironment"]).startswith("arn:")

@@ -575,3 +575,75 @@ def create_sagemaker_job(
     request = {f"{what[0].lower()}{what[1:]}JobName": name}
     response = {f"{what[0].lower()}{what[1:]}JobArn": arn}
     return arn, actor._record(f"Create{what}Job", "sagemaker.amazonaws.com", region, request, response, at)
+
+
+class BatchJobs:
+    """moto runs a submitted Batch job in Docker (absent here: the job fails at once): this plugin keeps its own
+    jobs ``RUNNING`` (a long job, a miner, as in AWS) and answers ``SubmitJob``, ``ListJobs``, ``DescribeJobs``
+    and ``TerminateJob`` (the job ``FAILED`` with the given ``statusReason``, as AWS records it); queues, job
+    definitions and compute environments stay moto's."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}  # job id -> the job AWS describes
+
+    @staticmethod
+    def _queue(call: Any, queue: str) -> str:
+        return queue if queue.startswith("arn:") else f"arn:aws:batch:{call.region}:{call.account}:job-queue/{queue}"
+
+    def __call__(self, call: Any) -> Any:
+        import uuid
+
+        from .hooks import error, reply
+
+        if call.service != "batch":
+            return None
+        if call.operation == "SubmitJob":
+            job_id = str(uuid.uuid4())
+            arn = f"arn:aws:batch:{call.region}:{call.account}:job/{job_id}"
+            self.jobs[job_id] = {
+                "jobId": job_id, "jobArn": arn, "jobName": call.params["jobName"], "region": call.region,
+                "jobQueue": self._queue(call, str(call.params["jobQueue"])), "jobDefinition": call.params["jobDefinition"],
+                "status": "RUNNING", "createdAt": int(datetime.now(UTC).timestamp() * 1000),
+            }  # fmt: skip
+            return reply(200, {"jobArn": arn, "jobName": call.params["jobName"], "jobId": job_id})
+        if call.operation == "ListJobs":
+            queue, status = self._queue(call, str(call.params.get("jobQueue"))), call.params.get("jobStatus", "RUNNING")
+            found = [{k: j[k] for k in ("jobArn", "jobId", "jobName", "createdAt", "status")} for j in self.jobs.values()
+                     if j["region"] == call.region and j["jobQueue"] == queue and j["status"] == status]  # fmt: skip
+            return reply(200, {"jobSummaryList": found})
+        if call.operation == "DescribeJobs":
+            wanted = [str(i) for i in call.params.get("jobs", [])]
+            found = [{k: v for k, v in self.jobs[i].items() if k != "region"} for i in wanted if i in self.jobs]
+            return reply(200, {"jobs": found})
+        if call.operation == "TerminateJob":
+            job = self.jobs.get(str(call.params.get("jobId")))
+            if job is None:
+                return None  # moto: an unknown job is no error either
+            if not call.params.get("reason"):
+                return error("ClientException", "'reason' is a required field (cannot be a empty string)")
+            job.update(status="FAILED", statusReason=call.params["reason"])
+            return reply(200, {})
+        return None
+
+
+def submit_batch_job(
+    actor: Actor, region: str, queue: str, name: str, *, environment: str, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A job queue on ``environment`` and a job definition (if new) and ``SubmitJob`` (kept ``RUNNING`` by
+    ``BatchJobs``)."""
+    batch = actor.aws.client("batch", region)
+    if not batch.describe_job_queues(jobQueues=[queue])["jobQueues"]:
+        batch.create_job_queue(jobQueueName=queue, state="ENABLED", priority=1,
+                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])  # fmt: skip
+    if not batch.describe_job_definitions(jobDefinitionName="worker")["jobDefinitions"]:
+        batch.register_job_definition(jobDefinitionName="worker", type="container", platformCapabilities=["FARGATE"],
+                                      containerProperties={"image": "public.ecr.aws/docker/library/busybox",
+                                                           "resourceRequirements": [{"type": "VCPU", "value": "4"},
+                                                                                    {"type": "MEMORY", "value": "8192"}],
+                                                           "executionRoleArn": _role(actor)})  # fmt: skip
+    job = batch.submit_job(jobName=name, jobQueue=queue, jobDefinition="worker")
+    if at is not None:
+        actor.aws.batch_jobs.jobs[job["jobId"]]["createdAt"] = int(at.timestamp() * 1000)
+    request = {"jobName": name, "jobQueue": queue, "jobDefinition": "worker"}
+    response = {"jobArn": job["jobArn"], "jobName": name, "jobId": job["jobId"]}
+    return str(job["jobArn"]), actor._record("SubmitJob", "batch.amazonaws.com", region, request, response, at)
