@@ -105,3 +105,24 @@ def test_batch_jobs_of_rogue_environment_and_of_the_key_terminated_after_it_is_d
     )
     assert report["regions"]["sa-east-1"] == "contained"
     assert_truthful(aws, report, aws.notifications())
+
+
+def test_launch_watcher_stops_jobs_made_by_a_credential_under_open_incident(aws, invoke):
+    attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
+    team = aws.create_user("ml-team", key_id=TEAM_KEY)
+    environment, _ = create_compute_environment(team, "us-east-1", "nightly")
+    invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))  # opens the incident; nothing running yet
+    training, training_event = create_sagemaker_job(attacker, "us-east-1", "Training", "late-miner")
+    job, job_event = submit_batch_job(attacker, "us-east-1", "nightly-queue", "late-miner", environment=environment)
+
+    reports = [invoke("cloudtrail", training_event), invoke("cloudtrail", job_event)]
+
+    assert _job_status(aws, "us-east-1", "Training", "late-miner") == "Stopping"
+    [described] = aws.client("batch", "us-east-1").describe_jobs(jobs=[job.rsplit("/", 1)[1]])["jobs"]
+    assert described["status"] == "FAILED" and reports[1]["incidentId"] in described["statusReason"]
+    assert [(a["action"], a["target"], a["status"]) for r in reports for a in r["actions"]] == [
+        ("stop-training-job", training, "done"),
+        ("terminate-batch-job", job, "done"),
+    ]
+    for report in reports:
+        assert_truthful(aws, report)
