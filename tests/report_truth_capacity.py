@@ -73,6 +73,24 @@ def _run_stopped(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return any(r["Id"] == action["target"] and r["JobRunState"] in ("STOPPING", "STOPPED") for r in runs)
 
 
+def _batch_job_terminated(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    found = aws.client("batch", action["region"]).describe_jobs(jobs=[action["jobId"]])["jobs"]
+    incident = action.get("incidentId")
+    return bool(found) and all(
+        j["jobArn"] == action["target"] and j["status"] == "FAILED" and (not incident or incident in j["statusReason"])
+        for j in found
+    )
+
+
+def _sagemaker_job_stopped(what: str) -> Callable[[EmulatedAws, dict[str, Any]], bool]:
+    def confirm(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+        client = aws.client("sagemaker", action["region"])
+        found = getattr(client, f"describe_{what.lower()}_job")(**{f"{what}JobName": action["name"]})
+        return found[f"{what}JobArn"] == action["target"] and found[f"{what}JobStatus"] in ("Stopping", "Stopped")
+
+    return confirm
+
+
 CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "scale-ecs-service-to-zero": _service_at_zero,
     "stop-ecs-task": _task_stopped,
@@ -85,5 +103,9 @@ CAPACITY_CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "stop-lightsail-instance": _lightsail_stopped,
     "stop-build": _build_stopped,
     "stop-glue-job-run": _run_stopped,
+    "terminate-batch-job": _batch_job_terminated,
+    "stop-training-job": _sagemaker_job_stopped("Training"),
+    "stop-processing-job": _sagemaker_job_stopped("Processing"),
+    "stop-transform-job": _sagemaker_job_stopped("Transform"),
 }
 CAPACITY_STOPS = frozenset(CAPACITY_CONFIRM)

@@ -138,4 +138,5 @@ class ResponseContext:
             dry_run=self.dry_run,
             log=self.log,
             done_before=self.done_before,
+            incident_id=self.incident_id,
         )

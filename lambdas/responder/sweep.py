@@ -11,18 +11,18 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
-from .actions import STOPS_CAPACITY, execute, report_order
+from .actions import ACTIONS, STOPS_CAPACITY, execute, report_order
 from .aws import Clients, describe_error
 from .cloudtrail_records import CallRecord, launch_events
 from .config import Settings
 from .kinds import kinds
 from .kinds.base import CapacityKind, Workload, plan_workloads
-from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Suspect, Window, planned
+from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Step, Suspect, Window, planned
 from .planner import plan_region
 from .probes import describe_region, lookup_calls
 from .rogue import RoguePolicy
@@ -79,7 +79,9 @@ class RegionSweep:
         dry_run: bool,
         log: Callable[..., Any] | None = None,
         done_before: Mapping[tuple[str, str, str], tuple[int, Mapping[str, Any]]] | None = None,
+        incident_id: str = "",
     ) -> None:
+        self.incident_id = incident_id  # given to the steps of actions that name it (``Action.names_incident``)
         self.clients = clients
         self.settings = settings
         self.policy = policy
@@ -125,6 +127,12 @@ class RegionSweep:
                 by_region[call.region].append(call.to_launch("ledger"))
         return by_region, None
 
+    def _named(self, step: Step) -> Step:
+        cls = ACTIONS.get(step.action)  # type: ignore[call-overload]
+        if not (self.incident_id and cls and cls.names_incident):
+            return step
+        return replace(step, params={**step.params, "incidentId": self.incident_id})
+
     def sweep_region(
         self,
         region: str,
@@ -157,6 +165,7 @@ class RegionSweep:
                 steps + plan_workloads(workloads, evidence, self.policy, request.window),
                 key=lambda s: (report_order(s.action), s.status != "planned", s.target),
             )
+            steps = [self._named(s) for s in steps]
             outcomes = (
                 planned(steps)
                 if self.dry_run

@@ -49,7 +49,7 @@ from responder.aws import reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
-from .capacity import EcsGaps, GlueRuns, Lightsail, RunningBuilds, UnofferedRegions  # noqa: E402
+from .capacity import BatchJobs, EcsGaps, GlueRuns, Lightsail, RunningBuilds, SageMakerJobs, UnofferedRegions  # noqa: E402
 from .chain import RolesAnywhere, SerialConsoleAccess  # noqa: E402
 from .cloudtrail import ACCOUNT, EC2_XMLNS, EmulatedCloudTrail, Identity, cloudtrail_detail  # noqa: E402
 from .hooks import (  # noqa: E402
@@ -158,6 +158,8 @@ class EmulatedAws:
         self.roles_anywhere = RolesAnywhere()
         self.lightsail = Lightsail()
         self.glue_runs = GlueRuns()
+        self.sagemaker_jobs = SageMakerJobs()
+        self.batch_jobs = BatchJobs()
         self.dispatcher = Dispatcher(self.faults)
         self.dispatcher.plugins = [
             self.recorder,
@@ -173,6 +175,8 @@ class EmulatedAws:
             UnofferedRegions(),  # a service moto has no backend for in a region: not offered there
             self.lightsail,  # moto has no Lightsail
             self.glue_runs,  # nor Glue's BatchStopJobRun
+            self.sagemaker_jobs,  # nor in-progress SageMaker jobs and their stops
+            self.batch_jobs,  # moto runs Batch jobs in Docker
         ]
         self.dispatcher.senders.append(self.trail.on_send)  # after the injected faults
         self.spot_ids = SpotInstanceIds()

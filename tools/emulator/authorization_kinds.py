@@ -49,6 +49,9 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
             "lambda:ListEventSourceMappings",
             "sagemaker:ListNotebookInstances",
             "sagemaker:ListEndpoints",
+            "sagemaker:ListTrainingJobs",
+            "sagemaker:ListProcessingJobs",
+            "sagemaker:ListTransformJobs",
         ),
         _any,
     ),
@@ -71,6 +74,9 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
         Request(c.action, _arn(c, "lightsail", f"Instance/{c.params['instanceName']}"))
     ],
     "batch:DescribeComputeEnvironments": _any,
+    "batch:DescribeJobQueues": _any,
+    "batch:ListJobs": _any,
+    "batch:TerminateJob": lambda c: [Request(c.action, _arn(c, "batch", f"job/{c.params['jobId']}"))],
     "batch:UpdateComputeEnvironment": lambda c: [
         Request(c.action, str(c.params["computeEnvironment"]))
         if str(c.params["computeEnvironment"]).startswith("arn:")
@@ -87,6 +93,11 @@ MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "sagemaker:DeleteEndpoint": _sagemaker("endpoint", "EndpointName"),
     "sagemaker:DescribeEndpointConfig": _sagemaker("endpoint-config", "EndpointConfigName"),
     "sagemaker:StopNotebookInstance": _sagemaker("notebook-instance", "NotebookInstanceName"),
+    **{
+        f"sagemaker:{verb}{what}Job": _sagemaker(f"{what.lower()}-job", f"{what}JobName")
+        for verb in ("Describe", "Stop")
+        for what in ("Training", "Processing", "Transform")
+    },
     "sagemaker:ListTags": lambda c: [Request(c.action, str(c.params["ResourceArn"]))],
     "ecs:DescribeServices": _ecs("service", "services"),
     "ecs:UpdateService": _ecs("service", "service"),

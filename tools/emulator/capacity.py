@@ -482,3 +482,168 @@ def start_job_run(actor: Actor, region: str, job: str, *, at: datetime | None = 
                         WorkerType="G.2X", NumberOfWorkers=10)  # fmt: skip
     run = str(glue.start_job_run(JobName=job)["JobRunId"])
     return run, actor._record("StartJobRun", "glue.amazonaws.com", region, {"jobName": job}, {"jobRunId": run}, at)
+
+
+class SageMakerJobs:
+    """moto creates a training job already ``Completed``, and has no ``StopTrainingJob`` (nor the processing and
+    transform stops): this plugin keeps its own jobs ``InProgress`` (a long job, a miner, as in AWS) and answers
+    ``Create``/``Describe``/``List``/``Stop`` of the three job APIs, and ``ListTags`` of their ARNs. ``Stop``
+    moves a job to ``Stopping``; stopping a job that is not in progress is AWS's ``ValidationException``."""
+
+    KINDS = {"Training": "ResourceConfig", "Processing": "ProcessingResources", "Transform": "TransformResources"}
+
+    def __init__(self) -> None:
+        self.jobs: dict[tuple[str, str, str], dict[str, Any]] = {}  # (region, Training, name) -> the job described
+
+    def __call__(self, call: Any) -> Any:
+        from .hooks import error, reply
+
+        if call.service != "sagemaker":
+            return None
+        op = call.operation
+        if op == "ListTags":
+            found = next((j for j in self.jobs.values() if j["arn"] == call.params.get("ResourceArn")), None)
+            return reply(200, {"Tags": found["tags"]}) if found else None
+        for what in self.KINDS:
+            if op == f"List{what}Jobs":
+                status = call.params.get("StatusEquals")
+                summaries = [
+                    {f"{what}JobName": j[f"{what}JobName"], f"{what}JobArn": j["arn"], "CreationTime": j["CreationTime"],
+                     f"{what}JobStatus": j[f"{what}JobStatus"]}
+                    for (region, kind, _n), j in self.jobs.items()
+                    if region == call.region and kind == what and (not status or j[f"{what}JobStatus"] == status)
+                ]  # fmt: skip
+                return reply(200, {f"{what}JobSummaries": summaries})
+            if op in (f"Create{what}Job", f"Describe{what}Job", f"Stop{what}Job"):
+                name = str(call.params.get(f"{what}JobName"))
+                key = (call.region, what, name)
+                if op.startswith("Create"):
+                    return reply(200, {f"{what}JobArn": self._create(call, what, name)})
+                job = self.jobs.get(key)
+                if job is None:
+                    return error("ValidationException", f"Requested resource not found: {name}")
+                if op.startswith("Describe"):
+                    return reply(200, {k: v for k, v in job.items() if k not in ("arn", "tags")}
+                                 | {f"{what}JobArn": job["arn"]})  # fmt: skip
+                if job[f"{what}JobStatus"] != "InProgress":
+                    return error("ValidationException", f"The job {name} is not in progress")
+                job[f"{what}JobStatus"] = "Stopping"
+                return reply(200, {})
+        return None
+
+    def _create(self, call: Any, what: str, name: str) -> str:
+        resource = what.lower() + "-job"
+        arn = f"arn:aws:sagemaker:{call.region}:{call.account}:{resource}/{name.lower()}"
+        self.jobs[(call.region, what, name)] = {
+            f"{what}JobName": name,
+            f"{what}JobStatus": "InProgress",
+            "CreationTime": datetime.now(UTC),
+            self.KINDS[what]: call.params.get(self.KINDS[what], {}),
+            "arn": arn,
+            "tags": list(call.params.get("Tags", [])),
+        }
+        return arn
+
+
+def create_sagemaker_job(
+    actor: Actor, region: str, what: str, name: str, instance_type: str = "ml.p3.2xlarge", count: int = 2,
+    *, tags: dict[str, str] | None = None, at: datetime | None = None,
+) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """``CreateTrainingJob`` / ``CreateProcessingJob`` / ``CreateTransformJob`` (``what``: Training ...) on ``count``
+    instances, kept ``InProgress`` by ``SageMakerJobs``."""
+    from . import clock
+
+    client = actor.aws.client("sagemaker", region)
+    tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+    params: dict[str, Any] = {
+        "Training": {"TrainingJobName": name, "RoleArn": _role(actor), "AlgorithmSpecification": {
+            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:latest", "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath": "s3://models/out"}, "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": count, "VolumeSizeInGB": 50}},
+        "Processing": {"ProcessingJobName": name, "RoleArn": _role(actor), "AppSpecification": {
+            "ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/process:latest"},
+            "ProcessingResources": {"ClusterConfig": {"InstanceType": instance_type, "InstanceCount": count,
+                                                      "VolumeSizeInGB": 50}}},
+        "Transform": {"TransformJobName": name, "ModelName": f"{name}-model", "TransformInput": {"DataSource": {
+            "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://inputs/batch"}}},
+            "TransformOutput": {"S3OutputPath": "s3://outputs/batch"},
+            "TransformResources": {"InstanceType": instance_type, "InstanceCount": count}},
+    }[what]  # fmt: skip
+    with clock(at):
+        arn = str(getattr(client, f"create_{what.lower()}_job")(**params, **({"Tags": tag_list} if tag_list else {}))[
+            f"{what}JobArn"])  # fmt: skip
+    request = {f"{what[0].lower()}{what[1:]}JobName": name}
+    response = {f"{what[0].lower()}{what[1:]}JobArn": arn}
+    return arn, actor._record(f"Create{what}Job", "sagemaker.amazonaws.com", region, request, response, at)
+
+
+class BatchJobs:
+    """moto runs a submitted Batch job in Docker (absent here: the job fails at once): this plugin keeps its own
+    jobs ``RUNNING`` (a long job, a miner, as in AWS) and answers ``SubmitJob``, ``ListJobs``, ``DescribeJobs``
+    and ``TerminateJob`` (the job ``FAILED`` with the given ``statusReason``, as AWS records it); queues, job
+    definitions and compute environments stay moto's."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, dict[str, Any]] = {}  # job id -> the job AWS describes
+
+    @staticmethod
+    def _queue(call: Any, queue: str) -> str:
+        return queue if queue.startswith("arn:") else f"arn:aws:batch:{call.region}:{call.account}:job-queue/{queue}"
+
+    def __call__(self, call: Any) -> Any:
+        import uuid
+
+        from .hooks import error, reply
+
+        if call.service != "batch":
+            return None
+        if call.operation == "SubmitJob":
+            job_id = str(uuid.uuid4())
+            arn = f"arn:aws:batch:{call.region}:{call.account}:job/{job_id}"
+            self.jobs[job_id] = {
+                "jobId": job_id, "jobArn": arn, "jobName": call.params["jobName"], "region": call.region,
+                "jobQueue": self._queue(call, str(call.params["jobQueue"])), "jobDefinition": call.params["jobDefinition"],
+                "status": "RUNNING", "createdAt": int(datetime.now(UTC).timestamp() * 1000),
+            }  # fmt: skip
+            return reply(200, {"jobArn": arn, "jobName": call.params["jobName"], "jobId": job_id})
+        if call.operation == "ListJobs":
+            queue, status = self._queue(call, str(call.params.get("jobQueue"))), call.params.get("jobStatus", "RUNNING")
+            found = [{k: j[k] for k in ("jobArn", "jobId", "jobName", "createdAt", "status")} for j in self.jobs.values()
+                     if j["region"] == call.region and j["jobQueue"] == queue and j["status"] == status]  # fmt: skip
+            return reply(200, {"jobSummaryList": found})
+        if call.operation == "DescribeJobs":
+            wanted = [str(i) for i in call.params.get("jobs", [])]
+            found = [{k: v for k, v in self.jobs[i].items() if k != "region"} for i in wanted if i in self.jobs]
+            return reply(200, {"jobs": found})
+        if call.operation == "TerminateJob":
+            job = self.jobs.get(str(call.params.get("jobId")))
+            if job is None:
+                return None  # moto: an unknown job is no error either
+            if not call.params.get("reason"):
+                return error("ClientException", "'reason' is a required field (cannot be a empty string)")
+            job.update(status="FAILED", statusReason=call.params["reason"])
+            return reply(200, {})
+        return None
+
+
+def submit_batch_job(
+    actor: Actor, region: str, queue: str, name: str, *, environment: str, at: datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """A job queue on ``environment`` and a job definition (if new) and ``SubmitJob`` (kept ``RUNNING`` by
+    ``BatchJobs``)."""
+    batch = actor.aws.client("batch", region)
+    if not batch.describe_job_queues(jobQueues=[queue])["jobQueues"]:
+        batch.create_job_queue(jobQueueName=queue, state="ENABLED", priority=1,
+                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])  # fmt: skip
+    if not batch.describe_job_definitions(jobDefinitionName="worker")["jobDefinitions"]:
+        batch.register_job_definition(jobDefinitionName="worker", type="container", platformCapabilities=["FARGATE"],
+                                      containerProperties={"image": "public.ecr.aws/docker/library/busybox",
+                                                           "resourceRequirements": [{"type": "VCPU", "value": "4"},
+                                                                                    {"type": "MEMORY", "value": "8192"}],
+                                                           "executionRoleArn": _role(actor)})  # fmt: skip
+    job = batch.submit_job(jobName=name, jobQueue=queue, jobDefinition="worker")
+    if at is not None:
+        actor.aws.batch_jobs.jobs[job["jobId"]]["createdAt"] = int(at.timestamp() * 1000)
+    request = {"jobName": name, "jobQueue": queue, "jobDefinition": "worker"}
+    response = {"jobArn": job["jobArn"], "jobName": name, "jobId": job["jobId"]}
+    return str(job["jobArn"]), actor._record("SubmitJob", "batch.amazonaws.com", region, request, response, at)

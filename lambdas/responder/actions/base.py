@@ -93,6 +93,7 @@ class Action(ABC):
     words: ClassVar[Words]
     stops: ClassVar[str | None] = None  # the capacity kind this action stops (spot-request, asg ...), if any
     stops_capacity: ClassVar[bool] = False  # it takes rogue capacity away (a region with one done is contained)
+    names_incident: ClassVar[bool] = False  # its steps carry the incident id (params "incidentId"): AWS records it
     capability: ClassVar[cap.Capability]
 
     @abstractmethod

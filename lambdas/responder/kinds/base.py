@@ -143,6 +143,7 @@ def plan_workloads(
     steps: list[Step] = []
     for kind, w in found:
         if evidence.scope is not None and w.id not in evidence.scope:
+            steps += _chain_members(kind, w, evidence, policy, window)
             continue
         verdict = policy.judge(w, evidence, window)
         if verdict.rogue:
@@ -151,9 +152,26 @@ def plan_workloads(
                 member_kind = _member_kind(kind, member)
                 reason = f"runs in rogue {kind.label} {w.name}: {verdict.reason}"
                 steps += member_kind.stop_steps(member, Verdict(True, reason, verdict.source, verdict.overrode_protect))
-        elif verdict.examined:
-            steps += kind.skipped_steps(w, verdict)
+        else:
+            if verdict.examined:
+                steps += kind.skipped_steps(w, verdict)
+            steps += _chain_members(kind, w, evidence, policy, window)
     return steps + _needs_human(evidence)
+
+
+def _chain_members(
+    kind: CapacityKind, w: Workload, evidence: RegionEvidence, policy: RoguePolicy, window: Window | None
+) -> list[Step]:
+    """What the chain itself started in a resource that is not rogue (its job in the team's Batch queue) is
+    stopped on its own: attributed members only (the window rule judges the resource, not its members)."""
+    steps: list[Step] = []
+    for member in w.members:
+        if evidence.scope is not None and member.id not in evidence.scope:
+            continue
+        verdict = policy.judge(member, evidence, window)
+        if verdict.rogue and verdict.source != "window":
+            steps += _member_kind(kind, member).stop_steps(member, verdict)
+    return steps
 
 
 def _needs_human(evidence: RegionEvidence) -> list[Step]:
