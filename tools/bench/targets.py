@@ -268,5 +268,8 @@ def versus_swarm(head: RunResult | None, other: RunResult | None, limit: float, 
             k for k, ok in other.verified.items() if not ok) + (f" ({other.error})" if other.error else "")
     )  # fmt: skip
     if ratio is None:
-        return Target(name, "n/a", f"<= {limit:g} x", None, None, note)
+        missed = head is not None and other is not None  # it ran, but did not contain: a miss, not n/a
+        return Target(
+            name, "not contained" if missed else "n/a", f"<= {limit:g} x", None, False if missed else None, note
+        )
     return Target(name, f"{ratio:.2f} x", f"<= {limit:g} x", ratio / limit, ratio <= limit, note)
