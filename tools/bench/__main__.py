@@ -14,6 +14,7 @@ from typing import TypeVar
 from rich.console import Console
 
 from . import coldstart
+from .earliest import earliest_target, run_earliest_bench
 from .guard import run_guard_bench, tamper_target
 from .instrument import CpuMeter
 from .isolated import run_isolated
@@ -41,6 +42,9 @@ def in_process_plan(quick: bool, slowest: str) -> list[RunSpec]:
         # one call after another: its time at 100 ms is exactly its wall at 0 ms + calls x 100 ms
         RunSpec("17x10 sequential", ten, 0.0, engine="sequential"),
         RunSpec("17x10 throttled", ten, 0.0 if quick else LATENCY, throttle=True, invocations=3),
+        # issues 22 and 23: the same swarm with a role hop, and the campaign (EC2 + ECS + Lambda), vs 17x10
+        RunSpec("17x10 role hop", ten, LATENCY, shape="hop"),
+        RunSpec("17x10 campaign", ten, LATENCY, shape="campaign"),
     ]
     if not quick:
         specs.insert(0, RunSpec("17x100", Size.each(100), LATENCY))
@@ -96,12 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     swarm = timed(console, "swarm rule", partial(measure_swarm, LATENCY))
     tamper = timed(console, "tamper (Guarding the responder)", run_guard_bench)
-    targets = [*evaluate(runs, imports), swarm_target(swarm), tamper_target(tamper)]
+    earliest = timed(console, "AWS quarantine attached (earliest trigger)", run_earliest_bench)
+    head = runs.get("17x10")
+    targets = [
+        *evaluate(runs, imports), swarm_target(swarm), tamper_target(tamper),
+        earliest_target(earliest, head.key_inactive_s if head else None),
+    ]  # fmt: skip
     seconds = time.perf_counter() - started
     show(console, runs, imports, targets)
     console.print(organization_table(org))
     write_json(args.out, quick=args.quick, seconds=seconds, runs=runs, imports=imports, targets=targets,
-               extra={"organization": org.to_json(), "swarm": swarm.to_json(), "tamper": tamper.to_json()})  # fmt: skip
+               extra={"organization": org.to_json(), "swarm": swarm.to_json(), "tamper": tamper.to_json(),
+                      "earliest": earliest.to_json()})  # fmt: skip
     met = sum(1 for t in targets if t.passed)
     missed = sum(1 for t in targets if t.passed is False)
     console.print(f"[bold]{met} targets met, {missed} missed[/bold]; benchmark took {seconds:.0f} s; JSON: {args.out}")

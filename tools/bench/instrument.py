@@ -34,6 +34,10 @@ STOP_ACTIONS = frozenset(
         "autoscaling:UpdateAutoScalingGroup",
         "ec2:ModifyInstanceAttribute",
         "ec2:TerminateInstances",
+        # capacity beyond EC2 (the campaign run): the ECS scheduler, its tasks, a Lambda function's concurrency
+        "ecs:UpdateService",
+        "ecs:StopTask",
+        "lambda:PutFunctionConcurrency",
     }
 )
 KEY_ACTION = "iam:UpdateAccessKey"

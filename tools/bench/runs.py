@@ -27,7 +27,7 @@ from .instrument import (
     RssSampler,
     Timeline,
 )
-from .scenario import ALLOWED_REGIONS, CLEAN_REGIONS, REGIONS, Scene, Size, build, verify
+from .scenario import ALLOWED_REGIONS, CLEAN_REGIONS, REGIONS, Scene, Shape, Size, build, verify
 
 Engine = Literal["responder", "sequential"]
 ACTIVITY_THREAD = "activity"  # the activity summary's reader threads (responder.activity)
@@ -52,6 +52,7 @@ class RunSpec:
     invocations: int = 1  # > 1: re-invoke a handler that raised, as Lambda retries an async event (twice)
     target_latency: float = 0.1  # the latency an estimate is made for, when ``latency`` is lower
     cold: bool = False  # a new container: the handler module is first imported (Lambda's init) for this run
+    shape: Shape = "swarm"  # the attacker's capacity: EC2 only, with a role hop, or the campaign (EC2+ECS+Lambda)
 
 
 @dataclass
@@ -164,7 +165,7 @@ def production_max_attempts() -> str:
 def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
     env = {"ALLOWED_REGIONS": ALLOWED_REGIONS, "AWS_MAX_ATTEMPTS": production_max_attempts()}
     with EmulatedAws(regions=REGIONS, env=env, latency=0.0) as aws:
-        scene = build(aws, spec.size)
+        scene = build(aws, spec.size, shape=spec.shape)
         aws.set_env(SWEEP_REGIONS=",".join(spec.sweep))
         timeline = Timeline()
         timeline.install(aws)

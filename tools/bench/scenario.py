@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from infra.config import DEFAULT_REGIONS
 from tools.emulator import EmulatedAws, Launched
+from tools.emulator.capacity import create_function, create_service
+from tools.emulator.chain import assume_role
 from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
 from tools.emulator.trails import attacker_trail
 
@@ -26,6 +28,18 @@ PROTECTED_REGION = "ap-south-1"
 PROTECTED_PER_REGION = 2
 ATTACKER_USER = "ci-deployer"
 RECON_PER_REGION = 20  # recon calls (who am I, describes) the attacker made in each region it attacked
+# the shapes of the swarm: EC2 only (the headline); with a role hop (issue 22: the key assumes a role and the
+# role session launches half the attacked regions' capacity); the campaign (issue 23: plus an ECS service of
+# Fargate tasks in every attacked region and Lambda functions)
+Shape = Literal["swarm", "hop", "campaign"]
+HOP_ROLE = "deploy-role"
+SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"
+CAMPAIGN_TASKS = 10
+CAMPAIGN_FUNCTIONS = 5
+HOP_TRUST = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},'
+    '"Action":"sts:AssumeRole"}]}'
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,9 @@ class Scene:
     attacker_asgs: dict[str, list[str]] = field(default_factory=dict)
     legit_instances: dict[str, list[str]] = field(default_factory=dict)
     legit_asgs: dict[str, tuple[str, int]] = field(default_factory=dict)
+    services: list[tuple[str, str, str]] = field(default_factory=list)  # attacker ECS (region, cluster, service)
+    functions: list[tuple[str, str]] = field(default_factory=list)  # attacker Lambda (region, name)
+    hop: bool = False  # half the swarm launched by a role session the key assumed
 
     def health_event(self) -> dict[str, Any]:
         return health_event(self.notice_start, key=LEAKED_KEY)
@@ -91,7 +108,17 @@ class Scene:
             self.attacker_asgs.setdefault(launched.region, []).extend(launched.ids)
 
 
-def build(aws: EmulatedAws, size: Size, now: datetime | None = None) -> Scene:
+def hop_regions(regions: tuple[str, ...] = ATTACKED_REGIONS) -> tuple[str, ...]:
+    """The attacked regions whose capacity the role session launches: every other one, half the swarm."""
+    return regions[1::2]
+
+
+def function_regions(count: int = CAMPAIGN_FUNCTIONS, regions: tuple[str, ...] = ATTACKED_REGIONS) -> list[str]:
+    """Where the campaign's Lambda functions run: spread over the attacked regions, one per region first."""
+    return [regions[i % len(regions)] for i in range(count)] if regions else []
+
+
+def build(aws: EmulatedAws, size: Size, now: datetime | None = None, shape: Shape = "swarm") -> Scene:
     """Create the team's capacity and the attacker's (with no injected latency: set-up is not measured)."""
     now = now or datetime.now(UTC)
     scene = Scene(size=size, notice_start=now - timedelta(hours=1))
@@ -100,8 +127,21 @@ def build(aws: EmulatedAws, size: Size, now: datetime | None = None) -> Scene:
     # before launching, the attacker looked around in every region it then used (what the activity reads)
     attacker_trail(aws, attacker.identity, calls=RECON_PER_REGION * len(ATTACKED_REGIONS), services=("sts", "ec2"),
                    regions=ATTACKED_REGIONS, start=now - timedelta(hours=3), end=now - timedelta(hours=2))  # fmt: skip
+    launched_at = now - timedelta(hours=2)
+    launchers = dict.fromkeys(ATTACKED_REGIONS, attacker)
+    if shape == "hop":
+        aws.client("iam").create_role(RoleName=HOP_ROLE, AssumeRolePolicyDocument=HOP_TRUST)
+        session = assume_role(attacker, HOP_ROLE, "x", SESSION_KEY, at=launched_at - timedelta(minutes=5))
+        launchers.update(dict.fromkeys(hop_regions(), session))
+        scene.hop = True
     for region in ATTACKED_REGIONS:
-        _rogue_region(attacker, scene, region, Mix.of(size.in_region(region)), now - timedelta(hours=2))
+        _rogue_region(launchers[region], scene, region, Mix.of(size.in_region(region)), launched_at)
+    if shape == "campaign":
+        for region in ATTACKED_REGIONS:
+            service = create_service(attacker, region, "miner", CAMPAIGN_TASKS, cluster="work", at=launched_at)
+            scene.services.append((region, service.cluster, service.name))
+        for i, region in enumerate(function_regions()):
+            scene.functions.append((region, create_function(attacker, region, f"miner-{i}", at=launched_at).name))
     return scene
 
 
@@ -165,15 +205,33 @@ def verify(
             _asg_capacity(aws, r, name) == size for name, (r, size) in scene.legit_asgs.items() if r in regions
         ),
     }
+    if scene.services:
+        checks["attacker ECS services at zero"] = all(
+            _service_desired(aws, r, c, name) == 0 for r, c, name in scene.services if r in regions
+        )
+    if scene.functions:
+        checks["attacker functions throttled"] = all(
+            _concurrency(aws, r, name) == 0 for r, name in scene.functions if r in regions
+        )
     if report is not None:
-        made = [
-            r for r in aws.trail.records if r["userIdentity"]["accessKeyId"] == LEAKED_KEY and r["awsRegion"] in regions
-        ]
+        keys = {LEAKED_KEY, SESSION_KEY} if scene.hop else {LEAKED_KEY}
+        made = [r for r in aws.trail.records if r["userIdentity"]["accessKeyId"] in keys and r["awsRegion"] in regions]
         activity = report.get("activity") or {}
         checks["activity: every call of the key counted"] = bool(activity.get("complete")) and activity.get(
             "calls"
         ) == len(made)
     return checks
+
+
+def _service_desired(aws: EmulatedAws, region: str, cluster: str, service: str) -> int:
+    described = aws.client("ecs", region).describe_services(cluster=cluster, services=[service])["services"]
+    return int(described[0]["desiredCount"])
+
+
+def _concurrency(aws: EmulatedAws, region: str, function: str) -> int | None:
+    got = aws.client("lambda", region).get_function_concurrency(FunctionName=function)
+    value = got.get("ReservedConcurrentExecutions")
+    return None if value is None else int(value)
 
 
 def _asg_capacity(aws: EmulatedAws, region: str, name: str) -> int:

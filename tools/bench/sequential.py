@@ -17,6 +17,7 @@ from responder.config import Settings
 from responder.model import GLOBAL, Capacity, RegionEvidence, Step, Window
 from responder.planner import plan_key_containment, plan_region
 from responder.probes import REGION_DESCRIBES, describe_instances, key_owner, lookup_calls
+from responder.quarantine import quarantine_policy_arn, with_quarantine_arn
 from responder.rogue import RoguePolicy
 from responder.sweep import attribution_suspects
 from responder.timeutil import utcnow
@@ -34,7 +35,11 @@ def contain(access_key_id: str, notice_start: datetime, regions: Sequence[str]) 
     owner = key_owner(clients, home, access_key_id, ACCOUNT)
     if owner.principal is None:
         raise RuntimeError(f"{access_key_id} has no owner in the emulated account")
-    failed = _run_steps(clients, home, plan_key_containment(access_key_id, owner.principal, policy))
+    # the quarantine step names the stack's managed policy, as the engine's context adds it (responder.quarantine)
+    quarantine = with_quarantine_arn(
+        list(plan_key_containment(access_key_id, owner.principal, policy)), quarantine_policy_arn(settings, ACCOUNT)
+    )
+    failed = _run_steps(clients, home, quarantine)
     for region in regions:
         evidence = _evidence(clients, region, access_key_id, window)
         failed += _run_steps(clients, home, plan_region(evidence, policy, window))

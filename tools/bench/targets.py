@@ -11,6 +11,8 @@ from .runs import RunResult
 LATENCY = 0.1
 LAMBDA_LIMIT_S = 15 * 60
 LAMBDA_MEMORY_MB = 256
+HOP_LIMIT = 1.3  # issue 22: the swarm with a role hop within 1.3 x the same swarm without it
+CAMPAIGN_LIMIT = 1.5  # issue 23: EC2 + ECS + Lambda within 1.5 x the EC2-only swarm
 DESCRIBES = frozenset(
     {
         "ec2:DescribeInstances",
@@ -58,6 +60,8 @@ def evaluate(runs: dict[str, RunResult], imports: list[ColdImport]) -> list[Targ
         lambda_memory(runs.get("1000/17"), imports),
         *cold_imports(imports),
         throttled(runs.get("17x10 throttled")),
+        versus_swarm(head, runs.get("17x10 role hop"), HOP_LIMIT, "role hop: end to end / the same swarm's"),
+        versus_swarm(head, runs.get("17x10 campaign"), CAMPAIGN_LIMIT, "campaign: end to end / EC2-only swarm's"),
     ]
 
 
@@ -69,7 +73,12 @@ def key_inactive(head: RunResult | None) -> Target:
 
 
 def key_inactive_cold(cold: RunResult | None) -> Target:
-    note = f"Lambda init before it (import, home clients): {cold.init_s:.2f} s" if cold and cold.init_s else ""
+    note = (
+        f"Lambda init before it (import, home clients): {cold.init_s:.2f} s; from the import's start: "
+        f"{cold.init_s + cold.key_inactive_s:.2f} s"
+        if cold and cold.init_s and cold.key_inactive_s is not None
+        else ""
+    )
     seconds = cold.key_inactive_s if cold else None
     return _ratio_target("key Inactive, cold start", seconds, 3 * LATENCY + 0.1, "s", "3 latencies + 0.1 s; " + note)
 
@@ -248,3 +257,24 @@ def swarm_target(run: Any) -> Target:
     return _ratio_target(
         "swarm: key Inactive after 3rd region's launch event", seconds, 2.0, "s", "3 regions, 100 ms a call"
     )
+
+
+def swarm_ratio(head: RunResult | None, other: RunResult | None) -> float | None:
+    """End to end of ``other`` over the headline swarm's; None unless both ran and ``other`` was contained."""
+    if head is None or other is None or not other.contained or other.error or head.wall_s <= 0:
+        return None
+    return other.wall_s / head.wall_s
+
+
+def versus_swarm(head: RunResult | None, other: RunResult | None, limit: float, name: str) -> Target:
+    ratio = swarm_ratio(head, other)
+    note = "" if head is None or other is None else f"{other.wall_s:.2f} s vs {head.wall_s:.2f} s; " + (
+        "every state check passed" if other.contained else "NOT contained: " + ", ".join(
+            k for k, ok in other.verified.items() if not ok) + (f" ({other.error})" if other.error else "")
+    )  # fmt: skip
+    if ratio is None:
+        missed = head is not None and other is not None  # it ran, but did not contain: a miss, not n/a
+        return Target(
+            name, "not contained" if missed else "n/a", f"<= {limit:g} x", None, False if missed else None, note
+        )
+    return Target(name, f"{ratio:.2f} x", f"<= {limit:g} x", ratio / limit, ratio <= limit, note)
