@@ -182,6 +182,16 @@ def ceiling_actions(actions: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
+def boundary_read_wildcards(config: ResponderConfig) -> list[str]:
+    """The ``service:Verb*`` reads of the boundary's ceiling (each acknowledged for cdk-nag with its reason)."""
+    grants = [
+        g
+        for handler in catalog.handlers(config.organization)
+        for g in catalog.grants_for(handler, config.organization, security_hub=config.security_hub_findings)
+    ]
+    return [a for a in ceiling_actions({a for g in grants for a in g.actions} | set(INFRA_ACTIONS)) if a.endswith("*")]
+
+
 def member_statements(config: ResponderConfig, place: Place) -> list[dict[str, Any]]:
     """The member role's policy: what responses do in a member account, with the same denies (the member role
     itself among the guarded)."""

@@ -20,7 +20,7 @@ from .nag import acknowledge
 from .notifications import TeamTopic
 from .organization import OrganizationHub, sweep_state_machine_arn
 from .permissions import boundary_document, check_boundary_size
-from .policy_documents import OWN_ROLE_PATH
+from .policy_documents import OWN_ROLE_PATH, boundary_read_wildcards
 from .rules import GUARDDUTY_PATTERN, HEALTH_PATTERN, IAM_CLOUDTRAIL_PATTERN, REGIONAL_CLOUDTRAIL_PATTERN, TriggerRule
 from .tables import ResponderTables
 from .trail import ManagementTrail
@@ -74,6 +74,14 @@ class ResponderStack(Stack):
             "A permissions boundary grants nothing by itself: it caps each function role at the actions the "
             "responder declares (the roles' own policies scope the resources) and carries the configuration's denies.",
         )
+        for read in boundary_read_wildcards(config):
+            acknowledge(
+                boundary,
+                f"AwsSolutions-IAM5[Action::{read}]",
+                "The boundary caps reads per service and verb; a read is granted only where a function's own policy "
+                "grants it by name. Naming every read would leave no room for protectedPrincipals within IAM's "
+                "6,144 characters for a managed policy.",
+            )
         # the managed deny-all quarantine: containment attaches it (granted for this policy only), release detaches it
         quarantine = iam.CfnManagedPolicy(
             self,

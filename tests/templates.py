@@ -15,6 +15,16 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
+def attached_role_policies(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every policy attached to a role of the stack: the role's ``AWS::IAM::Policy`` and, once that passes IAM's
+    10,240 characters of inline policy per role, the ``AWS::IAM::ManagedPolicy`` overflow CDK attaches to it."""
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and v["Properties"].get("Roles")
+    }
+
+
 ACCOUNT = "123456789012"
 PSEUDO = {
     "AWS::Partition": "aws",

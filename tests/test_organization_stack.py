@@ -21,7 +21,7 @@ from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
 from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
 
 from infra.rules import REGIONAL_CLOUDTRAIL_PATTERN
-from tests.templates import cfn_lint, resources
+from tests.templates import attached_role_policies, cfn_lint, resources
 from tools import deploy_checks
 from tools.iam_policy import evaluate, resolve
 from tools.policy_review import acknowledged_count, review, unacknowledged
@@ -194,7 +194,7 @@ def test_organization_settings_reach_every_function(hub):
 def test_functions_may_assume_only_the_member_role_only_inside_the_organization(hub):
     assume = [
         s
-        for p in resources(hub, "AWS::IAM::Policy").values()
+        for p in attached_role_policies(hub).values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if "sts:AssumeRole" in json.dumps(s["Action"])
     ]

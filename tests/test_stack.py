@@ -15,7 +15,7 @@ from responder.table_keys import TABLES
 
 from infra.config import ContextError, load
 from infra.policy_documents import INFRA_ACTIONS
-from tests.templates import ACCOUNT, cfn_lint, refs, resources, role_of
+from tests.templates import ACCOUNT, attached_role_policies, cfn_lint, refs, resources, role_of
 from tools import deploy_checks
 from tools.emulator import EmulatedAws
 from tools.emulator.scenarios import load_event
@@ -152,7 +152,7 @@ def test_every_function_has_every_variable_it_reads(template, handler):
 def _policy_actions(template: dict[str, Any], role_logical: str) -> set[str]:
     """What the role's policies allow (the configuration's denies are statements too, not grants)."""
     actions: set[str] = set()
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for policy in attached_role_policies(template).values():
         if {"Ref": role_logical} in policy["Properties"]["Roles"]:
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 found = statement["Action"]
@@ -178,7 +178,7 @@ def test_function_iam_actions_are_exactly_the_declared_ones(template, handler):
 
 def test_no_function_may_delete_data(template):
     granted = set()
-    for policy in resources(template, "AWS::IAM::Policy").values():
+    for policy in attached_role_policies(template).values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             granted |= {statement["Action"]} if isinstance(statement["Action"], str) else set(statement["Action"])
     for forbidden in (
@@ -384,7 +384,7 @@ def test_guardduty_rule_routes_findings(template):
 def test_security_hub_is_granted_on_the_accounts_own_product_and_hub_only(template):
     statements = [
         statement
-        for policy in resources(template, "AWS::IAM::Policy").values()
+        for policy in attached_role_policies(template).values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if "securityhub:" in json.dumps(statement["Action"])
     ]

@@ -12,7 +12,7 @@ from ..actions.iam import DeleteLoginProfile
 from ..context import ResponseContext
 from ..model import GLOBAL, Outcome, Principal, Step
 from ..report import Report
-from .holds import CONTAINMENT_CHECK, check_again, counter_moves, planned_check
+from .holds import CONTAINMENT_CHECK, COUNTER_MOVE, check_again, counter_moves, planned_check
 
 HOLDS = (CONTAINMENT_CHECK, probes.ATTACHED_USER_POLICIES, DeleteLoginProfile.capability)
 Recheck = Future[tuple[list[Outcome], list[str]]]
@@ -43,13 +43,27 @@ def finish_recheck(report: Report, recheck: Recheck | None, door_closed: datetim
     if recheck is None:
         return
     outcomes, notes = recheck.result()
-    report.add(outcomes)
+    report.add(_superseding(report, outcomes))
     moves = counter_moves(outcomes, report.findings, door_closed)
     report.facts["containmentCheck"] = "; ".join(
         [f"checked again: {len(moves)} counter-move(s) found" if moves else "checked again: containment held", *notes]
     )
     if moves:
         report.facts[MOVES_FACT] = moves
+
+
+def _superseding(report: Report, outcomes: list[Outcome]) -> list[Outcome]:
+    """A door step that failed and was tried again by the check is one step: its latest outcome replaces the first
+    (done if AWS accepted the retry, else the latest error), so the report names each failure once."""
+    failed = {(o.step.action, o.step.target): i for i, o in enumerate(report.outcomes) if o.status == "failed"}
+    fresh = []
+    for outcome in outcomes:
+        earlier = failed.get((outcome.step.action, outcome.step.target))
+        if earlier is not None and not outcome.step.params.get(COUNTER_MOVE):
+            report.outcomes[earlier] = outcome
+        else:
+            fresh.append(outcome)
+    return fresh
 
 
 def also_deactivate(door: list[Step], principal: Principal, keys: tuple[str, ...]) -> list[Step]:
