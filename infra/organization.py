@@ -16,6 +16,7 @@ the forwarding rules, in every forwarder region.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
@@ -284,6 +285,29 @@ def member_policy(config: ResponderConfig) -> list[Any]:
     return [_sub(statement) for statement in member_statements(config, place)]
 
 
+# IAM's quotas: a role's inline policies together, and one managed policy (characters, without whitespace)
+INLINE_ROLE_CHARS = 10240
+MANAGED_POLICY_CHARS = 6144
+_DOCUMENT_OVERHEAD = 64  # {"Version":"2012-10-17","Statement":[...]} and a margin
+
+
+def split_statements(statements: list[Any]) -> list[list[Any]]:
+    """The member role's statements in IAM-sized documents: the first inline (10,240 characters), the rest managed
+    policies attached to the role (6,144 each). Sizes are measured before ``Fn::Sub`` is evaluated, which only
+    shortens them (an account id is shorter than ``${AWS::AccountId}``)."""
+    chunks: list[list[Any]] = [[]]
+    used = _DOCUMENT_OVERHEAD
+    for statement in statements:
+        size = len(json.dumps(statement, separators=(",", ":"))) + 1
+        limit = INLINE_ROLE_CHARS if len(chunks) == 1 else MANAGED_POLICY_CHARS
+        if chunks[-1] and used + size > limit:
+            chunks.append([])
+            used = _DOCUMENT_OVERHEAD
+        chunks[-1].append(statement)
+        used += size
+    return chunks
+
+
 def _sub(node: Any) -> Any:
     """Strings naming the member stack's pseudo parameters become ``Fn::Sub`` (evaluated in each member)."""
     if isinstance(node, str):
@@ -299,7 +323,7 @@ def member_template(
     config: ResponderConfig, hub_roles: list[str], hub_bus_arn: str, hub_account: str
 ) -> dict[str, Any]:
     """The member stack: the member role in the home region, the forwarders in every region (not in the hub)."""
-    policy = member_policy(config)
+    inline, *overflow = split_statements(member_policy(config))
     rules: dict[str, Any] = {}
     for name, pattern, condition in (
         ("HealthNotices", HEALTH_PATTERN, "NotHub"),
@@ -361,7 +385,7 @@ def member_template(
                     "Policies": [
                         {
                             "PolicyName": "compromise-responder-member",
-                            "PolicyDocument": {"Version": "2012-10-17", "Statement": policy},
+                            "PolicyDocument": {"Version": "2012-10-17", "Statement": inline},
                         }
                     ],
                 },
@@ -394,6 +418,19 @@ def member_template(
                         }
                     ],
                 },
+            },
+            # what does not fit the role's 10,240 characters of inline policy (as CDK's overflow policies do)
+            **{
+                f"MemberPolicy{n}": {
+                    "Type": "AWS::IAM::ManagedPolicy",
+                    "Condition": "IsHomeRegion",
+                    "Properties": {
+                        "Description": f"Compromise responder member role, part {n}",
+                        "Roles": [{"Ref": "MemberRole"}],
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": chunk},
+                    },
+                }
+                for n, chunk in enumerate(overflow, start=2)
             },
             **rules,
         },

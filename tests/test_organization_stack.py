@@ -117,8 +117,8 @@ def test_only_the_hubs_functions_inside_the_organization_may_assume_the_member_r
 
 
 def test_the_member_role_may_do_exactly_what_responses_do_in_a_member_account(hub):
-    statements = member_template(hub)["Resources"]["MemberRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    granted = {a for s in statements["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
+    documents = member_role_documents(member_template(hub))
+    granted = {a for d in documents for s in d["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     assert granted == {p for c in catalog.member_capabilities() for p in c.permissions}
     assert not {a for a in granted if a.startswith(("dynamodb:", "sns:", "states:", "organizations:", "sts:"))}
     # deletes only of what holds no data: login profiles, fleets (their instances are terminated explicitly),
@@ -213,14 +213,22 @@ def test_cfn_lint_is_clean_on_the_hub_and_the_member_template(org_assembly, hub,
     assert cfn_lint(org_assembly / "CompromiseResponder.template.json", member) == ""
 
 
-def member_policy(hub: dict[str, Any], account: str = MEMBER) -> dict[str, Any]:
-    """The member role's policy as IAM holds it in one member account (its stack's ``${AWS::...}`` evaluated)."""
-    [policy] = member_template(hub)["Resources"]["MemberRole"]["Properties"]["Policies"]
-    return resolve(policy["PolicyDocument"], {"AWS::Partition": "aws", "AWS::AccountId": account})
+def member_role_documents(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The member role's inline policy and the managed policies attached to it (what does not fit inline)."""
+    [inline] = template["Resources"]["MemberRole"]["Properties"]["Policies"]
+    attached = [r["Properties"]["PolicyDocument"] for r in resources(template, "AWS::IAM::ManagedPolicy").values()
+                if {"Ref": "MemberRole"} in r["Properties"].get("Roles", [])]  # fmt: skip
+    return [inline["PolicyDocument"], *attached]
+
+
+def member_policy(hub: dict[str, Any], account: str = MEMBER) -> list[dict[str, Any]]:
+    """The member role's policies as IAM holds them in one member account (its stack's ``${AWS::...}`` evaluated)."""
+    pseudo = {"AWS::Partition": "aws", "AWS::AccountId": account}
+    return [resolve(document, pseudo) for document in member_role_documents(member_template(hub))]
 
 
 def test_the_member_role_cannot_write_on_itself_the_deployers_or_protected_principals(hub):
-    policy = [member_policy(hub)]
+    policy = member_policy(hub)
     iam = f"arn:aws:iam::{MEMBER}"
     for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy"):
         for role in ("CompromiseResponderMember", "stacksets-exec-0123456789abcdef", "cdk-hnb659fds-deploy-role"):
@@ -235,7 +243,7 @@ def test_the_member_role_cannot_write_on_itself_the_deployers_or_protected_princ
 
 
 def test_the_reviewers_tools_find_nothing_unacknowledged_in_the_member_role(hub):
-    findings = review({"member-role": [member_policy(hub)]})
+    findings = review({"member-role": member_policy(hub)})
     assert unacknowledged(findings) == []
     assert f"on the member role: 0 unacknowledged, {acknowledged_count(findings)} acknowledged" in " ".join(
         (ROOT / "README.md").read_text().split()

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from tools.emulator import LambdaContext
+from tools.emulator.capacity import BatchJobs, GlueRuns, Lightsail, SageMakerJobs, UnofferedRegions
 from tools.emulator.cloudtrail import EmulatedCloudTrail
 from tools.emulator.hooks import Dispatcher
 
@@ -28,6 +29,10 @@ def main(argv: list[str]) -> int:
     # CloudTrail record store, which holds nothing here: "no CloudTrail events for this key", a real answer.
     dispatcher = Dispatcher()
     dispatcher.senders = [EmulatedCloudTrail().on_send]
+    # moto's server lacks what the kinds beyond EC2 call in every region (Lightsail at all, Glue's BatchStopJobRun,
+    # in-progress SageMaker and Batch jobs, some services in the newest regions): the emulator's gap fillers, as in
+    # process - this account has none of them, so they give the same empty answers AWS would.
+    dispatcher.plugins = [UnofferedRegions(), Lightsail(), GlueRuns(), SageMakerJobs(), BatchJobs()]
     dispatcher.install()
     context = LambdaContext(function_name=function_name, invoked_function_arn=function_arn)
     handler = importlib.import_module(f"handlers.{handler_name}").handler
