@@ -3,7 +3,7 @@ behind": "A resource with the protect tag, or owned by a protected principal, is
 
 Before each undo is planned, the target's tags are read (one ``DescribeTags`` per region for the AMIs, EBS
 snapshots and security groups; ``ListTags`` / ``ListTagsForResource`` / ``ListRoleTags`` for a function, an RDS
-snapshot, a trust anchor, a role). ``guard_protected`` is pure; ``read_tags`` is the thin reader (a read that
+snapshot, a trust anchor, a role, a trail). ``guard_protected`` is pure; ``read_tags`` is the thin reader (a read that
 never fails the response: tags it cannot read leave the undo as planned, the reason says so).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from . import capabilities as cap
 from .actions import ActionName
-from .actions.undo import LAMBDA_FUNCTION, RDS_CLUSTER_SNAPSHOT, RDS_SNAPSHOT
+from .actions.undo import CLOUDTRAIL_TRAIL, LAMBDA_FUNCTION, RDS_CLUSTER_SNAPSHOT, RDS_SNAPSHOT
 from .aws import Clients, describe_error
 from .left_behind import LeftBehind
 from .rogue import RoguePolicy
@@ -30,6 +30,7 @@ LEFT_BEHIND_TAGS = cap.declare(
         cap.Grant(("lambda:ListTags",), (LAMBDA_FUNCTION,)),
         cap.Grant(("rds:ListTagsForResource",), (RDS_SNAPSHOT, RDS_CLUSTER_SNAPSHOT)),
         cap.Grant(("iam:ListRoleTags",), (cap.IAM_ROLE,)),
+        cap.Grant(("cloudtrail:ListTags",), (CLOUDTRAIL_TRAIL,)),
     ),
     doc="a left-behind target's tags: a protected one is listed, never changed",
 )
@@ -39,6 +40,7 @@ TAGGED_UNDOS = EC2_UNDOS | {
     ActionName.REMOVE_DB_SNAPSHOT_SHARE,
     ActionName.DISABLE_TRUST_ANCHOR,
     ActionName.RESTORE_TRUST_POLICY,
+    ActionName.RESTART_TRAIL_LOGGING,
 }
 Key = tuple[str, str, str]  # (undo, target, region)
 Tags = dict[Key, Mapping[str, str] | str]  # the target's tags, or why they could not be read
@@ -118,6 +120,11 @@ def _tags_of(clients: Clients, item: LeftBehind, account: str | None, partition:
             f"arn:{partition}:rolesanywhere:{region}:{account}:trust-anchor/{item.target}")  # fmt: skip
         found = clients.get("rolesanywhere", region).list_tags_for_resource(resourceArn=arn).get("tags", [])
         return {str(t["key"]): str(t.get("value", "")) for t in found}
+    if item.undo == ActionName.RESTART_TRAIL_LOGGING:
+        arn = item.target if item.target.startswith("arn:") else (
+            f"arn:{partition}:cloudtrail:{region}:{account}:trail/{item.target}")  # fmt: skip
+        found = clients.get("cloudtrail", region).list_tags(ResourceIdList=[arn]).get("ResourceTagList", [])
+        return {str(t["Key"]): str(t.get("Value", "")) for r in found for t in r.get("TagsList", [])}
     # a role's trust policy (IAM is global)
     pages = clients.get("iam", "us-east-1").get_paginator("list_role_tags").paginate(RoleName=item.target)
     return {str(t["Key"]): str(t.get("Value", "")) for page in pages for t in page.get("Tags", [])}

@@ -373,6 +373,7 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "rds:ListTagsForResource": lambda c: [Request(c.action, str(c.params["ResourceName"]))],
     "rolesanywhere:ListTagsForResource": _any,  # no resource type (parliament's Service Authorization Reference)
     "iam:ListRoleTags": _role,
+    "cloudtrail:ListTags": lambda c: [Request(c.action, str(a)) for a in c.params.get("ResourceIdList", [])],
     "rds:ModifyDBSnapshotAttribute": lambda c: [
         Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
     ],
