@@ -380,6 +380,7 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
     "start-logging": _logging,
+    "restart-trail-logging": _logging,
     "enable-detector": _detector_enabled,
     "enable-rule": _rule_enabled,
     "put-rule-targets": _rule_targets,

@@ -25,9 +25,11 @@ from tools.emulator.chain import (
     get_secret_value,
     open_port,
     put_bucket_policy,
+    record,
     share_db_snapshot,
     share_image,
     share_snapshot,
+    stop_logging,
     update_trust,
 )
 from tools.emulator.cloudtrail import envelope
@@ -147,6 +149,34 @@ def test_a_protected_roles_session_is_listed_critical_and_not_touched(aws, invok
     assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
 
 
+def test_a_later_launch_by_the_sessions_key_is_contained_at_once_and_joins_the_incident(aws, invoke):
+    """Contract "Containment that holds": the chain's credentials point to the open incident, so a RunInstances
+    by the role session's ASIA key after the key's containment is contained by the CloudTrail handler at once
+    (joined, no page by itself); the team's session of the same role is not."""
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    assert len(aws.notifications()) == 1
+    pointer = aws.client("dynamodb").get_item(
+        TableName=aws.tables["incidents"],
+        Key={"pk": {"S": f"credential#{scene['session'].identity.session_id}"},
+             "sk": {"S": f"incident#{opened['incidentId']}"}},
+    )  # fmt: skip
+    assert pointer["Item"]["status"]["S"] == "open"
+
+    late = scene["session"].run_instances("us-west-2", "g4dn.12xlarge")
+    report = invoke("cloudtrail", late.event)
+    teams = scene["team_session"].run_instances("us-west-2", "t3.micro")
+    team_report = invoke("cloudtrail", teams.event)
+
+    assert report["incidentId"] == opened["incidentId"] and report["page"] == "none"
+    assert aws.instance_states("us-west-2")[late.instance_ids[0]] == "terminated"
+    [stopped] = [a for a in report["actions"] if a["action"] == "terminate-instance"]
+    assert stopped["status"] == "done" and SESSION_KEY in stopped["reason"]
+    assert team_report.get("incidentId") != opened["incidentId"]
+    assert aws.instance_states("us-west-2")[teams.instance_ids[0]] == "running"
+    assert len(aws.notifications()) == 1  # the opener's page only
+
+
 # --- what the attacker left behind ---------------------------------------------------------------------------
 def _zip() -> bytes:
     buffer = io.BytesIO()
@@ -185,8 +215,19 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
     rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="orders-nightly", AttributeName="restore",
                                      ValuesToAdd=[PARTNER_ACCOUNT])  # fmt: skip
 
+    aws.client("s3", region).create_bucket(Bucket="team-audit-logs",
+                                           CreateBucketConfiguration={"LocationConstraint": region})  # fmt: skip
+    trails = aws.client("cloudtrail", region)
+    trails.create_trail(Name="audit", S3BucketName="team-audit-logs")
+    trails.start_logging(Name="audit")
+
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", region))
     at = now - timedelta(minutes=40)
+    stop_logging(attacker, region, "audit", at=at)
+    selectors = [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]
+    trails.put_event_selectors(TrailName="audit", EventSelectors=selectors)  # Stratus cloudtrail-event-selectors
+    record(attacker, "PutEventSelectors", "cloudtrail.amazonaws.com", region, {"trailName": "audit", "eventSelectors": [
+        {"readWriteType": "ReadOnly", "includeManagementEvents": True}]}, None, at)  # fmt: skip
     share_db_snapshot(attacker, region, "orders-nightly", ATTACKER_ACCOUNT, at=at)
     share_db_snapshot(attacker, region, "ledger-nightly", ATTACKER_ACCOUNT, cluster=True, at=at)
     add_lambda_permission(attacker, region, "orders", "backdoor", at=at)
@@ -218,6 +259,7 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
         "image": sorted(p["UserId"] for p in ec2.describe_image_attribute(
             ImageId=scene["image"], Attribute="launchPermission")["LaunchPermissions"]),
         "serial": ec2.get_serial_console_access_status()["SerialConsoleAccessEnabled"],
+        "logging": aws.client("cloudtrail", scene["region"]).get_trail_status(Name="audit")["IsLogging"],
         "anchors": [aws.client("rolesanywhere", scene["region"]).get_trust_anchor(trustAnchorId=scene[k])[
             "trustAnchor"]["enabled"] for k in ("anchor", "team_anchor")],
         "rds": sorted(v for a in rds.describe_db_snapshot_attributes(DBSnapshotIdentifier="orders-nightly")[
@@ -231,7 +273,7 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
 
 BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
           "snapshot": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "image": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
-          "serial": True, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
+          "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
 
 
 def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
@@ -242,15 +284,18 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
 
     assert_truthful(aws, report, aws.notifications())
     assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
-                                  "image": [PARTNER_ACCOUNT], "serial": False, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
+                                  "image": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
                                   "cluster": []}  # fmt: skip
     undone = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "done"}
     assert set(undone) == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share",
-                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
+                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
+                           "restart-trail-logging"}  # fmt: skip
     assert "AddPermission20150331v2" in undone["remove-lambda-permission"]["reason"]
     assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
     human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
-    assert set(human) == {"team-data", "prod/db-password"} and {a["status"] for a in human.values()} == {"skipped"}
+    assert set(human) == {"team-data", "prod/db-password", "audit"} and {a["status"] for a in human.values()} == {
+        "skipped"
+    }
     assert "rotate" in human["prod/db-password"]["reason"]
     stored = aws.client("dynamodb").get_item(
         TableName=aws.tables["incidents"],
@@ -265,6 +310,40 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
     assert "prod/db-password" in note.summary and "team-data" in note.summary
 
 
+def test_a_protected_target_is_listed_and_never_changed_the_rest_undone(aws, invoke):
+    """The protect tag on a security group, an AMI and a function: what the attacker added there is listed for a
+    human (the tag named), never changed; everything else is undone as usual."""
+    scene = left_behind_scene(aws)
+    protect = [{"Key": "compromise-responder:protect", "Value": "true"}]
+    ec2 = aws.client("ec2", scene["region"])
+    ec2.create_tags(Resources=[scene["group"], scene["image"]], Tags=protect)
+    fn = aws.client("lambda", scene["region"])
+    fn.tag_resource(Resource=fn.get_function(FunctionName="orders")["Configuration"]["FunctionArn"],
+                    Tags={"compromise-responder:protect": "true"})  # fmt: skip
+
+    report = invoke("health", scene["event"])
+
+    assert_truthful(aws, report, aws.notifications())
+    after = shares(aws, scene)
+    assert {k: after[k] for k in ("statements", "ports", "image")} == {
+        k: BEFORE[k] for k in ("statements", "ports", "image")
+    }
+    assert {k: v for k, v in after.items() if k not in ("statements", "ports", "image")} == {
+        "snapshot": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": []}  # fmt: skip
+    chain = {
+        a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["action"] != "review-left-behind"
+    }
+    listed = {"remove-lambda-permission", "revoke-ingress", "remove-image-share"}
+    assert {a: chain[a]["status"] for a in listed} == dict.fromkeys(listed, "skipped")
+    assert all("compromise-responder:protect=true" in chain[a]["reason"] for a in listed)
+    assert {a["status"] for n, a in chain.items() if n not in listed} == {"done"}
+    protected = [t for t in report["needsHuman"] if "PROTECTED target" in t]
+    assert len(protected) == 3 and all("compromise-responder:protect" in t for t in protected)
+    assert any(scene["group"] in t for t in protected) and any(scene["image"] in t for t in protected)
+    left = {b["target"]: b for b in report["leftBehind"]}
+    assert left["orders"]["undo"] == "needs a human" and "protect tag" in left["orders"]["protected"]
+
+
 def test_left_behind_dry_run_changes_nothing(aws, invoke):
     scene = left_behind_scene(aws)
 
@@ -273,7 +352,8 @@ def test_left_behind_dry_run_changes_nothing(aws, invoke):
     assert shares(aws, scene) == BEFORE
     planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
     assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
-                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor"}  # fmt: skip
+                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
+                       "restart-trail-logging"}  # fmt: skip
 
 
 def trust(*principals: str) -> str:

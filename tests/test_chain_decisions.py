@@ -120,3 +120,31 @@ def test_the_trust_policy_to_put_back_is_the_last_one_set_outside_the_chain():
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/ci"}},
         {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}},
     ]
+
+
+def test_a_protected_target_keeps_its_undo_listed_skipped_naming_why():
+    from responder.left_behind_tags import guard_protected, key_of
+
+    found = left_behind_from(
+        [
+            record("StopLogging", "cloudtrail.amazonaws.com", {"name": "audit"}, None),
+            record("StopLogging", "cloudtrail.amazonaws.com", {"name": "team-trail"}, None),
+            record(
+                "UpdateAssumeRolePolicy", "iam.amazonaws.com", {"roleName": "break-glass", "policyDocument": "{}"}, None
+            ),
+            record("StopLogging", "cloudtrail.amazonaws.com", {"name": "unread"}, None),
+        ]
+    )
+    tags = {key_of(found[0]): {"compromise-responder:protect": "TRUE"}, key_of(found[1]): {"team": "x"},
+            key_of(found[3]): "AccessDenied"}  # fmt: skip
+
+    guarded = guard_protected(found, tags, POLICY)
+
+    assert [bool(i.protected) for i in guarded] == [True, False, True, False]
+    assert "protect tag compromise-responder:protect=true" in str(guarded[0].protected)
+    assert "protected principal" in str(guarded[2].protected)
+    assert "could not be read: AccessDenied" in guarded[3].why
+    steps = {s.target: s for s in plan_undos(guarded)}
+    assert (steps["audit"].action, steps["audit"].status) == ("restart-trail-logging", "skipped")
+    assert "logging started again" not in steps["audit"].reason and "not changed" in steps["audit"].reason
+    assert steps["team-trail"].status != "skipped" and steps["break-glass"].status == "skipped"

@@ -8,6 +8,7 @@ records (``chain.Chain.records``); ``left_behind_from`` and ``plan_undos`` are p
   ec2:AuthorizeSecurityGroupIngress     -> RevokeSecurityGroupIngress of exactly the rules it added
   rds:ModifyDB(Cluster)SnapshotAttribute (+restore) -> the same accounts removed
   ec2:EnableSerialConsoleAccess         -> DisableSerialConsoleAccess
+  cloudtrail:StopLogging                -> StartLogging of that trail (beyond the contract's table: a switch put back)
   rolesanywhere:CreateTrustAnchor       -> DisableTrustAnchor (kept, for evidence)
   iam:UpdateAssumeRolePolicy            -> the previous trust policy (event history, 90 days), else the outside
                                            principals removed; then the role's sessions issued since revoked
@@ -50,6 +51,11 @@ FOR_A_HUMAN = {  # event -> (what, the request parameter naming the target)
         "SageMaker lifecycle script replaced: review it",
         "notebookInstanceLifecycleConfigName",
     ),
+    "DeleteTrail": ("trail deleted: create it again (its logs stay in its bucket)", "name"),
+    "UpdateTrail": ("trail settings changed: compare them with what the team set", "name"),
+    "PutEventSelectors": ("trail event selectors changed: put back what the team logged", "trailName"),
+    "PutBucketLifecycle": ("bucket lifecycle rules replaced (they may expire logs or data): review them", "bucketName"),
+    "LeaveOrganization": ("this account left its organization: invite it back (its SCPs no longer apply)", "account"),
     "DeleteFlowLogs": ("VPC flow logs deleted: create them again", "flowLogIds"),
     "DeleteResolverQueryLogConfig": ("DNS query logging deleted: create it again", "resolverQueryLogConfigId"),
     "GetSecretValue": ("secret read: rotate it", "secretId"),
@@ -78,6 +84,11 @@ class LeftBehind:
     why: str
     params: Mapping[str, str] = field(default_factory=dict)
     before: Mapping[str, Any] = field(default_factory=dict)  # what the call added (what the undo removes)
+    protected: str | None = None  # why the target is never changed (protect tag, protected principal): listed
+
+    @property
+    def for_a_human(self) -> bool:
+        return self.undo is None or self.protected is not None
 
     def to_json(self, response: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -87,10 +98,12 @@ class LeftBehind:
             "at": iso(self.at),
             "by": self.by,
             "eventId": self.event_id,
-            "undo": self.undo or "needs a human",
+            "undo": self.undo if self.undo and not self.protected else "needs a human",
             "why": self.why,
             "added": dict(self.before),
         }
+        if self.protected:
+            out["protected"] = self.protected
         if response:
             out["response"] = response
         return out
@@ -225,6 +238,15 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             before={"trustAnchorArn": str(anchor.get("trustAnchorArn") or ""), "enabled": True},
             **common,
         )
+    if name == "StopLogging" and service == "cloudtrail":
+        trail = str(request["name"])
+        return LeftBehind(
+            target=trail,
+            undo=ActionName.RESTART_TRAIL_LOGGING,
+            why=f"trail logging stopped by {when}: logging started again",
+            before={"isLogging": True},
+            **common,
+        )
     if name == "EnableSerialConsoleAccess":
         return LeftBehind(
             target="serial-console-access",
@@ -239,7 +261,8 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             return None
         if name in ("GetParameter", "GetParameters") and str(request.get("withDecryption")).lower() != "true":
             return None
-        value = request.get(key) or request.get("target") or request.get("roleArn") or "?"
+        value = request.get(key) or request.get("target") or request.get("roleArn")
+        value = value or (detail.get("recipientAccountId") if name == "LeaveOrganization" else None) or "?"
         target = ",".join(map(str, value)) if isinstance(value, list) else str(value)
         return LeftBehind(target=target[:300], undo=None, why=f"{what} ({when})", **common)
     return None
@@ -293,6 +316,18 @@ def plan_undos(found: Sequence[LeftBehind]) -> list[Step]:
             steps.append(
                 Step(
                     ActionName.REVIEW_LEFT_BEHIND,
+                    item.target,
+                    item.region,
+                    item.why,
+                    status="skipped",
+                    source="chain",
+                    params={"call": item.call, "at": iso(item.at) or ""},
+                )
+            )
+        elif item.protected is not None:
+            steps.append(
+                Step(
+                    item.undo,
                     item.target,
                     item.region,
                     item.why,

@@ -214,9 +214,18 @@ def quarantined_pointer(principal_arn: str) -> str:
     return f"quarantined#{principal_arn}"
 
 
+def chain_credentials(report: Mapping[str, Any]) -> list[str]:
+    """Every credential of the report's ``chain`` (derived ASIA.../AKIA... keys and AROA...:session ids): while
+    the incident is open, a launch or persistence call by any of them is contained at once. Pure."""
+    found = {str(link[k]) for link in report.get("chain") or [] for k in ("credential", "session") if link.get(k)}
+    return sorted(found)
+
+
 def pointers_of(incident: Mapping[str, Any]) -> list[str]:
-    """Every pointer an incident item wrote while it was open (its credential, principal, quarantined ones)."""
+    """Every pointer an incident item wrote while it was open (its credential, its chain's credentials, principal,
+    quarantined ones)."""
     out = [credential_pointer(incident["accessKeyId"])] if incident.get("accessKeyId") else []
+    out += [credential_pointer(str(c)) for c in incident.get("chainCredentials") or []]
     out += [principal_pointer(incident["principalArn"])] if incident.get("principalArn") else []
     return out + [quarantined_pointer(str(arn)) for arn in incident.get("quarantined") or []]
 
@@ -342,6 +351,7 @@ class Incidents(_Table):
                 "trigger": report.get("trigger"),
                 "account": report.get("account"),
                 "accessKeyId": access_key_id,
+                "chainCredentials": chain_credentials(report),  # what the key became (issue 22)
                 "principalArn": principal_arn,
                 "quarantined": sorted(set(quarantined)),
                 "attempts": int(report.get("attempt") or 1),

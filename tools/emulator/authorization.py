@@ -368,6 +368,12 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "rolesanywhere:DisableTrustAnchor": lambda c: [
         Request(c.action, f"arn:aws:rolesanywhere:{c.region}:{c.account}:trust-anchor/{c.params['trustAnchorId']}")
     ],
+    # a left-behind target's tags, read before its undo (left_behind_tags.py)
+    "ec2:DescribeTags": _any,
+    "rds:ListTagsForResource": lambda c: [Request(c.action, str(c.params["ResourceName"]))],
+    "rolesanywhere:ListTagsForResource": _any,  # no resource type (parliament's Service Authorization Reference)
+    "iam:ListRoleTags": _role,
+    "cloudtrail:ListTags": lambda c: [Request(c.action, str(a)) for a in c.params.get("ResourceIdList", [])],
     "rds:ModifyDBSnapshotAttribute": lambda c: [
         Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
     ],

@@ -213,6 +213,12 @@ def share_db_snapshot(actor: Actor, region: str, snapshot: str, account: str, *,
                   {key: snapshot, "attributeName": "restore", "valuesToAdd": [account]}, response, at)  # fmt: skip
 
 
+def stop_logging(actor: Actor, region: str, trail: str, at: datetime | None = None) -> dict[str, Any]:
+    """``cloudtrail:StopLogging`` on a trail (Stratus ``defense-evasion.cloudtrail-stop``)."""
+    actor.aws.client("cloudtrail", region).stop_logging(Name=trail)
+    return record(actor, "StopLogging", "cloudtrail.amazonaws.com", region, {"name": trail}, None, at)
+
+
 def update_trust(actor: Actor, role: str, document: str, at: datetime | None = None) -> dict[str, Any]:
     """``iam:UpdateAssumeRolePolicy`` (Stratus ``iam-backdoor-role``: the role now trusts the attacker's account)."""
     actor.aws.client("iam").update_assume_role_policy(RoleName=role, PolicyDocument=document)
@@ -238,11 +244,18 @@ class RolesAnywhere:
                 "name": call.params["name"],
                 "enabled": bool(call.params.get("enabled", False)),
                 "source": call.params["source"],
+                "tags": list(call.params.get("tags") or []),
                 "createdAt": datetime.now(UTC),
                 "updatedAt": datetime.now(UTC),
             }
             self.anchors[anchor_id] = anchor
-            return reply(201, {"trustAnchor": dict(anchor)})
+            return reply(201, {"trustAnchor": {k: v for k, v in anchor.items() if k != "tags"}})
+        if call.operation == "ListTagsForResource":
+            arn = str(call.params.get("resourceArn", ""))
+            tagged = next((a for a in self.anchors.values() if a["trustAnchorArn"] == arn), None)
+            if tagged is None:
+                return error("ResourceNotFoundException", "Resource not found", 404)
+            return reply(200, {"tags": list(tagged["tags"])})
         anchor_id = str(call.params.get("trustAnchorId", ""))
         found = self.anchors.get(anchor_id)
         if found is None or not found["trustAnchorArn"].startswith(f"arn:aws:rolesanywhere:{call.region}:"):
@@ -252,7 +265,7 @@ class RolesAnywhere:
             found["updatedAt"] = datetime.now(UTC)
         elif call.operation != "GetTrustAnchor":
             return error("InvalidRequest", f"{call.operation} is not emulated", 400)
-        return reply(200, {"trustAnchor": dict(found)})
+        return reply(200, {"trustAnchor": {k: v for k, v in found.items() if k != "tags"}})
 
 
 CA_BUNDLE = "-----BEGIN CERTIFICATE-----\nMIIBEXAMPLE\n-----END CERTIFICATE-----\n"

@@ -60,6 +60,7 @@ class ActionName(StrEnum):
     RESTORE_TRUST_POLICY = "restore-trust-policy"
     DISABLE_TRUST_ANCHOR = "disable-trust-anchor"
     DISABLE_SERIAL_CONSOLE = "disable-serial-console"
+    RESTART_TRAIL_LOGGING = "restart-trail-logging"  # a trail the chain stopped (any trail, not only ours)
     REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
     # "Guarding the responder": what a tamper call switched off, switched back on; the tampering session cut
     START_LOGGING = "start-logging"

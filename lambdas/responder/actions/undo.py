@@ -23,6 +23,7 @@ EC2_IMAGE = cap.arn("ec2", "image/*", account="")  # image ARNs carry no account
 TRUST_ANCHOR = cap.arn("rolesanywhere", "trust-anchor/*")
 RDS_SNAPSHOT = cap.arn("rds", "snapshot:*")
 RDS_CLUSTER_SNAPSHOT = cap.arn("rds", "cluster-snapshot:*")
+CLOUDTRAIL_TRAIL = cap.arn("cloudtrail", "trail/*")
 
 
 @register
@@ -224,6 +225,22 @@ class DisableSerialConsole(Action):
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
         return each(steps, lambda step: client.disable_serial_console_access())
+
+
+@register
+class RestartTrailLogging(Action):
+    """Start logging again on a trail the chain stopped (cloudtrail:StopLogging; Stratus ``cloudtrail-stop``):
+    the trail, its bucket and its logs are untouched, only the switch is put back."""
+
+    name = ActionName.RESTART_TRAIL_LOGGING
+    service = "cloudtrail"
+    permissions = ("cloudtrail:StartLogging",)
+    resource = CLOUDTRAIL_TRAIL
+    phase = 15
+    words = Words("trail", "trails", "logging again", "to start logging", short="logging again")
+
+    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
+        return each(steps, lambda step: client.start_logging(Name=step.target))
 
 
 def _split(value: Any) -> list[str]:

@@ -21,6 +21,7 @@ from ..actions.undo import (
     RemoveImageShare,
     RemoveLambdaPermission,
     RemoveSnapshotShare,
+    RestartTrailLogging,
     RestoreTrustPolicy,
     RevokeIngress,
 )
@@ -30,6 +31,7 @@ from ..backdoors import backdoors_from, plan_backdoors
 from ..chain import CHAIN_READ, Chain, chain_report, chain_suspects, plan_cuts, read_chain
 from ..context import ResponseContext
 from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
+from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
 from ..model import Principal, Suspect, Window
 from ..sweep import SweepRequest
 from ..timeutil import iso
@@ -38,6 +40,7 @@ IAM_REGION = "us-east-1"  # IAM (global) records its calls there
 
 CHAIN = (
     CHAIN_READ,
+    LEFT_BEHIND_TAGS,
     RevokeSession.capability,
     RevokeRoleSessions.capability,
     DeactivateAccessKey.capability,
@@ -51,6 +54,7 @@ CHAIN = (
     DisableSerialConsole.capability,
     RestoreTrustPolicy.capability,
     DisableTrustAnchor.capability,
+    RestartTrailLogging.capability,
 )
 TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 
@@ -104,7 +108,10 @@ def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, pri
         report.add(ctx.run(plan_backdoors(found, ctx.policy, principal)))
         report.findings.extend(b.to_json() for b in found)
     records = [d for records in chain.records.values() for d in records]
-    left = [_resolve_trust(ctx, item, chain) for item in left_behind_from(records)]
+    left = left_behind_from(records)
+    if left:  # a target with the protect tag, or a protected principal, is never changed: listed
+        tags = read_tags(ctx.clients, [i for i in left if i.undo], ctx.account, ctx.settings.partition, ctx.log)
+        left = [_resolve_trust(ctx, item, chain) for item in guard_protected(left, tags, ctx.policy)]
     if left:
         _remember(ctx, report, left)
         outcomes = ctx.run(plan_undos(left))
@@ -140,17 +147,20 @@ def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, pri
                 f"{link.parent} ({link.via}): not touched; deactivate it by hand if it is not yours."
             )
     for item in left:
-        if item.undo is None:
+        if item.protected:
+            report.todo.append(
+                f"Left behind on a PROTECTED target, not changed: {item.why}; undo it by hand if it is not yours "
+                f"({item.target}, {item.region})."
+            )
+        elif item.undo is None:
             report.todo.append(f"Left behind, for a human: {item.why} - target {item.target} ({item.region}).")
 
 
 def _resolve_trust(ctx: ResponseContext, item: LeftBehind, chain: Chain) -> LeftBehind:
     """A trust policy the chain replaced: what to put back (the last one set outside the chain, from CloudTrail's
     event history, else the attacker's without the principals outside the account)."""
-    if item.undo != ActionName.RESTORE_TRUST_POLICY:
+    if item.undo != ActionName.RESTORE_TRUST_POLICY or item.protected:
         return item
-    if ctx.policy.is_protected_principal(item.target):
-        return replace(item, undo=None, why=f"{item.why}: role {item.target} is protected, not changed")
     document = str(item.before.get("trustPolicy") or "{}")
     found = None
     try:

@@ -220,7 +220,7 @@ def left_behind_lines(items: list[dict[str, Any]], dry: bool) -> list[str]:
         ]
     )
     if human:
-        lines.append("  for a human (holds data or runs workloads: never changed automatically):")
+        lines.append("  for a human (holds data, runs workloads or is protected: never changed automatically):")
         lines += _listed([f"{i['call']} on {i['target']} ({i['region']}, {i.get('at')}): {_short(i['why'], 300)}"
                           for i in human])  # fmt: skip
     return lines
