@@ -175,7 +175,9 @@ def test_left_running_notice_counts_the_launches_since_the_last_one(aws, invoke)
     report = invoke("cloudtrail", team.run_instances(REGIONS[2], "g5.xlarge").event)
 
     assert report["page"] == "at once"
-    assert report["headline"].startswith("2 launches left running: ml-team")  # held one + this one
+    assert report["headline"].startswith("2 launches left running: ml-team"), report.get("facts", {}).get(
+        "leftRunning"
+    )  # held one + this one
     assert len(aws.notifications()) == 2
 
 

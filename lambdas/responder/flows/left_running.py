@@ -89,7 +89,7 @@ def _notice_due(ctx: ResponseContext, rec: CallRecord) -> tuple[bool, tuple[Any,
                 ":one": {"N": "1"},
                 ":cutoff": {"S": iso(cutoff)},
             },
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # the whole item: an attribute set to its own value is still read back
         )
     except Exception as exc:
         if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
