@@ -19,7 +19,7 @@ from responder.actions.ecs_task import ECS_TASK
 from . import LAMBDAS
 from .config import ResponderConfig
 from .nag import acknowledge
-from .permissions import statements_for
+from .permissions import statement_parts
 from .policy_documents import OWN_ROLE_PATH, Place
 
 POWERTOOLS_ACCOUNT = "017000801446"  # AWS's account that publishes the public Powertools layers
@@ -102,8 +102,18 @@ class ResponderFunction(Construct):
             path=OWN_ROLE_PATH,
             permissions_boundary=boundary,
         )
-        for statement in statements_for(handler, config, table_arns, topic_arn):
+        inline, *overflow = statement_parts(handler, config, table_arns, topic_arn)
+        for statement in inline:
             self.role.add_to_policy(statement)
+        for n, part in enumerate(overflow, start=2):  # children of the role: its acknowledgements cover them
+            iam.ManagedPolicy(
+                self.role,
+                f"Part{n}",
+                description=f"compromise responder {handler}: declared actions, part {n}",
+                path=OWN_ROLE_PATH,
+                statements=part,
+                roles=[self.role],
+            )
         self.logs = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )

@@ -40,6 +40,47 @@ def statements_for(
     return [iam.PolicyStatement.from_json(document) for document in documents]
 
 
+# A role holds 10,240 characters of inline policy; CDK then moves statements to "overflow" managed policies by its
+# own estimate of each token's length, which differs when the account is known - a diff with and without the
+# account would show statements moving between policies. The split is made here, by sizes measured on literal
+# ARNs, so it is the same in every synthesis: the first part inline (CDK adds its log, X-Ray, SQS and KMS grants to
+# it), the rest in managed policies of at most 6,144 characters each.
+INLINE_BUDGET = 7000
+MANAGED_BUDGET = 5500
+
+
+def statement_parts(
+    handler: str, config: ResponderConfig, table_arns: dict[str, str], topic_arn: str
+) -> list[list[iam.PolicyStatement]]:
+    """The function's statements in parts: the first for the role's inline policy, each other a managed policy."""
+    statements = statements_for(handler, config, table_arns, topic_arn)
+    literal = own_resources(
+        partition="aws",
+        region="us-east-1",
+        account=SOME_ACCOUNT,
+        table_arns={
+            k: f"arn:aws:dynamodb:us-east-1:{SOME_ACCOUNT}:table/CompromiseResponder-{k}-0123456789AB"
+            for k in table_arns
+        },
+        topic_arn=f"arn:aws:sns:us-east-1:{SOME_ACCOUNT}:CompromiseResponder-Team0123456789AB",
+        state_machine_arn=f"arn:aws:states:us-east-1:{SOME_ACCOUNT}:stateMachine:compromise-responder-sweep",
+        member_role_name=config.member_role_name,
+    )
+    measured = function_statements(handler, config, Place("aws", SOME_ACCOUNT, config.organization_id, literal))
+    assert len(measured) == len(statements)
+    parts: list[list[iam.PolicyStatement]] = [[]]
+    used = 0
+    for statement, document in zip(statements, measured, strict=True):
+        size = iam_chars(document) + 1
+        budget = INLINE_BUDGET if len(parts) == 1 else MANAGED_BUDGET
+        if parts[-1] and used + size > budget:
+            parts.append([])
+            used = 0
+        parts[-1].append(statement)
+        used += size
+    return parts
+
+
 def boundary_document(config: ResponderConfig) -> iam.PolicyDocument:
     place = Place(Aws.PARTITION, Aws.ACCOUNT_ID, config.organization_id)
     return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": boundary_statements(config, place)})
