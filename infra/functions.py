@@ -219,6 +219,8 @@ WILDCARD_REASONS = {
     undo.RDS_CLUSTER_SNAPSHOT: "RDS cluster snapshots the chain shared (the added restore accounts removed): known "
     "only at the incident.",
     undo.TRUST_ANCHOR: "Roles Anywhere trust anchors the chain created (disabled, kept): known only at the incident.",
+    undo.CLOUDTRAIL_TRAIL: "Trails the credential chain stopped (logging started again; tags read first so a "
+    "protected trail is only listed): known only from the chain's CloudTrail records.",
     restore.RESPONDER_RULES: "The responder's own rules only (fixed name prefix compromise-responder-), in any region "
     "(the forwarders' rules too): enabled again and their targets put back after tampering.",
     restore.RESPONDER_TRAIL: "The responder's own trail only (its fixed name); the ARN's region is the trail's home "

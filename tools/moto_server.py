@@ -90,8 +90,30 @@ class MotoServer:
             process.wait(timeout=10)
 
 
+def _delete_roles_as_cloudformation_does() -> None:
+    """moto gap: CloudFormation deletes a stack in dependency order, so a managed policy that names a role
+    (``Roles``) is deleted - and detached - before the role. moto's stack deletion can reach the role first and then
+    fails "Cannot delete entity, must detach all policies first". Here the role's managed policies are detached
+    first, as the policies' own deletion would have done."""
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = Role.delete_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def delete(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str) -> None:  # type: ignore[type-arg]
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, resource_name)
+        original(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    Role.delete_from_cloudformation_json = classmethod(delete)  # type: ignore[method-assign,assignment]
+
+
 def serve(port_file: Path) -> None:
     """The server process: moto's WSGI app (as ``moto_server`` runs it) on a port the OS picks."""
+    _delete_roles_as_cloudformation_does()
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
