@@ -5,9 +5,4 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
 import tools.emulator  # noqa: F401 - first: it configures moto (MOTO_AMIS_PATH) before anything imports moto

@@ -13,6 +13,10 @@ from typing import TypeVar
 
 from rich.console import Console
 
+# set here, for the benchmark's own process only (a test importing a bench module keeps its handlers' logs and metrics)
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
 from . import coldstart
 from .earliest import earliest_target, run_earliest_bench
 from .guard import run_guard_bench, tamper_target

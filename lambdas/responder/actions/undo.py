@@ -234,13 +234,24 @@ class RestartTrailLogging(Action):
 
     name = ActionName.RESTART_TRAIL_LOGGING
     service = "cloudtrail"
-    permissions = ("cloudtrail:StartLogging",)
+    permissions = ("cloudtrail:GetTrailStatus", "cloudtrail:StartLogging")
     resource = CLOUDTRAIL_TRAIL
     phase = 15
     words = Words("trail", "trails", "logging again", "to start logging", short="logging again")
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        return each(steps, lambda step: client.start_logging(Name=step.target))
+        gone = []
+        for step in steps:  # a trail deleted since: nothing to switch back on (its deletion is for a human)
+            try:
+                client.get_trail_status(Name=step.target)
+            except ClientError as exc:
+                if error_code(exc) != "TrailNotFoundException":
+                    raise
+                gone.append(step)
+        outcomes = [
+            Outcome(s, "skipped", "the trail no longer exists (deleted since): nothing to restart") for s in gone
+        ]
+        return outcomes + each([s for s in steps if s not in gone], lambda step: client.start_logging(Name=step.target))
 
 
 def _split(value: Any) -> list[str]:
