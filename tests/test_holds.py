@@ -12,7 +12,7 @@ from responder.config import ConfigError, Settings
 
 from tests.report_truth import assert_truthful
 from tools.emulator import clock
-from tools.emulator.scenarios import LEAKED_KEY, health_event
+from tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached, health_event
 
 USER = "ci-deployer"
 
@@ -124,44 +124,6 @@ def test_release_detaches_the_managed_quarantine_and_still_removes_an_older_inli
 
 # --- the earliest trigger: AWS attaches its own quarantine policy -------------------------------------------
 SECOND_KEY = "AKIAI44QH8DHBEXAMPLE"
-
-
-def aws_quarantine_attached(user: str, version: str = "V3", **identity: object) -> dict:
-    """CloudTrail's record of AWS attaching its quarantine policy: an AWS-internal caller (sourceIPAddress and
-    userAgent "AWS Internal"), as public detections of it (Elastic, Datadog) match it."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": "0",
-        "id": "0b7c2a6e-5d4f-4c3b-9a8e-1f2d3c4b5a69",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.iam",
-        "account": "123456789012",
-        "time": now,
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.09",
-            "userIdentity": identity or {"type": "AWSService", "invokedBy": "AWS Internal"},
-            "eventTime": now,
-            "eventSource": "iam.amazonaws.com",
-            "eventName": "AttachUserPolicy",
-            "awsRegion": "us-east-1",
-            "sourceIPAddress": "AWS Internal",
-            "userAgent": "AWS Internal",
-            "requestParameters": {
-                "userName": user,
-                "policyArn": f"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine{version}",
-            },
-            "responseElements": None,
-            "requestID": "2b5f1e3c-8d7a-4e6b-9c0d-3a4b5c6d7e8f",
-            "eventID": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-            "readOnly": False,
-            "eventType": "AwsApiCall",
-            "managementEvent": True,
-            "recipientAccountId": "123456789012",
-            "eventCategory": "Management",
-        },
-    }
 
 
 @pytest.mark.parametrize(

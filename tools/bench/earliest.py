@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tools.emulator import EmulatedAws, LambdaContext, clock
-from tools.emulator.scenarios import LEAKED_KEY
+from tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached
 
 from .instrument import KEY_ACTION, Timeline
 from .scenario import ALLOWED_REGIONS, REGIONS
@@ -25,7 +25,8 @@ from .targets import LATENCY, Target, _ratio_target
 LIMIT_S = 2.0
 USER = "ci-deployer"
 SECOND_KEY = "AKIAI44QH8DHBEXAMPLE"  # the user's other key, made long before
-POLICY = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+QUARANTINE_PREFIX = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"
+POLICY = f"{QUARANTINE_PREFIX}V2"
 
 
 @dataclass(frozen=True)
@@ -45,40 +46,6 @@ class EarliestRun:
         return {**asdict(self), "contained": self.contained}
 
 
-def quarantine_attached(user: str, at: datetime) -> dict[str, Any]:
-    """The EventBridge event of AWS attaching its quarantine policy (CloudTrail, AWS-internal caller)."""
-    now = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": "0",
-        "id": "0b7c2a6e-5d4f-4c3b-9a8e-1f2d3c4b5a69",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.iam",
-        "account": "123456789012",
-        "time": now,
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.09",
-            "userIdentity": {"type": "AWSService", "invokedBy": "AWS Internal"},
-            "eventTime": now,
-            "eventSource": "iam.amazonaws.com",
-            "eventName": "AttachUserPolicy",
-            "awsRegion": "us-east-1",
-            "sourceIPAddress": "AWS Internal",
-            "userAgent": "AWS Internal",
-            "requestParameters": {"userName": user, "policyArn": POLICY},
-            "responseElements": None,
-            "requestID": "2b5f1e3c-8d7a-4e6b-9c0d-3a4b5c6d7e8f",
-            "eventID": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-            "readOnly": False,
-            "eventType": "AwsApiCall",
-            "managementEvent": True,
-            "recipientAccountId": "123456789012",
-            "eventCategory": "Management",
-        },
-    }
-
-
 def run_earliest(latency: float = LATENCY) -> EarliestRun:
     handler = importlib.import_module("handlers.cloudtrail").handler  # a warm container: imported already
     with EmulatedAws(regions=REGIONS, env={"ALLOWED_REGIONS": ALLOWED_REGIONS}) as aws:
@@ -87,7 +54,7 @@ def run_earliest(latency: float = LATENCY) -> EarliestRun:
         with clock(earlier):
             attacker.create_access_key(USER, key_id=SECOND_KEY, at=earlier)
         keys = len(aws.key_status(USER))
-        event = quarantine_attached(USER, datetime.now(UTC))
+        event = aws_quarantine_attached(USER, POLICY.removeprefix(QUARANTINE_PREFIX), datetime.now(UTC))
         timeline = Timeline()
         timeline.install(aws)
         timeline.reset()

@@ -209,3 +209,44 @@ def load_balanced_web_tier(aws: EmulatedAws, region: str = "us-east-1", size: in
     instances = [i["InstanceId"] for i in group["Instances"]]
     elbv2.register_targets(TargetGroupArn=target_groups["web-admin"], Targets=[{"Id": i} for i in instances])
     return WebTier(region, "web-tier", web, target_groups, instances)
+
+
+def aws_quarantine_attached(
+    user: str, version: str = "V3", at: datetime | None = None, **identity: object
+) -> dict[str, Any]:
+    """CloudTrail's record of AWS attaching its quarantine policy: an AWS-internal caller (sourceIPAddress and
+    userAgent "AWS Internal"), as public detections of it (Elastic, Datadog) match it. The tests and the
+    benchmark replay this one shape."""
+    now = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": "0b7c2a6e-5d4f-4c3b-9a8e-1f2d3c4b5a69",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": "123456789012",
+        "time": now,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": identity or {"type": "AWSService", "invokedBy": "AWS Internal"},
+            "eventTime": now,
+            "eventSource": "iam.amazonaws.com",
+            "eventName": "AttachUserPolicy",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "AWS Internal",
+            "userAgent": "AWS Internal",
+            "requestParameters": {
+                "userName": user,
+                "policyArn": f"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine{version}",
+            },
+            "responseElements": None,
+            "requestID": "2b5f1e3c-8d7a-4e6b-9c0d-3a4b5c6d7e8f",
+            "eventID": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management",
+        },
+    }
