@@ -146,10 +146,11 @@ class RegionSweep:
             lookup = (
                 pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
             )
-            probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in kinds()]
-            instances, capacity = describe_region(self.clients, region, pool)
-            workloads, kind_errors = _workloads(probed)
+            instances, capacity = describe_region(self.clients, region, pool)  # EC2, beside the lookup
             looked_up, lookup_note = lookup.result() if lookup else (None, None)
+            needed = kinds_to_probe(region, request, ledger_launches, looked_up)
+            probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in needed]
+            workloads, kind_errors = _workloads(probed)
             evidence = self._evidence(
                 region,
                 request,
@@ -268,6 +269,21 @@ class RegionSweep:
             return self.ledger.launchers_of(ids)
         except Exception:  # noqa: BLE001 - unknown launcher: the window rule decides as the contract says
             return {}
+
+
+def kinds_to_probe(
+    region: str, request: SweepRequest, ledger_launches: Sequence[Launch], looked_up: Sequence[CallRecord] | None
+) -> tuple[CapacityKind, ...]:
+    """The kinds beyond EC2 worth reading in a region (pure). Where attribution is available and names no call of
+    the chain there, nothing of any kind is rogue there (contract "What is rogue"): only the kinds whose create
+    calls the chain made are read. Every kind is read where the window rule may decide (attribution unavailable),
+    where outside evidence names resources (the chain's sessions, a finding's scope), and for sweeps by rule 2.
+    EC2 itself is always described: its skipped instances are listed whatever attribution says."""
+    available = bool(ledger_launches) or region in request.ledger_regions or looked_up is not None
+    if not (request.access_key_id and available) or request.scope is not None or request.suspects.get(region):
+        return kinds()
+    made = {launch.event_name for launch in ledger_launches} | {c.event_name for c in looked_up or ()}
+    return tuple(kind for kind in kinds() if kind.create_events & made)
 
 
 def _workloads(probed: Sequence[tuple[CapacityKind, Any]]) -> tuple[list[tuple[CapacityKind, Workload]], list[str]]:
