@@ -32,13 +32,30 @@ def retry_config() -> Config:
     )
 
 
+_LOADER_LOCK = threading.Lock()
+_LOADER: Any = None
+
+
+def new_session() -> boto3.session.Session:
+    """A boto3 session sharing the process's botocore loader: service models are parsed once per process, not
+    once per session (a new session per test, or per member account, would parse ec2's model again)."""
+    global _LOADER
+    session = boto3.session.Session()
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = session._session.get_component("data_loader")
+        else:
+            session._session.register_component("data_loader", _LOADER)
+    return session
+
+
 class Clients:
     """Factory and cache of boto3 clients for one boto3 session (one account's credentials)."""
 
     def __init__(
         self, session: boto3.session.Session | None = None, config: Config | None = None, account: str | None = None
     ) -> None:
-        self._session = session or boto3.session.Session()
+        self._session = session or new_session()
         self._config = config or retry_config()
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()

@@ -42,10 +42,9 @@ from typing import Any
 os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parent / "amis.json"))
 AMI = "ami-0abcdef1234567890"
 
-import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
-from responder.aws import reset_default_clients  # noqa: E402
+from responder.aws import new_session, reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
@@ -201,6 +200,7 @@ class EmulatedAws:
         self.tables: dict[str, str] = {}
         self.seen: list[Notification] = []
         self._clients: dict[tuple[str, str], Any] = {}
+        self._session: Any = None
         self._credentials: dict[str, str] = {}  # empty: the environment's (the home account)
 
     # --- lifecycle -------------------------------------------------------------------
@@ -274,7 +274,9 @@ class EmulatedAws:
         """The emulator's own clients (the scenario's and the assertions'), cached; in this view's account."""
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = boto3.client(service, region_name=region, **self._credentials)
+            if self._session is None:  # models parsed once per process (the responder's shared loader)
+                self._session = new_session()
+            self._clients[key] = self._session.client(service, region_name=region, **self._credentials)
         return self._clients[key]
 
     # --- several accounts (moto keeps one state per account) ----------------------------
