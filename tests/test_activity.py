@@ -123,6 +123,7 @@ def test_a_denied_region_makes_it_incomplete_and_the_rest_is_still_counted(aws, 
 
 def test_the_time_budget_cuts_the_reading_short_and_says_so(aws, invoke):
     aws.set_env(ACTIVITY_BUDGET_SECONDS="1")
+    aws.emulate_lookup_quota()
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     records = seed(aws, attacker.identity, calls=400, regions=("eu-west-1",))  # IAM's in us-east-1, 1 page
     in_region = sum(1 for r in records if r["awsRegion"] == "eu-west-1")

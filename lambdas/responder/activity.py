@@ -171,11 +171,11 @@ class Pacer:
 
     def __init__(
         self,
-        rate: float = LOOKUPS_PER_SECOND,
+        rate: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / (rate or LOOKUPS_PER_SECOND)  # the module's rate, read now (an emulator may lift it)
         self.clock = clock
         self.sleep = sleep
         self.next_at = 0.0

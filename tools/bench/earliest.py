@@ -48,7 +48,7 @@ class EarliestRun:
 
 def run_earliest(latency: float = LATENCY) -> EarliestRun:
     handler = importlib.import_module("handlers.cloudtrail").handler  # a warm container: imported already
-    with EmulatedAws(regions=REGIONS, env={"ALLOWED_REGIONS": ALLOWED_REGIONS}) as aws:
+    with EmulatedAws(regions=REGIONS, env={"ALLOWED_REGIONS": ALLOWED_REGIONS}, lookup_quota=True) as aws:
         attacker = aws.create_user(USER, key_id=LEAKED_KEY, last_used=("ec2", "us-east-1"))
         earlier = datetime.now(UTC) - timedelta(days=30)
         with clock(earlier):

@@ -43,7 +43,7 @@ class TamperRun:
 
 def run_tamper(latency: float = LATENCY) -> TamperRun:
     handler = importlib.import_module("handlers.cloudtrail").handler  # a warm container: imported already
-    with EmulatedAws(regions=REGIONS) as aws:
+    with EmulatedAws(regions=REGIONS, lookup_quota=True) as aws:
         world = deploy_responder(aws)
         attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
         aws.client("cloudtrail").stop_logging(Name=own_names.TRAIL)

@@ -68,7 +68,7 @@ def run_organization(latency: float, accounts: int = ACCOUNTS, attacked: int = A
     from handlers import organization
 
     env = {"ALLOWED_REGIONS": ALLOWED_REGIONS, "MEMBER_ROLE_NAME": "CompromiseResponderMember"}
-    with EmulatedAws(regions=REGIONS, env=env) as aws:
+    with EmulatedAws(regions=REGIONS, env=env, lookup_quota=True) as aws:
         members = aws.organization(accounts)
         swarms = {}
         for n, account in enumerate(members[:attacked]):

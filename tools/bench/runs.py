@@ -164,7 +164,7 @@ def production_max_attempts() -> str:
 
 def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
     env = {"ALLOWED_REGIONS": ALLOWED_REGIONS, "AWS_MAX_ATTEMPTS": production_max_attempts()}
-    with EmulatedAws(regions=REGIONS, env=env, latency=0.0) as aws:
+    with EmulatedAws(regions=REGIONS, env=env, latency=0.0, lookup_quota=True) as aws:
         scene = build(aws, spec.size, shape=spec.shape)
         aws.set_env(SWEEP_REGIONS=",".join(spec.sweep))
         timeline = Timeline()

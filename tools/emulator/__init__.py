@@ -43,6 +43,7 @@ os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parent / "a
 AMI = "ami-0abcdef1234567890"
 
 from moto import mock_aws  # noqa: E402
+from responder import activity  # noqa: E402
 from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
 from responder.aws import new_session, reset_default_clients  # noqa: E402
 from responder.table_keys import TABLES, create_table_request  # noqa: E402
@@ -68,6 +69,7 @@ from .hooks import (  # noqa: E402
 from .responder_world import LambdaLastModified  # noqa: E402
 
 HOME = "us-east-1"
+UNPACED_LOOKUPS = 1000.0  # LookupEvents per second per region when the quota is not emulated
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
 TOPIC_NAME = "compromise-responder-team"
 BASE_ENV = {
@@ -138,7 +140,10 @@ class EmulatedAws:
         env: dict[str, str] | None = None,
         latency: float = 0.0,
         iam_managed_policies: bool = False,
+        lookup_quota: bool = False,
     ) -> None:
+        self.lookup_quota = lookup_quota  # True: LookupEvents paced at AWS's 2 per second per region (the bench)
+        self._saved_lookup_rate: float | None = None
         self.regions = regions
         self.iam_managed_policies = iam_managed_policies
         self.account = account
@@ -212,6 +217,8 @@ class EmulatedAws:
         self.dispatcher.install()
         reset_default_clients()
         forget_all_attempts()  # a container's memory of unrecorded attempts belongs to one emulated account
+        if not self.lookup_quota:  # the emulated trail has no 2-per-second quota: the readers need not wait for it
+            self._saved_lookup_rate, activity.LOOKUPS_PER_SECOND = activity.LOOKUPS_PER_SECOND, UNPACED_LOOKUPS
         sns = self.client("sns")
         sqs = self.client("sqs")
         self.topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
@@ -249,6 +256,8 @@ class EmulatedAws:
 
     def __exit__(self, *exc: object) -> None:
         self.dispatcher.uninstall()
+        if self._saved_lookup_rate is not None:
+            activity.LOOKUPS_PER_SECOND, self._saved_lookup_rate = self._saved_lookup_rate, None
         forget_all_attempts()
         if self._mock is not None:
             self._mock.stop()
@@ -264,6 +273,11 @@ class EmulatedAws:
         for key, value in values.items():
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
+
+    def emulate_lookup_quota(self) -> None:
+        """From now on the readers pace LookupEvents at AWS's 2 per second per region (a test of the time budget)."""
+        if self._saved_lookup_rate is not None:
+            activity.LOOKUPS_PER_SECOND = self._saved_lookup_rate
 
     def set_env(self, **values: str) -> None:
         """Change the handlers' configuration for the rest of this emulation."""
