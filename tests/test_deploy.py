@@ -114,7 +114,7 @@ def test_the_moto_server_gets_its_own_port_and_is_stopped_by_pid_even_on_failure
 # --- the rehearsal: bootstrap, deploy, incident, diff, update, destroy against moto server mode ----------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may interleave this file with others
 def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Result:
     """One rehearsal (about a minute) for every assertion below; logs stay in the pytest temp dir."""
     return rehearse(tmp_path_factory.mktemp("deploy-rehearsal"), say=lambda _: None)

@@ -42,7 +42,7 @@ ORGANIZATION_CONTEXT = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may interleave this file with others
 def org_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cdk.org")
     script = f"""
@@ -70,7 +70,7 @@ app.synth()
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may interleave this file with others
 def hub(org_assembly: Path) -> dict[str, Any]:
     return json.loads((org_assembly / "CompromiseResponder.template.json").read_text())
 
