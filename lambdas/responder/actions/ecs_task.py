@@ -15,6 +15,7 @@ from .base import Action, ActionName, Words, register
 from .isolation import (
     ISOLATED_TAG,
     ORIGINAL_GROUPS_TAG,
+    QUARANTINE_GROUP_GRANTS,
     chunked_tags,
     quarantine_group,
     untracking_group,
@@ -42,14 +43,7 @@ class IsolateTask(Action):
     name = ActionName.ISOLATE_TASK
     service = "ec2"
     grants = (
-        cap.Grant(("ec2:DescribeSecurityGroups",)),
-        cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_VPC,)),
-        cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_SECURITY_GROUP,), (cap.CREATED_WITH_OWN_TAG,)),
-        cap.Grant(
-            ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
-            (cap.EC2_SECURITY_GROUP,),
-            (cap.CREATED_BY_RESPONDER,),
-        ),
+        *QUARANTINE_GROUP_GRANTS,
         cap.Grant(("ec2:ModifyNetworkInterfaceAttribute",), (cap.EC2_NETWORK_INTERFACE, cap.EC2_SECURITY_GROUP)),
         cap.Grant(("ec2:CreateTags",), (cap.EC2_NETWORK_INTERFACE, cap.EC2_SECURITY_GROUP), (cap.ONLY_OWN_TAG_KEYS,)),
     )

@@ -202,6 +202,20 @@ def unchunked(tags: Mapping[str, str], key: str) -> str:
     return "".join(v for _, v in parts)
 
 
+# Finding or making the two groups an isolation uses (untracking, then quarantine), in the resource's VPC: only
+# groups the responder created (its tag) may get rules. Shared by every isolation (instances, ECS tasks).
+QUARANTINE_GROUP_GRANTS = (
+    cap.Grant(("ec2:DescribeSecurityGroups",)),
+    cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_VPC,)),
+    cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_SECURITY_GROUP,), (cap.CREATED_WITH_OWN_TAG,)),
+    cap.Grant(
+        ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
+        (cap.EC2_SECURITY_GROUP,),
+        (cap.CREATED_BY_RESPONDER,),
+    ),
+)
+
+
 @register
 class IsolateInstance(Action):
     """Replace the security groups of every interface of an instance by a quarantine group with no rules, via an
@@ -211,14 +225,7 @@ class IsolateInstance(Action):
     name = ActionName.ISOLATE_INSTANCE
     service = "ec2"
     grants = (
-        cap.Grant(("ec2:DescribeSecurityGroups",)),
-        cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_VPC,)),
-        cap.Grant(("ec2:CreateSecurityGroup",), (cap.EC2_SECURITY_GROUP,), (cap.CREATED_WITH_OWN_TAG,)),
-        cap.Grant(
-            ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"),
-            (cap.EC2_SECURITY_GROUP,),
-            (cap.CREATED_BY_RESPONDER,),
-        ),
+        *QUARANTINE_GROUP_GRANTS,
         *SWAP_GROUPS,
         cap.Grant(("ec2:CreateTags", "ec2:DeleteTags"), OWN_TAGS_ON, (cap.ONLY_OWN_TAG_KEYS,)),
     )
