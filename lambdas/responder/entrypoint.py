@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -36,7 +37,20 @@ from .store import MAX_REPORT_BYTES
 from .timeutil import iso, parse_time, utcnow
 
 SERVICE = "compromise-responder"
-logger = Logger(service=SERVICE)
+
+
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is when a line is logged, not when the logger was made: the CLI runs a
+    handler in-process under a swapped stdout (Lambda's never changes, so there it is the same stream)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+logger = Logger(service=SERVICE, stream=_CurrentStdout())  # type: ignore[arg-type]
 metrics = Metrics(namespace="CompromiseResponder", service=SERVICE)
 
 
