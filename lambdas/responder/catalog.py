@@ -8,8 +8,9 @@ policy is derived from the code's own declarations (see ``capabilities``). What 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
-from . import accounts, capabilities
+from . import accounts, capabilities, findings
 from .flows import (
     ACTIVITY_SUMMARY,
     BACKDOOR_SWEEP,
@@ -24,7 +25,6 @@ from .flows import (
     SESSION_REVOCATION,
     Flow,
 )
-from .flows.families import FAMILY_FLOWS
 from .flows.heartbeat import HEARTBEAT
 from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
 from .flows.swarm import SWARM_CONTAINMENT
@@ -33,7 +33,7 @@ from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
-    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
+    "guardduty": (NOTICE,),  # the gate; and every finding family's flows (REGISTRIES)
     # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule; TAMPER: guarding the responder
     "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, TAMPER_RESPONSE, NOTICE),
     "runbook": (
@@ -52,6 +52,9 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "heartbeat": (HEARTBEAT,),  # "Guarding the responder": every 5 minutes
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
+# Handlers that answer with a registry's units: their flows are read from it at each call (a unit registered
+# later - a test's fake family - is granted what it declares).
+REGISTRIES: dict[str, Callable[[], tuple[Flow, ...]]] = {"guardduty": findings.flows}
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 ORGANIZATION_HANDLERS = ("organization",)
 # What only organization mode grants; every function then may act in a member account and name it.
@@ -63,11 +66,17 @@ def handlers(organization: bool) -> list[str]:
     return [h for h in HANDLER_FLOWS if organization or h not in ORGANIZATION_HANDLERS]
 
 
+def flows_for(handler: str) -> tuple[Flow, ...]:
+    """The flows the handler can run: its registry's units' first (``REGISTRIES``), then its own."""
+    registered = REGISTRIES.get(handler)
+    return (*(registered() if registered else ()), *HANDLER_FLOWS[handler])
+
+
 def capabilities_for(
     handler: str, organization: bool = False, *, security_hub: bool = False
 ) -> list[capabilities.Capability]:
     found: dict[str, capabilities.Capability] = {}
-    for flow in HANDLER_FLOWS[handler]:
+    for flow in flows_for(handler):
         found.update((c.key, c) for c in flow.uses)
         if security_hub:
             found.update((c.key, c) for c in flow.security_hub)

@@ -21,8 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
-from .guard_calls import SOURCES as GUARD_CALL_SOURCES
-from .guardduty_findings import (
+from .findings.models import (
     ContainerDetails,
     Detection,
     EcsClusterDetails,
@@ -31,6 +30,7 @@ from .guardduty_findings import (
     RdsDbInstanceDetails,
     S3BucketDetail,
 )
+from .guard_calls import SOURCES as GUARD_CALL_SOURCES
 from .partitions import is_region
 from .timeutil import parse_time
 
@@ -69,11 +69,12 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "event"
 
 
-def explain(exc: ValidationError, what: str) -> BadInput:
-    """Turn a pydantic error into one readable message that names each bad field."""
+def explain(exc: ValidationError, what: str, at: tuple[int | str, ...] = ()) -> BadInput:
+    """Turn a pydantic error into one readable message that names each bad field (``at``: where the validated value
+    sits in the event)."""
     problems = []
     for err in exc.errors():
-        path = field_path(tuple(err.get("loc", ())))
+        path = field_path(at + tuple(err.get("loc", ())))
         if err.get("type") == "extra_forbidden":
             problems.append(f"field '{path}': unexpected field")
         elif err.get("type") == "missing":
@@ -225,7 +226,7 @@ class FindingResource(BaseModel):
     resourceType: str = Field(examples=["AccessKey", "Instance", "AttackSequence", "ECSCluster", "Lambda"])
     accessKeyDetails: AccessKeyDetails | None = None
     instanceDetails: InstanceDetails | None = None
-    # the other families (responder.guardduty_findings)
+    # the other families (responder.findings.models)
     s3BucketDetails: list[S3BucketDetail] | None = None
     ecsClusterDetails: EcsClusterDetails | None = None
     containerDetails: ContainerDetails | None = None
