@@ -29,6 +29,8 @@ CORE = {
     "responder.findings.documented",
     "responder.findings.models",
     "responder.kinds",
+    "responder.runbooks",
+    "responder.runbooks.base",
     "responder.model",
     "responder.own_names",
     "responder.partitions",

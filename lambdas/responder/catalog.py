@@ -10,23 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from . import accounts, capabilities, findings
-from .flows import (
-    ACTIVITY_SUMMARY,
-    BACKDOOR_SWEEP,
-    INCIDENT_CLOSE,
-    ISOLATION,
-    KEY_CONTAINMENT,
-    LAUNCH_CONTAINMENT,
-    NOTICE,
-    PRINCIPAL_RELEASE,
-    REGION_SWEEP,
-    RELEASE,
-    SESSION_REVOCATION,
-    Flow,
-)
+from . import accounts, capabilities, findings, runbooks
+from .flows import KEY_CONTAINMENT, LAUNCH_CONTAINMENT, NOTICE, Flow
 from .flows.heartbeat import HEARTBEAT
-from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
+from .flows.organization import ACCOUNT_SWEEP, START_SWEEP
 from .flows.swarm import SWARM_CONTAINMENT
 from .flows.tamper import TAMPER_RESPONSE
 from .idempotency import IDEMPOTENCY
@@ -36,25 +23,13 @@ HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "guardduty": (NOTICE,),  # the gate; and every finding family's flows (REGISTRIES)
     # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule; TAMPER: guarding the responder
     "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, TAMPER_RESPONSE, NOTICE),
-    "runbook": (
-        KEY_CONTAINMENT,
-        REGION_SWEEP,
-        BACKDOOR_SWEEP,
-        SESSION_REVOCATION,
-        ISOLATION,
-        RELEASE,
-        ORGANIZATION_SWEEP,
-        INCIDENT_CLOSE,
-        PRINCIPAL_RELEASE,
-        ACTIVITY_SUMMARY,
-        NOTICE,
-    ),
+    "runbook": (NOTICE,),  # an account it may not act in; and every runbook's flows (REGISTRIES)
     "heartbeat": (HEARTBEAT,),  # "Guarding the responder": every 5 minutes
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
 # Handlers that answer with a registry's units: their flows are read from it at each call (a unit registered
-# later - a test's fake family - is granted what it declares).
-REGISTRIES: dict[str, Callable[[], tuple[Flow, ...]]] = {"guardduty": findings.flows}
+# later - a test's fake family or runbook - is granted what it declares).
+REGISTRIES: dict[str, Callable[[], tuple[Flow, ...]]] = {"guardduty": findings.flows, "runbook": runbooks.flows}
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 ORGANIZATION_HANDLERS = ("organization",)
 # What only organization mode grants; every function then may act in a member account and name it.
