@@ -29,7 +29,7 @@ from . import ROOT, render
 
 if TYPE_CHECKING:
     from responder.config import Settings
-    from responder.events import RunbookBase
+    from responder.runbooks.base import RunbookBase
 
 EVENTS_DIR = ROOT / "events"
 HANDLERS = ("health", "guardduty", "cloudtrail", "runbook", "heartbeat")
@@ -119,7 +119,7 @@ def region_list(value: str | None, option: str) -> tuple[str, ...] | None:
 
 def load_runbook(source: str) -> tuple[dict[str, Any], RunbookBase]:
     """Parse before anything touches AWS: a bad runbook exits 2 with the field named."""
-    from responder.events import parse_runbook
+    from responder.runbooks import parse_runbook
 
     event = load_json(source, "RUNBOOK")
     return event, parse_runbook(event)
@@ -325,7 +325,7 @@ def activity(
     """
     out, err = consoles()
     with exit_codes(err):
-        from responder.events import parse_runbook
+        from responder.runbooks import parse_runbook
 
         event: dict[str, Any] = {"runbook": "activity", "accessKeyId": access_key_id}
         if since is not None:
@@ -348,18 +348,14 @@ def lambda_client(region: str | None) -> Any:
     return boto3.client("lambda", region_name=region or None, config=config)
 
 
-EFFECT = {  # what an enforcing run of a runbook may do, said before it runs
-    "close-incident": "later launches by the key are then no longer contained at once",
-    "release-principal": "this removes the responder's quarantine policy from it",
-}
-
-
 def confirm_enforce(event: dict[str, Any], where: str, yes: bool) -> None:
     """Containment changes the account: ask first, unless --yes or the runbook is a dry run."""
     if yes or event.get("dryRun") is True:
         return
+    from responder.runbooks import effect_of  # each runbook says what an enforcing run of it may do
+
     summary = ", ".join(f"{k}={v}" for k, v in event.items() if k != "reason")
-    effect = EFFECT.get(str(event.get("runbook")), "this may deactivate keys and terminate instances")
+    effect = effect_of(str(event.get("runbook")))
     typer.confirm(f"Run {summary} {where} ({effect})?", abort=True)
 
 
@@ -565,7 +561,7 @@ def lifecycle_runbook(
     event: dict[str, Any], function_name: str | None, region: str | None, local: bool, yes: bool, as_json: bool
 ) -> None:
     """Validate as the handler does (exit 2, the field named), then run like ``responder run``."""
-    from responder.events import parse_runbook
+    from responder.runbooks import parse_runbook
 
     out, err = consoles()
     with exit_codes(err):

@@ -9,7 +9,7 @@ import pytest
 from responder.actions.iam import REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.events import BadInput, parse_guardduty
-from responder.finding_responses import rule_for
+from responder.findings import family_for
 
 from tests.conftest import security_groups
 from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
@@ -57,7 +57,7 @@ def groups_of(aws, instance_id: str) -> set[str]:
     ],
 )
 def test_each_sample_maps_to_its_response(sample, response):
-    assert rule_for(parse_guardduty(load_event(sample)).detail).response == response
+    assert family_for(parse_guardduty(load_event(sample)).detail).response == response
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_mapping_table(type_, resource, user, response):
     event["detail"]["type"] = type_
     event["detail"]["resource"]["resourceType"] = resource
     event["detail"]["resource"]["accessKeyDetails"]["userType"] = user
-    assert rule_for(parse_guardduty(event).detail).response == response
+    assert family_for(parse_guardduty(event).detail).response == response
 
 
 def test_iam_user_finding_contains_the_key(aws, invoke):

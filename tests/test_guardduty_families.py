@@ -18,8 +18,10 @@ from responder.actions.iam import REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.events import parse_guardduty
-from responder.finding_responses import FALLBACK, FINDING_RESPONSES, readme_table, rule_for
-from responder.guardduty_findings import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOURCE, severity_band
+from responder.findings import families, family_for, readme_table
+from responder.findings.documented import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOURCE
+from responder.findings.models import severity_band
+from responder.findings.notify_only import FALLBACK
 
 from tests.conftest import security_groups
 from tests.report_truth import assert_truthful
@@ -360,8 +362,8 @@ def minimal(finding_type: str, resource_type: str, user_type: str = "IAMUser", s
 
 @pytest.mark.parametrize(("finding_type", "resource_type"), DOCUMENTED_TYPES)
 def test_every_documented_finding_type_lands_on_a_row(finding_type, resource_type):
-    rule = rule_for(parse_guardduty(minimal(finding_type, resource_type)).detail)
-    assert rule is not FALLBACK, f"{finding_type} ({resource_type}) falls through: {DOCUMENTED_TYPES_SOURCE}"
+    family = family_for(parse_guardduty(minimal(finding_type, resource_type)).detail)
+    assert family is not FALLBACK, f"{finding_type} ({resource_type}) falls through: {DOCUMENTED_TYPES_SOURCE}"
 
 
 @pytest.mark.parametrize(
@@ -395,7 +397,7 @@ def test_every_documented_finding_type_lands_on_a_row(finding_type, resource_typ
 )
 def test_rows(finding_type, resource_type, user_type, severity, response):
     event = minimal(finding_type, resource_type, user_type or "IAMUser", severity)
-    assert rule_for(parse_guardduty(event).detail).response == response
+    assert family_for(parse_guardduty(event).detail).response == response
 
 
 def test_the_documented_types_list_says_where_it_comes_from():
@@ -408,7 +410,7 @@ def test_readme_finding_table_is_generated_from_the_rows():
     found = re.search(r"<!-- finding-table:start -->\n(.*?)\n<!-- finding-table:end -->", text, re.S)
     assert found, "README lacks the generated finding table markers"
     assert found.group(1) == readme_table(), "README's finding table differs: paste readme_table() between the markers"
-    assert len(FINDING_RESPONSES) == readme_table().count("\n") - 1
+    assert len(families()) == readme_table().count("\n") - 1
 
 
 def test_fixtures_are_valid_findings():

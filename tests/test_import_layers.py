@@ -23,8 +23,14 @@ CORE = {
     "responder.events",
     "responder.fit",
     "responder.guard_calls",
-    "responder.guardduty_findings",
-    "responder.kinds",  # the registry of kinds (its __init__); each kind module is loaded on first use
+    # the registries (their __init__) and what they declare units with; each unit's module is loaded on first use
+    "responder.findings",
+    "responder.findings.base",
+    "responder.findings.documented",
+    "responder.findings.models",
+    "responder.kinds",
+    "responder.runbooks",
+    "responder.runbooks.base",
     "responder.model",
     "responder.own_names",
     "responder.partitions",

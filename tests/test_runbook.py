@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from responder import runbooks
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
-from responder.events import RUNBOOKS, BadInput
+from responder.events import BadInput
 
 from tests.conftest import security_groups
 from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+RUNBOOKS = runbooks.names()  # every registered runbook (responder.runbooks: one module each)
 HANDLER_OF = {h: h for h in ("health", "guardduty", "cloudtrail", "runbook", "heartbeat")}
 
 

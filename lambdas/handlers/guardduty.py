@@ -1,11 +1,11 @@
-"""GuardDuty finding -> the containment that fits it (responder.findings.FINDING_RESPONSES)."""
+"""GuardDuty finding -> the response of its family (responder.findings: one module per family)."""
 
 from __future__ import annotations
 
 from responder.context import ResponseContext
 from responder.entrypoint import entrypoint
 from responder.events import GuardDutyEvent, parse_guardduty
-from responder.finding_responses import respond_to_finding
+from responder.findings.dispatch import respond_to_finding
 from responder.report import Report
 
 

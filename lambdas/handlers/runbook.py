@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from responder.context import ResponseContext
 from responder.entrypoint import entrypoint
-from responder.events import RunbookBase, parse_runbook
 from responder.report import Report
-from responder.runbooks import run_runbook
+from responder.runbooks import parse_runbook, run_runbook
+from responder.runbooks.base import RunbookBase
 
 
 @entrypoint(

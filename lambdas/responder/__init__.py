@@ -3,7 +3,7 @@
 Layout (functional core, imperative shell: parsing, deciding and planning make no AWS call):
 
   parsing and settings (pure)
-    events              typed models of what AWS delivers and of the runbooks; BadInput names the field
+    events              typed models of what AWS delivers, the runbooks' field shapes; BadInput names the field
     cloudtrail_records  one reader of CloudTrail records (watcher events and LookupEvents alike)
     config              environment configuration, validated once per invocation
     partitions, arns    regions of a partition; ARN text, partition-aware
@@ -34,14 +34,14 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
   responses
     context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, launch_watch (swarm, left_running), notices, lifecycle,
-                        organization, families, chain, holding, console, tamper (a tampering incident),
+    flows/              keys, activity, roles, instances, tasks, launch_watch (swarm, left_running), notices,
+                        lifecycle, organization, chain, holding, console, tamper (a tampering incident),
                         heartbeat (every 5 minutes):
                         each returns a Report
-    finding_responses   GuardDuty finding -> the flow that fits it (a table; the README's table is generated from it)
-    guardduty_findings  where each GuardDuty family names its target (attack sequences, ECS, Lambda ...), GuardDuty's
-                        severity bands, and the finding types AWS documents
-    runbooks            manual runbooks -> flows
+    findings/           the GuardDuty finding families, one module each (types, target, response, flows), their
+                        registry, the dispatcher (the gate, then the first matching family); where each family names
+                        its target (models), GuardDuty's severity bands, the finding types AWS documents
+    runbooks/           the manual runbooks, one module each (model, runner, flows), their registry (parse, run)
     report/             the Report; its words (only what AWS confirmed), summary, chat message, NEEDS A HUMAN
     entrypoint          handler glue: parse -> respond once -> notify -> record every attempt -> raise
 """

@@ -8,50 +8,28 @@ policy is derived from the code's own declarations (see ``capabilities``). What 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 
-from . import accounts, capabilities
-from .flows import (
-    ACTIVITY_SUMMARY,
-    BACKDOOR_SWEEP,
-    INCIDENT_CLOSE,
-    ISOLATION,
-    KEY_CONTAINMENT,
-    LAUNCH_CONTAINMENT,
-    NOTICE,
-    PRINCIPAL_RELEASE,
-    REGION_SWEEP,
-    RELEASE,
-    SESSION_REVOCATION,
-    Flow,
-)
-from .flows.families import FAMILY_FLOWS
+from . import accounts, capabilities, findings, runbooks
+from .flows import KEY_CONTAINMENT, LAUNCH_CONTAINMENT, NOTICE, Flow
 from .flows.heartbeat import HEARTBEAT
-from .flows.organization import ACCOUNT_SWEEP, ORGANIZATION_SWEEP, START_SWEEP
+from .flows.organization import ACCOUNT_SWEEP, START_SWEEP
 from .flows.swarm import SWARM_CONTAINMENT
 from .flows.tamper import TAMPER_RESPONSE
 from .idempotency import IDEMPOTENCY
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),
-    "guardduty": (KEY_CONTAINMENT, SESSION_REVOCATION, ISOLATION, *FAMILY_FLOWS, NOTICE),
+    "guardduty": (NOTICE,),  # the gate; and every finding family's flows (REGISTRIES)
     # KEY: AWS's quarantine attached (earliest trigger); SWARM: the swarm rule; TAMPER: guarding the responder
     "cloudtrail": (LAUNCH_CONTAINMENT, KEY_CONTAINMENT, SWARM_CONTAINMENT, TAMPER_RESPONSE, NOTICE),
-    "runbook": (
-        KEY_CONTAINMENT,
-        REGION_SWEEP,
-        BACKDOOR_SWEEP,
-        SESSION_REVOCATION,
-        ISOLATION,
-        RELEASE,
-        ORGANIZATION_SWEEP,
-        INCIDENT_CLOSE,
-        PRINCIPAL_RELEASE,
-        ACTIVITY_SUMMARY,
-        NOTICE,
-    ),
+    "runbook": (NOTICE,),  # an account it may not act in; and every runbook's flows (REGISTRIES)
     "heartbeat": (HEARTBEAT,),  # "Guarding the responder": every 5 minutes
     "organization": (ACCOUNT_SWEEP,),  # organization mode only: the Distributed Map's states
 }
+# Handlers that answer with a registry's units: their flows are read from it at each call (a unit registered
+# later - a test's fake family or runbook - is granted what it declares).
+REGISTRIES: dict[str, Callable[[], tuple[Flow, ...]]] = {"guardduty": findings.flows, "runbook": runbooks.flows}
 IDEMPOTENT = ("health", "guardduty", "cloudtrail")  # EventBridge may deliver twice; runbooks are deliberate
 ORGANIZATION_HANDLERS = ("organization",)
 # What only organization mode grants; every function then may act in a member account and name it.
@@ -63,11 +41,17 @@ def handlers(organization: bool) -> list[str]:
     return [h for h in HANDLER_FLOWS if organization or h not in ORGANIZATION_HANDLERS]
 
 
+def flows_for(handler: str) -> tuple[Flow, ...]:
+    """The flows the handler can run: its registry's units' first (``REGISTRIES``), then its own."""
+    registered = REGISTRIES.get(handler)
+    return (*(registered() if registered else ()), *HANDLER_FLOWS[handler])
+
+
 def capabilities_for(
     handler: str, organization: bool = False, *, security_hub: bool = False
 ) -> list[capabilities.Capability]:
     found: dict[str, capabilities.Capability] = {}
-    for flow in HANDLER_FLOWS[handler]:
+    for flow in flows_for(handler):
         found.update((c.key, c) for c in flow.uses)
         if security_hub:
             found.update((c.key, c) for c in flow.security_hub)

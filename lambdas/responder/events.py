@@ -1,4 +1,5 @@
-"""Typed models of the events the responder accepts: one small pydantic model per source.
+"""Typed models of the events the responder accepts: one small pydantic model per source, and the field shapes
+the runbooks' models share (each runbook's model is in its own module: ``responder.runbooks``).
 
 Parsing is pure. Any problem raises ``BadInput`` (a ``ValueError``) whose message names the
 field, before anything in AWS is touched (principle 6).
@@ -21,8 +22,7 @@ from pydantic import (
     ValidationInfo,
 )
 
-from .guard_calls import SOURCES as GUARD_CALL_SOURCES
-from .guardduty_findings import (
+from .findings.models import (
     ContainerDetails,
     Detection,
     EcsClusterDetails,
@@ -31,6 +31,7 @@ from .guardduty_findings import (
     RdsDbInstanceDetails,
     S3BucketDetail,
 )
+from .guard_calls import SOURCES as GUARD_CALL_SOURCES
 from .partitions import is_region
 from .timeutil import parse_time
 
@@ -69,11 +70,12 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "event"
 
 
-def explain(exc: ValidationError, what: str) -> BadInput:
-    """Turn a pydantic error into one readable message that names each bad field."""
+def explain(exc: ValidationError, what: str, at: tuple[int | str, ...] = ()) -> BadInput:
+    """Turn a pydantic error into one readable message that names each bad field (``at``: where the validated value
+    sits in the event)."""
     problems = []
     for err in exc.errors():
-        path = field_path(tuple(err.get("loc", ())))
+        path = field_path(at + tuple(err.get("loc", ())))
         if err.get("type") == "extra_forbidden":
             problems.append(f"field '{path}': unexpected field")
         elif err.get("type") == "missing":
@@ -189,7 +191,7 @@ class HealthEvent(Envelope):
 
 
 def parse_health(event: Any, partition: str = "aws") -> HealthEvent:
-    model = _validate(HealthEvent, event, "health event", partition)
+    model = validate(HealthEvent, event, "health event", partition)
     if model.source != "aws.health":
         raise BadInput(f"health event: field 'source': expected 'aws.health', got {shown(model.source)}")
     if model.detail_type not in HEALTH_DETAIL_TYPES:
@@ -225,7 +227,7 @@ class FindingResource(BaseModel):
     resourceType: str = Field(examples=["AccessKey", "Instance", "AttackSequence", "ECSCluster", "Lambda"])
     accessKeyDetails: AccessKeyDetails | None = None
     instanceDetails: InstanceDetails | None = None
-    # the other families (responder.guardduty_findings)
+    # the other families (responder.findings.models)
     s3BucketDetails: list[S3BucketDetail] | None = None
     ecsClusterDetails: EcsClusterDetails | None = None
     containerDetails: ContainerDetails | None = None
@@ -270,7 +272,7 @@ class GuardDutyEvent(Envelope):
 
 
 def parse_guardduty(event: Any, partition: str = "aws") -> GuardDutyEvent:
-    model = _validate(GuardDutyEvent, event, "guardduty finding", partition)
+    model = validate(GuardDutyEvent, event, "guardduty finding", partition)
     if model.source != "aws.guardduty":
         raise BadInput(f"guardduty finding: field 'source': expected 'aws.guardduty', got {shown(model.source)}")
     if model.detail_type != "GuardDuty Finding":
@@ -349,7 +351,7 @@ def cloudtrail_kind_sources() -> frozenset[str]:
 
 
 def parse_cloudtrail(event: Any, partition: str = "aws") -> CloudTrailEvent:
-    model = _validate(CloudTrailEvent, event, "cloudtrail event", partition)
+    model = validate(CloudTrailEvent, event, "cloudtrail event", partition)
     if model.detail_type != "AWS API Call via CloudTrail":
         raise BadInput("cloudtrail event: field 'detail-type': expected 'AWS API Call via CloudTrail'")
     sources = CLOUDTRAIL_SOURCES | cloudtrail_kind_sources()
@@ -378,7 +380,7 @@ def _check_identity(identity: UserIdentity) -> None:
         )
 
 
-# --- Runbooks (manual invocation) ---------------------------------------------------------
+# --- Field shapes of the runbooks (responder.runbooks) and the organization sweep's steps -----------------
 AccessKeyIdField = Annotated[str, Field(pattern=ACCESS_KEY_ID.pattern, examples=["AKIAIOSFODNN7EXAMPLE"])]
 RegionField = Annotated[Region, Field(examples=["eu-west-1"])]
 InstanceIdField = Annotated[str, Field(pattern=INSTANCE_ID.pattern, examples=["i-0123456789abcdef0"])]
@@ -389,141 +391,6 @@ AccountIdField = Annotated[str, Field(pattern=ACCOUNT_ID.pattern, examples=["123
 INCIDENT_ID = re.compile(r"^inc-[0-9]{8}-[0-9a-f]{10}$")  # responder.context.incident_id_for
 IncidentIdField = Annotated[str, Field(pattern=INCIDENT_ID.pattern, examples=["inc-20261120-0123456789"])]
 Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why: recorded in the incident")]
-
-
-class RunbookBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-    dryRun: Annotated[bool, Strict()] = Field(
-        False, description="JSON true/false: return the plan and change nothing, whatever RESPONSE_MODE says"
-    )
-    reason: str | None = Field(None, max_length=500, description="Why the on-call engineer runs it")
-    accountId: AccountIdField | None = Field(
-        None, description="The account to act in (organization mode); default: the responder's own"
-    )
-
-
-class ContainAccessKey(RunbookBase):
-    """Full containment of one access key: the same response as an AWS exposure notice."""
-
-    runbook: Literal["contain-access-key"]
-    accessKeyId: AccessKeyIdField
-    sinceHours: SinceHours | None = None
-
-
-class SweepRegions(RunbookBase):
-    """Stop rogue capacity only (no IAM change): for a key, or by the window rule alone."""
-
-    runbook: Literal["sweep-regions"]
-    accessKeyId: AccessKeyIdField | None = None
-    sinceHours: SinceHours | None = None
-
-
-class RevokeRoleSessions(RunbookBase):
-    runbook: Literal["revoke-role-sessions"]
-    roleName: RoleNameField
-
-
-class IsolateInstance(RunbookBase):
-    runbook: Literal["isolate-instance"]
-    instanceId: InstanceIdField
-    region: RegionField
-
-
-class ReleaseInstance(RunbookBase):
-    runbook: Literal["release-instance"]
-    instanceId: InstanceIdField
-    region: RegionField
-
-
-class SweepPersistence(RunbookBase):
-    runbook: Literal["sweep-persistence"]
-    userName: UserNameField | None = None
-    roleName: RoleNameField | None = None
-    accessKeyId: AccessKeyIdField | None = None
-    sinceHours: SinceHours | None = None
-
-
-class SweepOrganization(RunbookBase):
-    """Organization mode: sweep-regions in every active account (or ``accounts``), accounts in parallel,
-    each fault-isolated; the report holds ``accounts: {account: {region: status}}``."""
-
-    runbook: Literal["sweep-organization"]
-    accessKeyId: AccessKeyIdField | None = None
-    sinceHours: SinceHours | None = None
-    accounts: list[AccountIdField] | None = Field(
-        None, min_length=1, max_length=10_000, description="Default: every ACTIVE account of the organization"
-    )
-
-
-class CloseIncident(RunbookBase):
-    """Close the open incident(s) of a credential, or one incident: later launches are no longer contained
-    at once. Changes nothing else (keys stay Inactive, quarantine policies stay)."""
-
-    runbook: Literal["close-incident"]
-    accessKeyId: AccessKeyIdField | None = None
-    incidentId: IncidentIdField | None = None
-    reason: Reason  # type: ignore[assignment]  # required here: the record says who closed it and why
-
-
-class ReleasePrincipal(RunbookBase):
-    """Remove the responder's own quarantine policy from a user or role, and nothing else."""
-
-    runbook: Literal["release-principal"]
-    userName: UserNameField | None = None
-    roleName: RoleNameField | None = None
-    force: Annotated[bool, Strict()] = Field(
-        False, description="JSON true: release even while an open incident concerns the principal"
-    )
-    reason: Reason  # type: ignore[assignment]
-
-
-class KeyActivity(RunbookBase):
-    """What a key did (CloudTrail, every enabled region): a read, nothing is changed."""
-
-    runbook: Literal["activity"]
-    accessKeyId: AccessKeyIdField
-    sinceHours: SinceHours | None = None
-
-
-RUNBOOKS: dict[str, type[RunbookBase]] = {
-    "contain-access-key": ContainAccessKey,
-    "sweep-regions": SweepRegions,
-    "revoke-role-sessions": RevokeRoleSessions,
-    "isolate-instance": IsolateInstance,
-    "release-instance": ReleaseInstance,
-    "sweep-persistence": SweepPersistence,
-    "sweep-organization": SweepOrganization,
-    "close-incident": CloseIncident,
-    "release-principal": ReleasePrincipal,
-    "activity": KeyActivity,
-}
-ONE_OF = {  # runbook -> the fields of which exactly one must be given
-    "sweep-persistence": ("userName", "roleName", "accessKeyId"),
-    "close-incident": ("accessKeyId", "incidentId"),
-    "release-principal": ("userName", "roleName"),
-}
-
-
-def parse_runbook(event: Any, partition: str = "aws") -> RunbookBase:
-    if not isinstance(event, dict):
-        raise BadInput("runbook event: field 'event': expected a JSON object")
-    name = event.get("runbook")
-    if name is None:
-        raise BadInput(f"runbook event: field 'runbook': required field is missing (one of {sorted(RUNBOOKS)})")
-    if not isinstance(name, str) or name not in RUNBOOKS:
-        raise BadInput(f"runbook event: field 'runbook': unknown runbook {shown(name)} (one of {sorted(RUNBOOKS)})")
-    model = _validate(RUNBOOKS[name], event, f"runbook {name}", partition)
-    choices = ONE_OF.get(name)
-    if choices:
-        given = [field for field in choices if getattr(model, field)]
-        options = ", ".join(choices[:-1]) + f" or {choices[-1]}"
-        if not given:
-            raise BadInput(f"runbook {name}: field '{choices[0]}': give {options}")
-        if len(given) > 1:  # which one is meant is not for the responder to guess
-            raise BadInput(f"runbook {name}: field '{given[1]}': give only one of {options} (got {', '.join(given)})")
-    if isinstance(model, SweepOrganization) and model.accountId:
-        raise BadInput("runbook sweep-organization: field 'accountId': give the accounts to sweep as 'accounts'")
-    return model
 
 
 # --- Steps of the organization sweep (Step Functions Distributed Map -> the organization function) --------
@@ -578,10 +445,11 @@ def parse_organization_step(event: Any, partition: str = "aws") -> OrganizationS
     model = steps.get(str(event.get("step")))
     if model is None:
         raise BadInput("organization step: field 'step': expected 'sweep-account', 'account-outcome' or 'report'")
-    return _validate(model, event, "organization step", partition)  # type: ignore[no-any-return]
+    return validate(model, event, "organization step", partition)  # type: ignore[no-any-return]
 
 
-def _validate(model: type[BaseModel], event: Any, what: str, partition: str = "aws") -> Any:
+def validate(model: type[BaseModel], event: Any, what: str, partition: str = "aws") -> Any:
+    """``event`` as ``model``, or ``BadInput`` naming each bad field (``what`` leads the message)."""
     if not isinstance(event, dict):
         raise BadInput(f"{what}: field 'event': expected a JSON object, got {type(event).__name__}")
     try:

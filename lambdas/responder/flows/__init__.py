@@ -6,6 +6,7 @@ returning a Report and declaring the capabilities it may use (``Flow``).
   activity      what a key did (CloudTrail), after a containment or by hand
   roles         revoke a role's older sessions
   instances     isolate, release, stop an instance proven rogue
+  tasks         isolate ECS tasks (the GuardDuty families of responder.findings)
   launch_watch  the CloudTrail launch watcher
   notices       notify-only responses
   lifecycle     after containment: close an incident, release a principal

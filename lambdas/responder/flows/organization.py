@@ -13,20 +13,23 @@ import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import accounts, store
 from .. import capabilities as cap
 from ..account_parts import part_of, release_lease, save_part, take_lease
 from ..aws import clean_text, describe_error
 from ..context import ResponseContext
-from ..events import BadInput, SweepOrganization
+from ..events import BadInput
 from ..model import Outcome, RegionResult, Window
 from ..report import Report, outcome_from_json
 from ..sweep import enabled_regions
 from ..timeutil import iso, utcnow
 from .base import RECORD, Flow
 from .keys import REGION_SWEEP, sweep_regions
+
+if TYPE_CHECKING:
+    from ..runbooks.sweep_organization import SweepOrganization
 
 START_SWEEP = cap.declare(
     "record",

@@ -1,28 +1,21 @@
-"""The responses GuardDuty's newer finding families need beyond keys, roles and instances: ECS tasks isolated,
-Lambda functions throttled, single role sessions cut (contract "GuardDuty finding families").
+"""ECS tasks isolated: each named task's network interfaces moved to the quarantine group, the task kept running
+for evidence (the GuardDuty families of an ECS task and of an ECS attack sequence, ``responder.findings``).
 
-Each function plans (pure, from the finding and what the probes read), runs the steps and returns the outcomes;
-``responder.finding_responses`` folds them into one report.
+Plans (pure, from what DescribeTasks and DescribeNetworkInterfaces read), runs the steps and returns the outcomes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import capabilities as cap
 from ..actions import ActionName
 from ..actions.ecs_task import ECS_TASK, IsolateTask, task_interfaces
-from ..actions.iam import RevokeRoleSessions
 from ..actions.isolation import ISOLATED_TAG
-from ..actions.role_session import RevokeSession
 from ..aws import AWS_ERRORS, describe_error
 from ..context import ResponseContext
-from ..guardduty_findings import SessionTarget
-from ..kinds.lambda_function import ThrottleFunction
-from ..model import GLOBAL, Outcome, Step
-from ..timeutil import iso
+from ..model import Outcome, Step
 from .base import RECORD, Flow
 
 DESCRIBE_TASK_NETWORK = cap.declare(
@@ -36,20 +29,8 @@ TASK_ISOLATION = Flow(
     (DESCRIBE_TASK_NETWORK, IsolateTask.capability, *RECORD),
     "isolate an ECS task: its interfaces to the quarantine group, the task kept running for evidence",
 )
-FUNCTION_THROTTLE = Flow(
-    "function-throttle",
-    (ThrottleFunction.capability, RevokeRoleSessions.capability, *RECORD),
-    "throttle a Lambda function (reserved concurrency 0) and revoke its role's sessions issued before now",
-)
-SESSION_CUT = Flow(
-    "session-cut",
-    (RevokeSession.capability, RevokeRoleSessions.capability, *RECORD),
-    "cut the role sessions an attack sequence names (that session only; unknown session: the older ones)",
-)
-FAMILY_FLOWS = (TASK_ISOLATION, FUNCTION_THROTTLE, SESSION_CUT)
 
 
-# --- ECS tasks ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TaskNetwork:
     """What isolating one task must know: its interfaces with their groups, and why it is left alone."""
@@ -114,54 +95,3 @@ def _cluster_of(task_arn: str) -> str:
     """``arn:...:task/CLUSTER/ID`` -> the cluster's name (DescribeTasks accepts a name)."""
     parts = task_arn.split("/")
     return parts[1] if len(parts) == 3 else "default"
-
-
-# --- Lambda functions ---------------------------------------------------------------------------------------
-def throttle_function(
-    ctx: ResponseContext, function: str, region: str, role_arn: str | None, tags: dict[str, str], reason: str
-) -> list[Outcome]:
-    """Concurrency 0 (no new invocation), then the execution role's sessions issued before now revoked (the running
-    invocations' credentials); the code is kept. The protect tag or a protected role: that part is skipped."""
-    steps = []
-    if ctx.policy.has_protect_tag(tags):
-        why = f"carries the protect tag {ctx.policy.protect_tag_key}=true: not touched"
-        steps.append(Step(ActionName.THROTTLE_FUNCTION, function, region, why, status="skipped"))
-    else:
-        steps.append(Step(ActionName.THROTTLE_FUNCTION, function, region, reason))
-    if role_arn:
-        role = role_arn.rsplit("/", 1)[-1]
-        if ctx.policy.is_protected_principal(role, role_arn):
-            why = f"{role} is a protected principal: its sessions are not revoked"
-            steps.append(Step(ActionName.REVOKE_ROLE_SESSIONS, role, GLOBAL, why, status="skipped"))
-        else:
-            why = f"the execution role of {function}: its credentials may be in the attacker's hands ({reason})"
-            steps.append(
-                Step(ActionName.REVOKE_ROLE_SESSIONS, role, GLOBAL, why, params={"issuedBefore": iso(ctx.now)})
-            )
-    return ctx.run(steps)
-
-
-# --- role sessions ------------------------------------------------------------------------------------------
-def cut_sessions(ctx: ResponseContext, sessions: Sequence[SessionTarget], reason: str) -> list[Outcome]:
-    """One step per role: the named sessions only (``aws:userid``); a session whose id is unknown: the role's
-    sessions issued before now. A protected role: skipped, listed."""
-    by_role: dict[str, list[SessionTarget]] = {}
-    for session in sessions:
-        by_role.setdefault(session.role_name, []).append(session)
-    steps = []
-    for role, named in by_role.items():
-        arn = ctx.iam_arn("role", role)
-        if ctx.policy.is_protected_principal(role, arn):
-            why = f"{role} is a protected principal: its sessions are not touched (a human decides)"
-            steps.append(Step(ActionName.REVOKE_SESSION, role, GLOBAL, why, status="skipped"))
-            continue
-        ids = sorted({s.user_id for s in named if s.user_id})
-        if ids:
-            params: dict[str, Any] = {"sessionIds": ",".join(ids)}
-            steps.append(Step(ActionName.REVOKE_SESSION, role, GLOBAL, reason, params=params))
-        if any(s.user_id is None for s in named):
-            why = f"{reason}; the session id is unknown: every session issued before now"
-            steps.append(
-                Step(ActionName.REVOKE_ROLE_SESSIONS, role, GLOBAL, why, params={"issuedBefore": iso(ctx.now)})
-            )
-    return ctx.run(steps)
