@@ -183,7 +183,8 @@ def test_duplicate_delivery_acts_once(aws, invoke):
     second = invoke("health", event)
 
     assert second == first
-    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem"}  # only the idempotency record
+    # the idempotency record, and the owner read ahead beside it (entrypoint.read_owner_ahead): nothing changed
+    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem", "iam:GetAccessKeyLastUsed"}
     assert len(aws.notifications()) == 1
 
 
@@ -312,5 +313,5 @@ def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, mon
 
     assert len(first["actions"]) > len(again["actions"]) and again["actionsOmitted"] > 0
     assert again["incidentId"] == first["incidentId"] and again["regions"] == first["regions"]
-    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem"}
+    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem", "iam:GetAccessKeyLastUsed"}
     assert len(aws.notifications()) == 1

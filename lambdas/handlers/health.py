@@ -22,7 +22,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     return respond(event, context)
 
 
-@entrypoint("health", parse_health, account=lambda event: event.account)
+@entrypoint("health", parse_health, account=lambda event: event.account, first_key=lambda event: _key_of(event))
 def respond(event: HealthEvent, ctx: ResponseContext) -> Report:
     """Window: [notice startTime - INCIDENT_LOOKBACK_HOURS, now]."""
     if event.detail.eventTypeCode == CONSOLE_COMPROMISE:  # a console sign-in: the user, not a key
@@ -40,3 +40,8 @@ def respond(event: HealthEvent, ctx: ResponseContext) -> Report:
         what=HEALTH_NOTICES[event.detail.eventTypeCode],
         facts=facts,
     )
+
+
+def _key_of(event: HealthEvent) -> str | None:
+    """The key whose owner is read first (beside the idempotency record); a console notice names a user."""
+    return None if event.detail.eventTypeCode == CONSOLE_COMPROMISE else event.access_key_id()

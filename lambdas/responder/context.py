@@ -64,6 +64,7 @@ class ResponseContext:
     caller: str = "unknown caller"  # who invoked it, as far as the invocation tells (recorded by close/release)
     request_id: str | None = None  # the invocation's request id (Lambda's aws_request_id)
     claim: Any = None  # joining.Claim: the open incident this response opened or joined (one per credential)
+    owner_ahead: dict[str, Future[Any]] = field(default_factory=dict)  # key -> its owner, read beside idempotency
 
     @cached_property
     def earlier(self) -> Journal:

@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,6 +31,7 @@ from .fit import fit
 from .idempotency import IDEMPOTENCY_RECORD_BYTES, IDEMPOTENCY_SECONDS
 from .notify import publish
 from .partitions import partition_of
+from .probes import key_owner
 from .report import Report
 from .report.needs_human import RETRY_NOTE
 from .securityhub import import_finding, is_incident, resolve_findings
@@ -106,12 +108,14 @@ def entrypoint(
     idempotent: bool = True,
     eager_journal: bool = True,
     caller_names_account: bool = False,
+    first_key: Callable[[P], str | None] = lambda parsed: None,
 ) -> Callable[[Callable[[P, ResponseContext], Report]], Callable[[Any, Any], dict[str, Any]]]:
     """Make ``respond(parsed_event, ctx) -> Report`` a Lambda handler ``handler(event, context)``.
 
     ``account`` says which account the event is about (``caller_names_account``: a person typed it, so in
     organization mode it must be an account of the organization); ``eager_journal`` reads the incident's
-    earlier attempts beside the first IAM call (the launch watcher reads them only when it acts)."""
+    earlier attempts beside the first IAM call (the launch watcher reads them only when it acts); ``first_key``
+    names the access key whose owner the response reads first: read at once, beside the idempotency record."""
 
     def decorate(respond: Callable[[P, ResponseContext], Report]) -> Callable[[Any, Any], dict[str, Any]]:
         @functools.wraps(respond)
@@ -141,6 +145,8 @@ def entrypoint(
             )
             logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode, account=ctx.account)
             why_not = accounts.refusal(ctx)
+            if not why_not:
+                read_owner_ahead(ctx, first_key, parsed)
             try:
 
                 def run() -> dict[str, Any]:
@@ -166,6 +172,8 @@ def entrypoint(
                     return _once(ctx, event, context, run)
                 return run()
             finally:
+                for unread in ctx.owner_ahead.values():  # a duplicate delivery never needed it: no call outlives us
+                    unread.exception()
                 logger.remove_keys(["incident_id", "trigger", "mode", "account"])
                 with warnings.catch_warnings():  # a duplicate delivery publishes no metric: that is fine
                     warnings.simplefilter("ignore", UserWarning)
@@ -174,6 +182,23 @@ def entrypoint(
         return traced(handler)
 
     return decorate
+
+
+_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead")
+
+
+def read_owner_ahead(ctx: ResponseContext, first_key: Callable[[P], str | None], parsed: P) -> None:
+    """Start ``GetAccessKeyLastUsed`` for the key the response will contain while the idempotency record is
+    written: the door then closes one round trip sooner. A read, so a duplicate delivery that answers from the
+    idempotency record only wasted one read. Single-account mode only (a member's clients come later)."""
+    if ctx.settings.organization or ctx.account != ctx.own_account:
+        return
+    try:
+        key = first_key(parsed)
+    except Exception:  # noqa: BLE001 - no read-ahead; the response reads the owner itself
+        return
+    if key:
+        ctx.owner_ahead[key] = _AHEAD.submit(key_owner, ctx.clients, ctx.settings.home_region, key, ctx.account)
 
 
 def _respond_or_report_failure(

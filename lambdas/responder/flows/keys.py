@@ -61,7 +61,10 @@ def contain_access_key(
     report.facts.update(facts or {})
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bg") as background:
         regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
-        owner = key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        ahead = ctx.owner_ahead.pop(access_key_id, None)  # read beside the idempotency record (entrypoint)
+        owner = (
+            ahead.result() if ahead else key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        )
         if owner.principal is None:
             return _unknown_key(ctx, report, access_key_id, what)
         principal = owner.principal
