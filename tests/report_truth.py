@@ -352,6 +352,40 @@ def _anchor_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return aws.roles_anywhere.anchors[action["target"]]["enabled"] is False
 
 
+def _selectors_put_back(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The trail's selectors are exactly what the step put (actions/undo_trail_selectors.py)."""
+    wanted = json.loads(action["selectors"])
+    found = aws.client("cloudtrail", action["region"]).get_event_selectors(TrailName=action["target"])
+    return all(found.get(kind) == selectors for kind, selectors in wanted.items())
+
+
+def _lifecycle_put_back(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The bucket's lifecycle holds exactly the rules the step put back, or none (the call's deleted)."""
+    s3 = aws.client("s3", action["region"])
+    wanted = json.loads(action["rules"])
+    try:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=action["target"])["Rules"]
+    except s3.exceptions.ClientError as exc:
+        return exc.response["Error"]["Code"] == "NoSuchLifecycleConfiguration" and not wanted
+    return bool(wanted) and sorted(json.dumps(r, sort_keys=True) for r in rules) == sorted(
+        json.dumps(r, sort_keys=True) for r in wanted
+    )
+
+
+def _flow_log_again(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """A flow log of the same resource logs the same traffic to the same place again (actions/undo_flow_logs.py)."""
+    args = json.loads(action["create"])
+    found = aws.client("ec2", action["region"]).describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": args["ResourceIds"]}]
+    )["FlowLogs"]
+    return any(
+        f["TrafficType"] == args["TrafficType"]
+        and f.get("LogDestination") == args.get("LogDestination")
+        and f.get("DeliverLogsPermissionArn") == args.get("DeliverLogsPermissionArn")
+        for f in found
+    )
+
+
 # --- "Guarding the responder": what a tamper call switched off, switched back on (actions/restore.py) ------
 def _logging(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return bool(aws.client("cloudtrail", action["region"]).get_trail_status(Name=action["target"])["IsLogging"])
@@ -379,6 +413,9 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "remove-db-snapshot-share": _db_snapshot_unshared,
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
+    "restore-event-selectors": _selectors_put_back,
+    "restore-bucket-lifecycle": _lifecycle_put_back,
+    "recreate-flow-log": _flow_log_again,
     "start-logging": _logging,
     "restart-trail-logging": _logging,
     "enable-detector": _detector_enabled,

@@ -25,7 +25,7 @@ from tools.emulator.chain import (
     get_secret_value,
     open_port,
     put_bucket_policy,
-    record,
+    send_serial_console_key,
     share_db_snapshot,
     share_image,
     share_snapshot,
@@ -33,6 +33,15 @@ from tools.emulator.chain import (
     update_trust,
 )
 from tools.emulator.cloudtrail import envelope
+from tools.emulator.logging_moves import (
+    STRATUS_LIFECYCLE,
+    create_flow_log,
+    delete_flow_logs,
+    delete_query_log_config,
+    disassociate_query_logging,
+    put_bucket_lifecycle,
+    put_event_selectors,
+)
 from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
 from tools.iam_policy import evaluate
 
@@ -221,20 +230,26 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
     trails.create_trail(Name="audit", S3BucketName="team-audit-logs")
     trails.start_logging(Name="audit")
 
+    aws.client("s3", region).create_bucket(Bucket="team-data", CreateBucketConfiguration={"LocationConstraint": region})
+    logging = team_logging(aws, region)
+
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", region))
     at = now - timedelta(minutes=40)
     stop_logging(attacker, region, "audit", at=at)
-    selectors = [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]
-    trails.put_event_selectors(TrailName="audit", EventSelectors=selectors)  # Stratus cloudtrail-event-selectors
-    record(attacker, "PutEventSelectors", "cloudtrail.amazonaws.com", region, {"trailName": "audit", "eventSelectors": [
-        {"readWriteType": "ReadOnly", "includeManagementEvents": True}]}, None, at)  # fmt: skip
+    put_event_selectors(attacker, region, "audit", at=at)  # Stratus cloudtrail-event-selectors
+    put_bucket_lifecycle(attacker, region, "team-audit-logs", at=at)  # Stratus cloudtrail-lifecycle-rule
+    put_bucket_lifecycle(attacker, region, "team-data", at=at)  # no trail logs there: for a human
+    delete_flow_logs(attacker, region, [logging["flow_log"]], at=at)  # Stratus vpc-remove-flow-logs
+    disassociate_query_logging(attacker, region, logging["dns"], logging["vpc"], at=at)  # Stratus dns-delete-logs
+    delete_query_log_config(attacker, region, logging["dns"], at=at)
     share_db_snapshot(attacker, region, "orders-nightly", ATTACKER_ACCOUNT, at=at)
     share_db_snapshot(attacker, region, "ledger-nightly", ATTACKER_ACCOUNT, cluster=True, at=at)
     add_lambda_permission(attacker, region, "orders", "backdoor", at=at)
     open_port(attacker, region, group, 22, at=at)
     share_snapshot(attacker, region, snapshot, ATTACKER_ACCOUNT, at=at)
     share_image(attacker, region, image, ATTACKER_ACCOUNT, at=at)
-    enable_serial_console(attacker, region, at=at)
+    enable_serial_console(attacker, region, at=at)  # Stratus ec2-serial-console-send-ssh-public-key: switched on,
+    send_serial_console_key(attacker, region, builder, at=at)  # then a key valid 60 s pushed
     put_bucket_policy(attacker, "us-east-1", "team-data", at=at)
     get_secret_value(attacker, region, "prod/db-password", at=at)
     team_anchor = aws.client("rolesanywhere", region).create_trust_anchor(
@@ -243,8 +258,30 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
         source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": "team"}},
     )["trustAnchor"]["trustAnchorId"]
     anchor = create_trust_anchor(attacker, region, "malicious-ca", at=at)["detail"]["responseElements"]["trustAnchor"]
-    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor,"group": group, "snapshot": snapshot, "image": image, "region": region,
+    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor, "group": group, "snapshot": snapshot,
+            "image": image, "region": region, "builder": builder, **logging,
             "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
+
+
+def team_logging(aws: EmulatedAws, region: str) -> dict[str, str]:
+    """The team's logging: a VPC with two flow logs to CloudWatch Logs (made by the platform team's key, so their
+    CreateFlowLogs are in the event history) and DNS query logging of the VPC."""
+    iam, ec2 = aws.client("iam"), aws.client("ec2", region)
+    delivery = iam.create_role(RoleName="flow-logs-delivery", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    aws.client("logs", region).create_log_group(logGroupName="/team/vpc-flow-logs")
+    group = f"arn:aws:logs:{region}:{aws.account}:log-group:/team/vpc-flow-logs"
+    platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
+    at = datetime.now(UTC) - timedelta(days=30)
+    rejected = create_flow_log(platform, region, vpc, group, delivery, "REJECT", at=at)
+    create_flow_log(platform, region, vpc, f"{group}-accepted", delivery, "ACCEPT", at=at)
+    dns = aws.client("route53resolver", region)
+    config = dns.create_resolver_query_log_config(Name="team-dns", DestinationArn="arn:aws:s3:::team-audit-logs",
+                                                  CreatorRequestId="team-dns")["ResolverQueryLogConfig"]["Id"]  # fmt: skip
+    dns.associate_resolver_query_log_config(ResolverQueryLogConfigId=config, ResourceId=vpc)
+    return {"vpc": vpc, "flow_log": rejected, "dns": config}
 
 
 def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
@@ -268,12 +305,38 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
         "cluster": sorted(v for a in rds.describe_db_cluster_snapshot_attributes(
             DBClusterSnapshotIdentifier="ledger-nightly")["DBClusterSnapshotAttributesResult"][
             "DBClusterSnapshotAttributes"] if a["AttributeName"] == "restore" for v in a["AttributeValues"]),
+        "selectors": [(e["ReadWriteType"], e["IncludeManagementEvents"], len(e.get("DataResources", []))) for e in aws.client(
+            "cloudtrail", scene["region"]).get_event_selectors(TrailName="audit")["EventSelectors"]],
+        "lifecycle": {b: lifecycle_ids(aws, scene["region"], b) for b in ("team-audit-logs", "team-data")},
+        "flow_logs": sorted((f["ResourceId"] == scene["vpc"], f["TrafficType"], f["LogDestination"].rsplit(":", 1)[-1])
+                            for f in ec2.describe_flow_logs()["FlowLogs"]),
+        "dns": len(aws.client("route53resolver", scene["region"]).list_resolver_query_log_configs()["ResolverQueryLogConfigs"]),
     }  # fmt: skip
 
 
+def lifecycle_ids(aws: EmulatedAws, region: str, bucket: str) -> list[str]:
+    s3 = aws.client("s3", region)
+    try:
+        return sorted(r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"])
+    except s3.exceptions.ClientError:
+        return []
+
+
+NUKE = STRATUS_LIFECYCLE[0]["ID"]
 BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
           "snapshot": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "image": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
-          "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
+          "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
+          "cluster": [ATTACKER_ACCOUNT], "selectors": [("ReadOnly", False, 2)],
+          "lifecycle": {"team-audit-logs": [NUKE], "team-data": [NUKE]},
+          "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted")], "dns": 0}  # fmt: skip
+# undone: the attacker's additions removed, the switches and the logging put back; the team's own untouched
+AFTER = {**BEFORE, "statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT], "image": [PARTNER_ACCOUNT],
+         "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": [],
+         "selectors": [("All", True, 0), ("ReadOnly", False, 2)], "lifecycle": {"team-audit-logs": [], "team-data": [NUKE]},
+         "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted"), (True, "REJECT", "/team/vpc-flow-logs")]}  # fmt: skip
+UNDONE = {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
+          "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor", "restart-trail-logging",
+          "restore-event-selectors", "restore-bucket-lifecycle", "recreate-flow-log"}  # fmt: skip
 
 
 def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
@@ -283,26 +346,30 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
     report = invoke("health", scene["event"])
 
     assert_truthful(aws, report, aws.notifications())
-    assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
-                                  "image": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
-                                  "cluster": []}  # fmt: skip
+    assert shares(aws, scene) == AFTER
     undone = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "done"}
-    assert set(undone) == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share",
-                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
-                           "restart-trail-logging"}  # fmt: skip
+    assert set(undone) == UNDONE
     assert "AddPermission20150331v2" in undone["remove-lambda-permission"]["reason"]
     assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
+    assert "cloudtrail:PutEventSelectors" in undone["restore-event-selectors"]["reason"]
+    assert "management events logged again" in undone["restore-event-selectors"]["reason"]
+    assert "s3:PutBucketLifecycle" in undone["restore-bucket-lifecycle"]["reason"]
+    assert "the call's configuration deleted" in undone["restore-bucket-lifecycle"]["reason"]
+    assert "ec2:DeleteFlowLogs" in undone["recreate-flow-log"]["reason"]
+    assert "created again as CreateFlowLogs at" in undone["recreate-flow-log"]["reason"]
     human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
-    assert set(human) == {"team-data", "prod/db-password", "audit"} and {a["status"] for a in human.values()} == {
-        "skipped"
-    }
+    assert set(human) == {"team-data", "prod/db-password", scene["dns"], scene["vpc"], scene["builder"]}
+    assert {a["status"] for a in human.values()} == {"skipped"}
     assert "rotate" in human["prod/db-password"]["reason"]
+    assert "team-dns (to arn:aws:s3:::team-audit-logs) deleted" in human[scene["dns"]]["reason"]
     stored = aws.client("dynamodb").get_item(
         TableName=aws.tables["incidents"],
         Key={"pk": {"S": f"incident#{report['incidentId']}"}, "sk": {"S": "left-behind"}},
     )
     before = json.loads(stored["Item"]["leftBehind"]["S"])
     assert {b["call"] for b in before} >= {"lambda:AddPermission20150331v2", "ec2:ModifySnapshotAttribute"}
+    selectors = next(b for b in before if b["call"] == "cloudtrail:PutEventSelectors")["added"]
+    assert selectors["EventSelectors"][0]["IncludeManagementEvents"] is False  # the attacker's, to put back by hand
     statement = next(b for b in before if b["call"].startswith("lambda"))["added"]["statement"]
     assert json.loads(statement)["Sid"] == "backdoor"  # enough to put it back by hand
     [note] = aws.notifications()
@@ -324,12 +391,7 @@ def test_a_protected_target_is_listed_and_never_changed_the_rest_undone(aws, inv
     report = invoke("health", scene["event"])
 
     assert_truthful(aws, report, aws.notifications())
-    after = shares(aws, scene)
-    assert {k: after[k] for k in ("statements", "ports", "image")} == {
-        k: BEFORE[k] for k in ("statements", "ports", "image")
-    }
-    assert {k: v for k, v in after.items() if k not in ("statements", "ports", "image")} == {
-        "snapshot": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": []}  # fmt: skip
+    assert shares(aws, scene) == {**AFTER, **{k: BEFORE[k] for k in ("statements", "ports", "image")}}
     chain = {
         a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["action"] != "review-left-behind"
     }
@@ -350,10 +412,13 @@ def test_left_behind_dry_run_changes_nothing(aws, invoke):
     report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
 
     assert shares(aws, scene) == BEFORE
-    planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
-    assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
-                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
-                       "restart-trail-logging"}  # fmt: skip
+    assert_truthful(aws, report, aws.notifications())
+    planned = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
+    assert set(planned) == UNDONE
+    assert "created again as CreateFlowLogs at" in planned["recreate-flow-log"]["reason"]
+    stored = aws.client("dynamodb").scan(TableName=aws.tables["incidents"])["Items"]
+    assert {i["status"]["S"] for i in stored if i["sk"]["S"] == "incident"} == {"planned"}
+    assert "left-behind" not in {i["sk"]["S"] for i in stored}  # nothing undone, nothing to put back by hand
 
 
 def trust(*principals: str) -> str:

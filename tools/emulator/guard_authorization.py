@@ -42,6 +42,7 @@ def _stack(call: Call) -> list[Request]:
 GUARD_MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "cloudtrail:GetTrailStatus": _trail,
     "cloudtrail:StartLogging": _trail,
+    "cloudtrail:PutEventSelectors": _trail,  # what the chain left behind (actions/undo_trail_selectors.py)
     "guardduty:ListDetectors": lambda c: [Request(c.action, "*")],
     "guardduty:GetDetector": _detector,
     "guardduty:UpdateDetector": _detector,
