@@ -23,6 +23,7 @@ from tools.emulator.chain import (
     enable_serial_console,
     get_federation_token,
     get_secret_value,
+    get_session_token,
     open_port,
     put_bucket_policy,
     send_serial_console_key,
@@ -48,6 +49,7 @@ from tools.iam_policy import evaluate
 SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
 TEAM_SESSION_KEY = "ASIATEAMSESS0EXAMPLE"  # the team's pipeline, same role
 FEDERATION_KEY = "ASIAY34FZKBOKEXAMPLE"
+SESSION_TOKEN_KEY = "ASIAI44QH8DHBEXAMPLE"  # the leaked key's own session token (its user's quarantine cuts it)
 ATTACKER_ACCOUNT = "210987654321"
 PARTNER_ACCOUNT = "111122223333"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -80,6 +82,7 @@ def role_session_scene(aws: EmulatedAws) -> dict[str, Any]:
     backdoor = aws.actor(type(attacker.identity)("IAMUser", "support-sync", backdoor_key, aws.account))
     backdoor_launch = backdoor.run_instances("us-west-2", "g4dn.12xlarge", 1, at=now - timedelta(minutes=33))
     get_federation_token(backdoor, "sync", FEDERATION_KEY, at=now - timedelta(minutes=32))
+    get_session_token(attacker, SESSION_TOKEN_KEY, at=now - timedelta(minutes=31))
     return {"rogue": rogue, "team": teams, "backdoor": backdoor_launch, "session": session, "team_session": team,
             "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
 
@@ -110,7 +113,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
     assert "compromise-responder-quarantine" in aws.user_policies("support-sync")  # its federation token's user
 
     chain = {c["credential"]: c for c in report["chain"]}
-    assert set(chain) == {SESSION_KEY, BACKDOOR_KEY, FEDERATION_KEY}
+    assert set(chain) == {SESSION_KEY, BACKDOOR_KEY, FEDERATION_KEY, SESSION_TOKEN_KEY}
     assert chain[SESSION_KEY] == {
         "credential": SESSION_KEY, "kind": "role-session", "session": session_id,
         "principal": "arn:aws:sts::123456789012:assumed-role/deploy-role/x", "parent": LEAKED_KEY,
@@ -119,6 +122,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
     assert (chain[BACKDOOR_KEY]["kind"], chain[BACKDOOR_KEY]["status"]) == ("access-key", "done")
     assert (chain[FEDERATION_KEY]["kind"], chain[FEDERATION_KEY]["parent"]) == ("federation", BACKDOOR_KEY)
     assert chain[FEDERATION_KEY]["status"] == "done"
+    assert (chain[SESSION_TOKEN_KEY]["kind"], chain[SESSION_TOKEN_KEY]["status"]) == ("session-token", "done")
     terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
     assert {a["target"] for a in terminated} == {*scene["rogue"].ids, *scene["backdoor"].ids}
     assert all("chain of " + LEAKED_KEY in a["reason"] for a in terminated)
@@ -137,7 +141,7 @@ def test_dry_run_plans_the_cuts_and_changes_nothing(aws, invoke):
     assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Active"}
     assert set(aws.instance_states("eu-west-1").values()) == {"running"}
     assert {c["credential"]: c["status"] for c in report["chain"]} == {
-        SESSION_KEY: "planned", BACKDOOR_KEY: "planned", FEDERATION_KEY: "planned"
+        SESSION_KEY: "planned", BACKDOOR_KEY: "planned", FEDERATION_KEY: "planned", SESSION_TOKEN_KEY: "planned"
     }  # fmt: skip
     planned = {(a["action"], a["target"]) for a in report["actions"] if a["status"] == "planned"}
     assert {("revoke-session", "deploy-role"), ("deactivate-access-key", BACKDOOR_KEY)} <= planned
@@ -427,9 +431,11 @@ def trust(*principals: str) -> str:
          "Action": "sts:AssumeRole"}]})  # fmt: skip
 
 
-def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke):
+@pytest.mark.parametrize("dry_run", [False, True], ids=["enforce", "dry-run"])
+def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke, dry_run):
     """Stratus iam-backdoor-role: the role now trusts the attacker's account. With the team's CreateRole in the
-    event history, that policy is put back; without history, the outside principal is removed."""
+    event history, that policy is put back; without history, the outside principal is removed. A dry-run plans the
+    same and changes nothing."""
     now = datetime.now(UTC)
     team_doc = trust("arn:aws:iam::123456789012:role/ci")
     platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
@@ -445,10 +451,24 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
     )
     update_trust(attacker, "legacy", trust("123456789012", ATTACKER_ACCOUNT), changed)
 
-    report = invoke("health", health_event(now - timedelta(minutes=20)))
+    if dry_run:
+        report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
+    else:
+        report = invoke("health", health_event(now - timedelta(minutes=20)))
 
     assert_truthful(aws, report, aws.notifications())
+    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
+    assert {a["status"] for a in done.values()} == {"planned" if dry_run else "done"}
+    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
+    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
+    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
     iam = aws.client("iam")
+    if dry_run:
+        assert ATTACKER_ACCOUNT in json.dumps(
+            iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
+        )
+        assert aws.role_policies("vendor-access") == aws.role_policies("legacy") == {}
+        return
     restored = iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
     assert restored == json.loads(team_doc)
     cleaned = iam.get_role(RoleName="legacy")["Role"]["AssumeRolePolicyDocument"]
@@ -463,11 +483,6 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
     decisions = {k: evaluate("s3:GetObject", "*", policies, context={"aws:TokenIssueTime": v.strftime("%Y-%m-%dT%H:%M:%SZ")})
                  for k, v in issued.items()}  # fmt: skip
     assert decisions == {"before": "implicit-deny", "after": "explicit-deny", "new": "implicit-deny"}
-    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
-    assert {a["status"] for a in done.values()} == {"done"}
-    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
-    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
-    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
 
 
 def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_events(aws, invoke):
@@ -485,7 +500,7 @@ def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_event
         "StringEquals": {"aws:userid": [scene["session"].identity.session_id]}
     }
     assert {c["credential"]: c["status"] for c in report["chain"]} == {
-        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done"
+        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done", SESSION_TOKEN_KEY: "done"
     }  # fmt: skip
     assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
     assert aws.instance_states("eu-west-1")[scene["team"].ids[0]] == "running"
