@@ -13,7 +13,7 @@ import pytest
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
-from tests.report_truth import assert_truthful
+from tests.report_truth import assert_truthful, incident_items
 from tools.emulator import EmulatedAws
 from tools.emulator.chain import (
     SessionIdentity,
@@ -43,7 +43,7 @@ from tools.emulator.logging_moves import (
     put_bucket_lifecycle,
     put_event_selectors,
 )
-from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
+from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event, load_event
 from tools.iam_policy import evaluate
 
 SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
@@ -188,6 +188,50 @@ def test_a_later_launch_by_the_sessions_key_is_contained_at_once_and_joins_the_i
     assert team_report.get("incidentId") != opened["incidentId"]
     assert aws.instance_states("us-west-2")[teams.instance_ids[0]] == "running"
     assert len(aws.notifications()) == 1  # the opener's page only
+
+
+def test_a_notice_about_a_credential_of_the_chain_joins_the_incident_that_found_it(aws, invoke):
+    """Contract "One incident per compromise": a Health notice about the key the chain created, a GuardDuty finding
+    about the role session it assumed and one about its session token join the open incident (its id, recorded as
+    its triggers, no page by themselves), and only what is new is done: the key's owner quarantined (the key was
+    already Inactive), the one session GuardDuty names cut - never every session of the role the team's pipeline
+    uses - and nothing for the session token (its user's quarantine cut it)."""
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    session_id = scene["session"].identity.session_id
+    assert aws.notifications()[0].report["incidentId"] == opened["incidentId"]
+
+    later = health_event(datetime.now(UTC) - timedelta(minutes=5), key=BACKDOOR_KEY,
+                         event_id="a1b2c3d4-0000-4000-8000-0123456789ab")  # fmt: skip
+    health = invoke("health", later)
+    finding = load_event("guardduty-assumedrole-credential-exfiltration.json")  # ASIAIOSFODNN7EXAMPLE: the session
+    resource = finding["detail"]["resource"]
+    resource["accessKeyDetails"].update(userName="deploy-role", principalId=session_id)
+    resource.pop("instanceDetails")
+    guardduty = invoke("guardduty", finding)
+    token = load_event("guardduty-iamuser-malicious-ip-caller.json")  # the leaked key's own session token, abused
+    token["id"] = "d9b5f2c3-6e7a-4b8c-9d0e-1f2a3b4c5d6e"  # another finding's delivery (not a duplicate)
+    token["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = SESSION_TOKEN_KEY
+    joined = invoke("guardduty", token)
+
+    assert health["incidentId"] == guardduty["incidentId"] == joined["incidentId"] == opened["incidentId"]
+    assert {r["facts"]["joinedIncident"] for r in (health, guardduty, joined)} == {opened["incidentId"]}
+    assert {r["page"] for r in (health, guardduty, joined)} == {"none"} and len(aws.notifications()) == 1
+    assert "session-token" in joined["facts"]["chainOf"] and joined["actions"] == []  # cut already: nothing new
+    assert_truthful(aws, health)
+    assert_truthful(aws, guardduty)
+    assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Inactive"}
+    assert "compromise-responder-quarantine" in aws.user_policies("support-sync")  # new: its owner
+    [cut] = [a for a in guardduty["actions"] if a["status"] == "done"]
+    assert (cut["action"], cut["sessionIds"]) == ("revoke-session", session_id)
+    assert opened["incidentId"] in cut["reason"]
+    assert session_denied(aws, "deploy-role", session_id) == "explicit-deny"
+    assert session_denied(aws, "deploy-role", scene["team_session"].identity.session_id) != "explicit-deny"
+    assert set(aws.role_policies("deploy-role")) == {REVOKE_SESSION_POLICY_NAME}  # no "every older session" deny
+    triggers = [k for k in incident_items(aws, opened["incidentId"]) if k.startswith("trigger#")]
+    assert len(triggers) == 3
+    stored = aws.client("dynamodb").scan(TableName=aws.tables["incidents"])["Items"]
+    assert [i["incidentId"]["S"] for i in stored if i["sk"]["S"] == "incident"] == [opened["incidentId"]]  # one
 
 
 # --- what the attacker left behind ---------------------------------------------------------------------------
