@@ -359,17 +359,13 @@ def _selectors_put_back(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return all(found.get(kind) == selectors for kind, selectors in wanted.items())
 
 
-def _lifecycle_put_back(aws: EmulatedAws, action: dict[str, Any]) -> bool:
-    """The bucket's lifecycle holds exactly the rules the step put back, or none (the call's deleted)."""
-    s3 = aws.client("s3", action["region"])
-    wanted = json.loads(action["rules"])
-    try:
-        rules = s3.get_bucket_lifecycle_configuration(Bucket=action["target"])["Rules"]
-    except s3.exceptions.ClientError as exc:
-        return exc.response["Error"]["Code"] == "NoSuchLifecycleConfiguration" and not wanted
-    return bool(wanted) and sorted(json.dumps(r, sort_keys=True) for r in rules) == sorted(
-        json.dumps(r, sort_keys=True) for r in wanted
-    )
+def _trail_again(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The trail exists again, writing to the bucket it was made with, logging when the plan said so."""
+    plan = json.loads(action["recreate"])
+    trails = aws.client("cloudtrail", action["region"])
+    found = trails.get_trail(Name=action["target"])["Trail"]
+    logging = trails.get_trail_status(Name=action["target"])["IsLogging"]
+    return found["S3BucketName"] == plan["create"]["S3BucketName"] and logging == plan["start"]
 
 
 def _flow_log_again(aws: EmulatedAws, action: dict[str, Any]) -> bool:
@@ -414,8 +410,8 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
     "restore-event-selectors": _selectors_put_back,
-    "restore-bucket-lifecycle": _lifecycle_put_back,
     "recreate-flow-log": _flow_log_again,
+    "recreate-trail": _trail_again,
     "start-logging": _logging,
     "restart-trail-logging": _logging,
     "enable-detector": _detector_enabled,

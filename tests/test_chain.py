@@ -37,8 +37,10 @@ from tools.emulator.cloudtrail import envelope
 from tools.emulator.logging_moves import (
     STRATUS_LIFECYCLE,
     create_flow_log,
+    create_trail,
     delete_flow_logs,
     delete_query_log_config,
+    delete_trail,
     disassociate_query_logging,
     put_bucket_lifecycle,
     put_event_selectors,
@@ -286,7 +288,8 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
     stop_logging(attacker, region, "audit", at=at)
     put_event_selectors(attacker, region, "audit", at=at)  # Stratus cloudtrail-event-selectors
     put_bucket_lifecycle(attacker, region, "team-audit-logs", at=at)  # Stratus cloudtrail-lifecycle-rule
-    put_bucket_lifecycle(attacker, region, "team-data", at=at)  # no trail logs there: for a human
+    put_bucket_lifecycle(attacker, region, "team-data", at=at)
+    delete_trail(attacker, region, "team-trail", at=at)  # Stratus cloudtrail-delete
     delete_flow_logs(attacker, region, [logging["flow_log"]], at=at)  # Stratus vpc-remove-flow-logs
     disassociate_query_logging(attacker, region, logging["dns"], logging["vpc"], at=at)  # Stratus dns-delete-logs
     delete_query_log_config(attacker, region, logging["dns"], at=at)
@@ -312,8 +315,8 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
 
 
 def team_logging(aws: EmulatedAws, region: str) -> dict[str, str]:
-    """The team's logging: a VPC with two flow logs to CloudWatch Logs (made by the platform team's key, so their
-    CreateFlowLogs are in the event history) and DNS query logging of the VPC."""
+    """The team's logging: a multi-region trail and a VPC with two flow logs to CloudWatch Logs (made by the platform
+    team's key, so their CreateTrail and CreateFlowLogs are in the event history), DNS query logging of the VPC."""
     iam, ec2 = aws.client("iam"), aws.client("ec2", region)
     delivery = iam.create_role(RoleName="flow-logs-delivery", AssumeRolePolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
@@ -323,6 +326,7 @@ def team_logging(aws: EmulatedAws, region: str) -> dict[str, str]:
     group = f"arn:aws:logs:{region}:{aws.account}:log-group:/team/vpc-flow-logs"
     platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
     at = datetime.now(UTC) - timedelta(days=30)
+    create_trail(platform, region, "team-trail", "team-audit-logs", at=at)
     rejected = create_flow_log(platform, region, vpc, group, delivery, "REJECT", at=at)
     create_flow_log(platform, region, vpc, f"{group}-accepted", delivery, "ACCEPT", at=at)
     dns = aws.client("route53resolver", region)
@@ -334,6 +338,7 @@ def team_logging(aws: EmulatedAws, region: str) -> dict[str, str]:
 
 def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
     ec2, rds = aws.client("ec2", scene["region"]), aws.client("rds", scene["region"])
+    trails = aws.client("cloudtrail", scene["region"])
     policy = json.loads(aws.client("lambda", scene["region"]).get_policy(FunctionName="orders")["Policy"])
     rules = ec2.describe_security_groups(GroupIds=[scene["group"]])["SecurityGroups"][0]["IpPermissions"]
     return {
@@ -359,6 +364,7 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
         "flow_logs": sorted((f["ResourceId"] == scene["vpc"], f["TrafficType"], f["LogDestination"].rsplit(":", 1)[-1])
                             for f in ec2.describe_flow_logs()["FlowLogs"]),
         "dns": len(aws.client("route53resolver", scene["region"]).list_resolver_query_log_configs()["ResolverQueryLogConfigs"]),
+        "trails": sorted((t["Name"], trails.get_trail_status(Name=t["Name"])["IsLogging"]) for t in trails.describe_trails()["trailList"]),
     }  # fmt: skip
 
 
@@ -376,15 +382,15 @@ BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
           "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
           "cluster": [ATTACKER_ACCOUNT], "selectors": [("ReadOnly", False, 2)],
           "lifecycle": {"team-audit-logs": [NUKE], "team-data": [NUKE]},
-          "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted")], "dns": 0}  # fmt: skip
+          "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted")], "dns": 0, "trails": [("audit", False)]}  # fmt: skip
 # undone: the attacker's additions removed, the switches and the logging put back; the team's own untouched
 AFTER = {**BEFORE, "statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT], "image": [PARTNER_ACCOUNT],
          "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": [],
-         "selectors": [("All", True, 0), ("ReadOnly", False, 2)], "lifecycle": {"team-audit-logs": [], "team-data": [NUKE]},
+         "selectors": [("All", True, 0), ("ReadOnly", False, 2)], "trails": [("audit", True), ("team-trail", True)],
          "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted"), (True, "REJECT", "/team/vpc-flow-logs")]}  # fmt: skip
 UNDONE = {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
           "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor", "restart-trail-logging",
-          "restore-event-selectors", "restore-bucket-lifecycle", "recreate-flow-log"}  # fmt: skip
+          "restore-event-selectors", "recreate-trail", "recreate-flow-log"}  # fmt: skip
 
 
 def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
@@ -401,12 +407,20 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
     assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
     assert "cloudtrail:PutEventSelectors" in undone["restore-event-selectors"]["reason"]
     assert "management events logged again" in undone["restore-event-selectors"]["reason"]
-    assert "s3:PutBucketLifecycle" in undone["restore-bucket-lifecycle"]["reason"]
-    assert "the call's configuration deleted" in undone["restore-bucket-lifecycle"]["reason"]
+    assert "cloudtrail:DeleteTrail" in undone["recreate-trail"]["reason"]
+    assert "created again as CreateTrail at" in undone["recreate-trail"]["reason"]
     assert "ec2:DeleteFlowLogs" in undone["recreate-flow-log"]["reason"]
     assert "created again as CreateFlowLogs at" in undone["recreate-flow-log"]["reason"]
     human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
-    assert set(human) == {"team-data", "prod/db-password", scene["dns"], scene["vpc"], scene["builder"]}
+    assert set(human) == {
+        "team-data",
+        "team-audit-logs",
+        "prod/db-password",
+        scene["dns"],
+        scene["vpc"],
+        scene["builder"],
+    }
+    assert "s3:PutBucketLifecycle" in human["team-audit-logs"]["reason"]  # never changed: it could expire any data
     assert {a["status"] for a in human.values()} == {"skipped"}
     assert "rotate" in human["prod/db-password"]["reason"]
     assert "team-dns (to arn:aws:s3:::team-audit-logs) deleted" in human[scene["dns"]]["reason"]

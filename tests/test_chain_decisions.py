@@ -209,14 +209,15 @@ def test_trail_selectors_put_back_from_the_history_or_management_events_logged_a
 
 
 def test_lifecycle_rules_are_read_from_the_record_as_cloudtrail_writes_them():
-    from responder.actions.undo_trail_bucket import previous_lifecycle, rules_of
+    from responder.bucket_lifecycle import previous_lifecycle, rules_of
 
     stratus = {"Host": "team-audit-logs.s3.us-east-1.amazonaws.com", "bucketName": "team-audit-logs", "lifecycle": "",
                "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}, "Filter": {"Prefix": "*"},
                                                    "ID": "nuke-cloudtrail-logs-after-1-day", "Status": "Enabled"},
                                           "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/"}}  # fmt: skip
     [found] = left_behind_from([record("PutBucketLifecycle", "s3.amazonaws.com", stratus, None)])
-    assert (found.target, found.undo) == ("team-audit-logs", "restore-bucket-lifecycle")
+    assert (found.target, found.undo) == ("team-audit-logs", None)  # never changed: it could expire any data
+    assert "put back what was there before" in found.why
     assert rules_of(stratus["LifecycleConfiguration"]) == [
         {"Expiration": {"Days": 1}, "Filter": {"Prefix": "*"}, "ID": "nuke-cloudtrail-logs-after-1-day", "Status": "Enabled"}
     ]  # fmt: skip
@@ -321,3 +322,38 @@ def test_dns_logging_deleted_and_amis_deregistered_are_listed_with_what_to_recre
     ]
     assert "team-dns (to arn:aws:s3:::team-dns-logs) deleted" in steps[0].reason
     assert "Recycle Bin" in steps[1].reason
+
+
+def test_a_deleted_trail_is_created_again_only_as_the_team_made_it():
+    from responder.actions.undo_trail_deleted import recreation_of
+
+    team = "AKIAI44QH8DHBEXAMPLE"
+
+    def call(name: str, when: str, key: str = team, **request: object) -> dict[str, object]:
+        return {**record(name, "cloudtrail.amazonaws.com", {"name": "audit", **request}, None),
+                "userIdentity": {**USER, "accessKeyId": key}, "eventTime": when}  # fmt: skip
+
+    created = call("CreateTrail", "2025-10-01T00:00:00Z", s3BucketName="team-logs", isMultiRegionTrail=True,
+                   enableLogFileValidation=True, kmsKeyId="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                   cloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:123456789012:log-group:trail:*")  # fmt: skip
+    history = [
+        created,
+        call("StartLogging", "2025-10-01T00:00:00Z"),
+        call("UpdateTrail", "2025-11-01T00:00:00Z", s3KeyPrefix="audit/"),
+        call("StopLogging", "2025-12-01T00:00:00Z", key=C),  # the chain's own: not the team's will
+        call("UpdateTrail", "2026-01-02T00:00:00Z", s3KeyPrefix="after/"),  # after the deletion
+    ]
+    before = datetime(2025, 12, 31, tzinfo=UTC)
+    plan, what = recreation_of(history, "audit", before, [C])
+    assert plan == {"create": {"Name": "audit", "S3BucketName": "team-logs", "IsMultiRegionTrail": True,
+                               "EnableLogFileValidation": True, "S3KeyPrefix": "audit/",
+                               "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+                    "selectors": None, "start": True}  # fmt: skip
+    assert "and 1 UpdateTrail since" in what and "not put back: its CloudWatch Logs delivery" in what
+    stopped, _ = recreation_of([*history[:3], call("StopLogging", "2025-12-02T00:00:00Z")], "audit", before, [C])
+    assert stopped is not None and stopped["start"] is False
+    organization = call("CreateTrail", "2025-10-01T00:00:00Z", s3BucketName="org-logs", isOrganizationTrail=True)
+    for records, why in (([organization], "organization trail"), (history[1:], "not in the event history"),
+                         ([call("CreateTrail", "2025-10-01T00:00:00Z", key=C, s3BucketName="x")], "not in the event")):  # fmt: skip
+        plan, what = recreation_of(records, "audit", before, [C])
+        assert plan is None and why in what, what

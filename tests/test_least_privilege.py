@@ -13,11 +13,9 @@ from responder import capabilities, catalog
 
 from tools.policy_review import resource_types
 
-
 # IAM actions that name no API operation of their own (Service Authorization Reference): the operations they authorize
 NOT_OPERATIONS = {
     "iam:PassRole": ("ec2:CreateFlowLogs",),  # the flow log's delivery role, passed to vpc-flow-logs
-    "s3:PutLifecycleConfiguration": ("s3:PutBucketLifecycleConfiguration", "s3:DeleteBucketLifecycle"),
 }
 
 
@@ -56,8 +54,6 @@ def test_only_what_aws_cannot_scope_is_granted_on_any_resource():
                     assert types, f"{capability.key}: {action} takes no resource ARN"
                     for resource in (r for r in grant.resources if r.startswith("arn:")):
                         kind = re.split(r"[/:]", resource.split(":", 5)[5])[0]
-                        kind = "bucket" if resource.split(":")[2] == "s3" and "/" not in resource else kind  # S3
-                        # bucket ARNs are the name alone (arn:aws:s3:::NAME)
                         # EventBridge names its rule type by bus: rule-on-default-event-bus (ARN rule/NAME)
                         assert any(_same_type(t, kind) or kind.lower() == t.split("-on-")[0].lower() for t in types), (
                             action, resource, types)  # fmt: skip

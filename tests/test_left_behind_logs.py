@@ -1,7 +1,9 @@
 """What the chain did to the account's logs, put back as the team had it: CloudTrail's event history holds the team's
-own calls (90 days), so a trail's selectors and a trail bucket's lifecycle are put back exactly; a flow log whose
-creation is not in the history is listed for a human, never guessed at. Through the real handlers, in enforce and
-dry-run, with the records in the shapes AWS writes them (Stratus Red Team's detonations for the attacker's calls)."""
+own calls (90 days), so a trail's selectors are put back exactly and a deleted trail is created again with its
+selectors and its logging as the team left them; a bucket lifecycle is listed with the rules the team had (never
+changed: the responder may not expire data); a trail or flow log whose creation is not in the history is listed for
+a human, never guessed at. Through the real handlers, in enforce and dry-run, with the records in the shapes AWS
+writes them (Stratus Red Team's detonations for the attacker's calls)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from responder.actions.undo_trail_selectors import ALL_MANAGEMENT
 
 from tests.report_truth import assert_truthful
 from tools.emulator import EmulatedAws
+from tools.emulator.chain import stop_logging
 from tools.emulator.logging_moves import (
     STRATUS_LIFECYCLE,
     create_trail,
     delete_flow_logs,
+    delete_trail,
     put_bucket_lifecycle,
     put_event_selectors,
 )
@@ -36,9 +40,9 @@ def aws():
 
 
 def history_scene(aws: EmulatedAws) -> dict[str, Any]:
-    """The platform team set two trails up a month ago (one with data events, its bucket's logs archived then
-    expired after a year); the leaked key blinds both, makes the logs expire after a day and deletes a flow log
-    made before the event history began."""
+    """The platform team set trails up a month ago (one with data events, its bucket's logs archived then expired
+    after a year, one it stopped); the leaked key blinds two, deletes the others - one made before the event history
+    began - makes the logs expire after a day and deletes a flow log made before the event history began."""
     now = datetime.now(UTC)
     aws.client("s3").create_bucket(Bucket="team-audit-logs")
     platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
@@ -46,6 +50,10 @@ def history_scene(aws: EmulatedAws) -> dict[str, Any]:
     create_trail(platform, REGION, "audit", "team-audit-logs", at=month - timedelta(days=1))
     create_trail(platform, REGION, "archive", "team-audit-logs", at=month - timedelta(days=1))
     put_event_selectors(platform, REGION, "audit", TEAM_SELECTORS, at=month)
+    create_trail(platform, REGION, "data-events", "team-audit-logs", at=month)
+    put_event_selectors(platform, REGION, "data-events", TEAM_SELECTORS, at=month)
+    stop_logging(platform, REGION, "data-events", at=month)
+    aws.client("cloudtrail").create_trail(Name="legacy", S3BucketName="team-audit-logs")  # before the history began
     put_bucket_lifecycle(platform, REGION, "team-audit-logs", TEAM_RULES, at=month)
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -58,6 +66,8 @@ def history_scene(aws: EmulatedAws) -> dict[str, Any]:
     put_event_selectors(attacker, REGION, "archive", at=at)
     put_bucket_lifecycle(attacker, REGION, "team-audit-logs", at=at)
     delete_flow_logs(attacker, REGION, [old], at=at)
+    delete_trail(attacker, REGION, "data-events", at=at)
+    delete_trail(attacker, REGION, "legacy", at=at)
     return {"flow_log": old, "event": health_event(now - timedelta(minutes=20))}
 
 
@@ -67,9 +77,14 @@ def logging(aws: EmulatedAws) -> dict[str, Any]:
         rules = s3.get_bucket_lifecycle_configuration(Bucket="team-audit-logs")["Rules"]
     except s3.exceptions.ClientError:
         rules = []
+    names = [t["Name"] for t in trails.describe_trails()["trailList"]]
     return {
+        "trails": {n: trails.get_trail_status(Name=n)["IsLogging"] for n in names},
         "audit": trails.get_event_selectors(TrailName="audit")["EventSelectors"],
         "archive": trails.get_event_selectors(TrailName="archive")["EventSelectors"],
+        "data-events": trails.get_event_selectors(TrailName="data-events")["EventSelectors"]
+        if "data-events" in names
+        else None,
         "lifecycle": [r["ID"] for r in rules],
         "flow_logs": len(aws.client("ec2").describe_flow_logs()["FlowLogs"]),
     }
@@ -93,16 +108,21 @@ def test_what_the_team_set_before_is_put_back_from_the_event_history(aws, invoke
     steps = {(a["action"], a["target"]): a for a in report["actions"] if a.get("source") == "chain"}
     status = "planned" if dry_run else "done"
     audit, archive = steps["restore-event-selectors", "audit"], steps["restore-event-selectors", "archive"]
-    lifecycle = steps["restore-bucket-lifecycle", "team-audit-logs"]
-    assert {audit["status"], archive["status"], lifecycle["status"]} == {status}
+    trail = steps["recreate-trail", "data-events"]
+    assert {audit["status"], archive["status"], trail["status"]} == {status}
     assert "cloudtrail:PutEventSelectors" in audit["reason"] and "put back as PutEventSelectors at" in audit["reason"]
     assert "put back as CreateTrail at" in archive["reason"]  # a new trail's selectors: every management event
-    assert "as PutBucketLifecycle at" in lifecycle["reason"] and "its rules put back" in lifecycle["reason"]
-    listed = steps["review-left-behind", scene["flow_log"]]
-    assert listed["status"] == "skipped" and "not in the event history" in listed["reason"]
-    assert ("recreate-flow-log", scene["flow_log"]) not in steps
+    assert (
+        "event selectors put back" in trail["reason"] and "not logging, as the team had stopped it" in trail["reason"]
+    )
+    lifecycle = steps["review-left-behind", "team-audit-logs"]  # never changed: listed with what the team had
+    assert "as PutBucketLifecycle at" in lifecycle["reason"] and "rules archive-then-expire" in lifecycle["reason"]
+    for unknown in (scene["flow_log"], "legacy"):
+        listed = steps["review-left-behind", unknown]
+        assert listed["status"] == "skipped" and "not in the event history" in listed["reason"]
+    assert ("recreate-flow-log", scene["flow_log"]) not in steps and ("recreate-trail", "legacy") not in steps
     if dry_run:
         assert logging(aws) == attacked
     else:
-        assert logging(aws) == {"audit": TEAM_SELECTORS, "archive": [ALL_MANAGEMENT], "lifecycle": ["archive-then-expire"],
-                                "flow_logs": 0}  # fmt: skip
+        assert logging(aws) == {**attacked, "trails": {**attacked["trails"], "data-events": False},
+                                "audit": TEAM_SELECTORS, "archive": [ALL_MANAGEMENT], "data-events": TEAM_SELECTORS}  # fmt: skip

@@ -11,8 +11,8 @@ records (``chain.Chain.records``); ``left_behind_from`` and ``plan_undos`` are p
   cloudtrail:StopLogging                -> StartLogging of that trail (beyond the contract's table: a switch put back)
   cloudtrail:PutEventSelectors          -> the trail's earlier selectors (event history), else management events
                                            logged again (actions/undo_trail_selectors.py; beyond the contract's table)
-  s3:PutBucketLifecycle on a trail's bucket -> its earlier lifecycle (event history), else the call's deleted
-                                           (actions/undo_trail_bucket.py; beyond the contract's table)
+  cloudtrail:DeleteTrail                -> the trail created again as its CreateTrail made it (event history),
+                                           logging (actions/undo_trail_deleted.py; beyond the contract's table)
   ec2:DeleteFlowLogs                    -> the flow log created again from its CreateFlowLogs record (event
                                            history), else listed (actions/undo_flow_logs.py; beyond the contract's table)
   rolesanywhere:CreateTrustAnchor       -> DisableTrustAnchor (kept, for evidence)
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .actions import ActionName, undo_flow_logs, undo_trail_bucket, undo_trail_selectors
+from . import bucket_lifecycle
+from .actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
 from .model import Step
 from .timeutil import iso, parse_time
 
@@ -57,9 +58,7 @@ FOR_A_HUMAN = {  # event -> (what, the request parameter naming the target)
         "SageMaker lifecycle script replaced: review it",
         "notebookInstanceLifecycleConfigName",
     ),
-    "DeleteTrail": ("trail deleted: create it again (its logs stay in its bucket)", "name"),
     "UpdateTrail": ("trail settings changed: compare them with what the team set", "name"),
-    "PutBucketLifecycle": ("bucket lifecycle rules replaced (they may expire logs or data): review them", "bucketName"),
     "LeaveOrganization": ("this account left its organization: invite it back (its SCPs no longer apply)", "account"),
     "DisassociateResolverQueryLogConfig": (
         "VPC no longer logs its DNS queries: associate it again with its query logging configuration",
@@ -270,13 +269,22 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | list[LeftBehind] | None:
             before=undo_trail_selectors.selectors_of(request),
             **common,
         )
-    if name == undo_trail_bucket.EVENT and service == "s3":
+    if name == bucket_lifecycle.EVENT and service == "s3":  # never changed: see bucket_lifecycle.py
         return LeftBehind(
             target=str(request["bucketName"]),
-            undo=ActionName.RESTORE_BUCKET_LIFECYCLE,
-            why=f"bucket lifecycle replaced by {when}",
-            params={"changedAt": iso(common["at"]) or ""},
+            undo=None,
+            why=f"bucket lifecycle replaced by {when}: it may expire the logs or data at the next lifecycle run; "
+            "put back what was there before",
             before={"LifecycleConfiguration": request.get("LifecycleConfiguration")},
+            **common,
+        )
+    if name == undo_trail_deleted.EVENT and service == "cloudtrail":
+        return LeftBehind(
+            target=undo_trail_selectors.trail_name(request["name"]),
+            undo=ActionName.RECREATE_TRAIL,
+            why=f"trail deleted by {when}",
+            params={"changedAt": iso(common["at"]) or ""},
+            before={"deleted": True},
             **common,
         )
     if name == undo_flow_logs.EVENT and service == "ec2":

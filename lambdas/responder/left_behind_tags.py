@@ -3,7 +3,7 @@ behind": "A resource with the protect tag, or owned by a protected principal, is
 
 Before each undo is planned, the target's tags are read (one ``DescribeTags`` per region for the AMIs, EBS
 snapshots and security groups; ``ListTags`` / ``ListTagsForResource`` / ``ListRoleTags`` for a function, an RDS
-snapshot, a trust anchor, a role, a trail; ``GetBucketTagging`` for a trail's bucket). ``guard_protected`` is pure; ``read_tags`` is the thin reader (a read that
+snapshot, a trust anchor, a role, a trail). ``guard_protected`` is pure; ``read_tags`` is the thin reader (a read that
 never fails the response: tags it cannot read leave the undo as planned, the reason says so).
 """
 
@@ -17,8 +17,7 @@ from typing import Any
 from . import capabilities as cap
 from .actions import ActionName
 from .actions.undo import CLOUDTRAIL_TRAIL, LAMBDA_FUNCTION, RDS_CLUSTER_SNAPSHOT, RDS_SNAPSHOT
-from .actions.undo_trail_bucket import S3_BUCKET
-from .aws import Clients, describe_error, error_code
+from .aws import Clients, describe_error
 from .left_behind import LeftBehind
 from .rogue import RoguePolicy
 
@@ -32,7 +31,6 @@ LEFT_BEHIND_TAGS = cap.declare(
         cap.Grant(("rds:ListTagsForResource",), (RDS_SNAPSHOT, RDS_CLUSTER_SNAPSHOT)),
         cap.Grant(("iam:ListRoleTags",), (cap.IAM_ROLE,)),
         cap.Grant(("cloudtrail:ListTags",), (CLOUDTRAIL_TRAIL,)),
-        cap.Grant(("s3:GetBucketTagging",), (S3_BUCKET,)),
     ),
     doc="a left-behind target's tags: a protected one is listed, never changed",
 )
@@ -44,7 +42,6 @@ TAGGED_UNDOS = EC2_UNDOS | {
     ActionName.RESTORE_TRUST_POLICY,
     ActionName.RESTART_TRAIL_LOGGING,
     ActionName.RESTORE_EVENT_SELECTORS,
-    ActionName.RESTORE_BUCKET_LIFECYCLE,
 }
 Key = tuple[str, str, str]  # (undo, target, region)
 Tags = dict[Key, Mapping[str, str] | str]  # the target's tags, or why they could not be read
@@ -124,14 +121,6 @@ def _tags_of(clients: Clients, item: LeftBehind, account: str | None, partition:
             f"arn:{partition}:rolesanywhere:{region}:{account}:trust-anchor/{item.target}")  # fmt: skip
         found = clients.get("rolesanywhere", region).list_tags_for_resource(resourceArn=arn).get("tags", [])
         return {str(t["key"]): str(t.get("value", "")) for t in found}
-    if item.undo == ActionName.RESTORE_BUCKET_LIFECYCLE:
-        try:
-            found = clients.get("s3", region).get_bucket_tagging(Bucket=item.target).get("TagSet", [])
-        except Exception as exc:
-            if error_code(exc) != "NoSuchTagSet":  # S3's answer for a bucket without tags
-                raise
-            found = []
-        return {str(t["Key"]): str(t.get("Value", "")) for t in found}
     if item.undo in (ActionName.RESTART_TRAIL_LOGGING, ActionName.RESTORE_EVENT_SELECTORS):
         arn = item.target if item.target.startswith("arn:") else (
             f"arn:{partition}:cloudtrail:{region}:{account}:trail/{item.target}")  # fmt: skip

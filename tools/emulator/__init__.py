@@ -24,8 +24,6 @@ Gaps filled (../shared/reference/emulation-notes.md):
     Security Hub is disabled, and keeps the customer's fields of a finding across imports, as AWS does.
   * Route 53 Resolver: ``logging_moves.ResolverQueryLogs`` disassociates and deletes query logging configurations
     (not in moto), refusing to delete one that still has VPCs, as AWS does.
-  * S3's IAM actions: ``hooks.IAM_ACTION_OF`` authorizes and counts PutBucketLifecycleConfiguration and
-    DeleteBucketLifecycle as ``s3:PutLifecycleConfiguration``, as AWS does.
 """
 
 from __future__ import annotations

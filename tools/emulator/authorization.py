@@ -269,10 +269,6 @@ def _describe_account(call: Call) -> list[Request]:
     return [Request(call.action, f"arn:aws:organizations::{management}:account/{org}/{call.params['AccountId']}")]
 
 
-def _bucket(call: Call) -> list[Request]:
-    return [Request(call.action, f"arn:aws:s3:::{call.params['Bucket']}")]
-
-
 def _create_flow_logs(call: Call) -> list[Request]:
     """The resources logged, the new flow log, and - for CloudWatch Logs - the delivery role passed to the flow-logs
     service (``iam:PassRole`` with ``iam:PassedToService``, as the VPC User Guide documents)."""
@@ -304,7 +300,6 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
             "elasticloadbalancing:DescribeTargetGroups",
             "elasticloadbalancing:DescribeTargetHealth",
             "cloudtrail:LookupEvents",
-            "cloudtrail:DescribeTrails",
             "ec2:DescribeFlowLogs",
             "organizations:ListAccounts",
             "ec2:DescribeNetworkInterfaces",
@@ -388,7 +383,6 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "ec2:ModifySnapshotAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["SnapshotId"])))],
     "ec2:ModifyImageAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["ImageId"])))],
     "ec2:DisableSerialConsoleAccess": _any,
-    "s3:PutLifecycleConfiguration": _bucket,
     "ec2:CreateFlowLogs": _create_flow_logs,
     "rolesanywhere:DisableTrustAnchor": lambda c: [
         Request(c.action, f"arn:aws:rolesanywhere:{c.region}:{c.account}:trust-anchor/{c.params['trustAnchorId']}")
@@ -399,7 +393,6 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "rolesanywhere:ListTagsForResource": _any,  # no resource type (parliament's Service Authorization Reference)
     "iam:ListRoleTags": _role,
     "cloudtrail:ListTags": lambda c: [Request(c.action, str(a)) for a in c.params.get("ResourceIdList", [])],
-    "s3:GetBucketTagging": _bucket,
     "rds:ModifyDBSnapshotAttribute": lambda c: [
         Request(c.action, f"arn:aws:rds:{c.region}:{c.account}:snapshot:{c.params['DBSnapshotIdentifier']}")
     ],

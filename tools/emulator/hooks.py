@@ -30,15 +30,6 @@ def error(code: str, message: str, status: int = 400) -> tuple[AWSResponse, dict
     return reply(status, {"Error": {"Code": code, "Message": message}})
 
 
-# Operations whose IAM action has another name (Service Authorization Reference): what AWS authorizes, and what the
-# least-privilege check counts as used.
-IAM_ACTION_OF = {
-    "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
-    "s3:DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
-    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
-}
-
-
 @dataclass(frozen=True)
 class Call:
     service: str  # IAM prefix: ec2, iam, sns, dynamodb, autoscaling, cloudtrail, sts ...
@@ -49,9 +40,7 @@ class Call:
 
     @property
     def action(self) -> str:
-        """The IAM action AWS authorizes the call as (most are ``service:Operation``)."""
-        named = f"{self.service}:{self.operation}"
-        return IAM_ACTION_OF.get(named, named)
+        return f"{self.service}:{self.operation}"
 
 
 Plugin = Callable[[Call], Any]

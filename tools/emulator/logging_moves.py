@@ -1,6 +1,6 @@
 """What an attacker does to the account's logs, and what the team did to them before: each call goes to moto (or the
 gap filler below) and into the emulated CloudTrail in the shape AWS writes it - Stratus Red Team's published
-detonation records (``PutEventSelectors``, ``DeleteFlowLogs``, ``DeleteResolverQueryLogConfig``; its
+detonation records (``PutEventSelectors``, ``DeleteTrail``, ``DeleteFlowLogs``, ``DeleteResolverQueryLogConfig``; its
 ``cloudtrail-lifecycle-rule`` record of ``PutBucketLifecycle`` as detection rules quote it), EC2's XML-as-JSON for
 ``CreateFlowLogs`` (AWS's CloudTrail data dictionary example).
 
@@ -59,6 +59,12 @@ def create_trail(actor: Actor, region: str, name: str, bucket: str, *, at: datet
                 "isOrganizationTrail": False}  # fmt: skip
     return record(actor, "CreateTrail", "cloudtrail.amazonaws.com", region,
                   {"name": name, "s3BucketName": bucket, "isMultiRegionTrail": True}, response, at)  # fmt: skip
+
+
+def delete_trail(actor: Actor, region: str, name: str, *, at: datetime | None = None) -> dict[str, Any]:
+    """``cloudtrail:DeleteTrail`` (Stratus ``cloudtrail-delete``), recorded as its detonation record shows it."""
+    actor.aws.client("cloudtrail", region).delete_trail(Name=name)
+    return record(actor, "DeleteTrail", "cloudtrail.amazonaws.com", region, {"name": name}, None, at)
 
 
 def _lifecycle_xml(rules: list[dict[str, Any]]) -> dict[str, Any]:

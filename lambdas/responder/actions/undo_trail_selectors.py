@@ -106,7 +106,8 @@ def previous_selectors(
         when = parse_time(detail.get("eventTime"))
         if trail_name(named) == trail and when is not None and (before is None or when < before):
             found.append((when, detail))
-    for _, detail in sorted(found, key=lambda f: f[0], reverse=True):
+    # newest first; in one second a trail's creation comes before its selectors (CloudTrail stamps whole seconds)
+    for _, detail in sorted(found, key=lambda f: (f[0], f[1].get("eventName") == EVENT), reverse=True):
         if detail.get("eventName") == "CreateTrail":
             return dict(NEW_TRAIL), detail
         try:

@@ -26,7 +26,7 @@ from ..actions.undo import (
     RevokeIngress,
 )
 from ..actions.undo_flow_logs import RecreateFlowLog
-from ..actions.undo_trail_bucket import TRAIL_BUCKETS, RestoreBucketLifecycle
+from ..actions.undo_trail_deleted import RecreateTrail
 from ..actions.undo_trail_selectors import RestoreEventSelectors
 from ..activity import read_activity
 from ..aws import describe_error
@@ -60,8 +60,7 @@ CHAIN = (
     DisableTrustAnchor.capability,
     RestartTrailLogging.capability,
     RestoreEventSelectors.capability,
-    TRAIL_BUCKETS,
-    RestoreBucketLifecycle.capability,
+    RecreateTrail.capability,
     RecreateFlowLog.capability,
 )
 TRUST_HISTORY_DAYS = 90  # CloudTrail's event history

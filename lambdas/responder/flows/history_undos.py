@@ -1,9 +1,10 @@
 """What to put back for the undos that need the state before the chain's call, beyond the contract's table: a
-trail's event selectors, a trail bucket's lifecycle, a deleted VPC flow log. The state before is read from
-CloudTrail's event history (``LookupEvents`` by event name in the region of the call, 90 days before it: the thin
-reader here); each undo's own module decides (``actions/undo_trail_selectors.py``, ``actions/undo_trail_bucket.py``,
-``actions/undo_flow_logs.py``, pure). The item's reason then says exactly what will be done; an item that cannot be put
-back exactly and safely becomes one for a human, the reason saying why."""
+trail's event selectors, a deleted trail, a deleted VPC flow log - and, for the human who puts it back, a bucket's
+earlier lifecycle. The state before is read from CloudTrail's event history (``LookupEvents`` by event name in the
+region of the call, 90 days before it: the thin reader here); each undo's own module decides, pure
+(``actions/undo_trail_selectors.py``, ``actions/undo_trail_deleted.py``, ``actions/undo_flow_logs.py``,
+``bucket_lifecycle.py``). The item's reason then says exactly what will be done; an item that cannot be put back
+exactly and safely becomes one for a human, the reason saying why."""
 
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from ..actions import ActionName, undo_flow_logs, undo_trail_bucket, undo_trail_selectors
+from .. import bucket_lifecycle
+from ..actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
 from ..aws import describe_error
 from ..context import ResponseContext
 from ..left_behind import LeftBehind
 
 HISTORY_DAYS = 90  # CloudTrail's event history
 HISTORY_ITEMS = 500  # records read per event name (newest first)
-RESOLVED = frozenset(
-    {ActionName.RESTORE_EVENT_SELECTORS, ActionName.RESTORE_BUCKET_LIFECYCLE, ActionName.RECREATE_FLOW_LOG}
-)
+RESOLVED = frozenset({ActionName.RESTORE_EVENT_SELECTORS, ActionName.RECREATE_TRAIL, ActionName.RECREATE_FLOW_LOG})
+LIFECYCLE_CALL = f"s3:{bucket_lifecycle.EVENT}"
 
 
 def history(ctx: ResponseContext, region: str, names: Sequence[str], end: Any) -> list[dict[str, Any]]:
@@ -48,13 +49,16 @@ def history(ctx: ResponseContext, region: str, names: Sequence[str], end: Any) -
 
 def resolve(ctx: ResponseContext, item: LeftBehind, chain_keys: Sequence[str]) -> LeftBehind:
     """``item`` with what its undo will do (params, reason), or for a human when that cannot be known."""
-    if item.undo not in RESOLVED or item.protected:
+    lifecycle = item.call == LIFECYCLE_CALL and item.undo is None
+    if (item.undo not in RESOLVED and not lifecycle) or item.protected:
         return item
     try:
+        if lifecycle:
+            return _lifecycle(ctx, item, chain_keys)
         if item.undo == ActionName.RESTORE_EVENT_SELECTORS:
             return _selectors(ctx, item, chain_keys)
-        if item.undo == ActionName.RESTORE_BUCKET_LIFECYCLE:
-            return _lifecycle(ctx, item, chain_keys)
+        if item.undo == ActionName.RECREATE_TRAIL:
+            return _trail(ctx, item, chain_keys)
         return _flow_log(ctx, item, chain_keys)
     except Exception as exc:  # noqa: BLE001 - a read: without it the item is for a human, the reason says why
         ctx.log("left-behind history unreadable", target=item.target, error=describe_error(exc))
@@ -75,32 +79,31 @@ def _selectors(ctx: ResponseContext, item: LeftBehind, chain_keys: Sequence[str]
 
 
 def _lifecycle(ctx: ResponseContext, item: LeftBehind, chain_keys: Sequence[str]) -> LeftBehind:
-    buckets = undo_trail_bucket.trail_buckets(ctx.clients.get("cloudtrail", item.region))
-    if item.target not in buckets:
-        when = item.why.split(" by ", 1)[-1]
-        why = (
-            f"bucket lifecycle rules replaced (they may expire data; no trail of {item.region} logs to it): review them"
-        )
-        return replace(item, undo=None, why=f"{why} ({when})")
-    records = history(ctx, item.region, undo_trail_bucket.HISTORY, item.at)
+    """For the human: the lifecycle the team had, as the event history shows it (never put back by the responder)."""
+    records = history(ctx, item.region, bucket_lifecycle.HISTORY, item.at)
     try:
-        found = undo_trail_bucket.previous_lifecycle(records, item.target, item.at, chain_keys)
-    except ValueError as exc:  # the earlier rules hold an element not read: not guessed at
-        found, note = None, f" (the earlier configuration is not read: {exc})"
-    else:
-        note = ""
-    if found is not None:
-        rules, detail = found
-        verb = "its rules put back" if rules else "no lifecycle, as it deleted them"
-        what = f"the trail bucket's lifecycle as {detail.get('eventName')} at {detail.get('eventTime')} left it: {verb}"
-    else:
-        rules = None
+        found = bucket_lifecycle.previous_lifecycle(records, item.target, item.at, chain_keys)
+    except ValueError as exc:  # an element not read: not guessed at
+        return replace(item, why=f"{item.why} (the earlier configuration in the event history is not read: {exc})")
+    if found is None:
+        return replace(item, why=f"{item.why} (no earlier lifecycle change in the event history, 90 days)")
+    rules, detail = found
+    if rules:
+        ids = ", ".join(str(r.get("ID") or "?") for r in rules)
         what = (
-            f"no earlier lifecycle change in the event history (90 days){note}: the call's configuration deleted, "
-            "so no log expires (rules the team set earlier are for a human to put back); objects untouched"
+            f"as {detail.get('eventName')} at {detail.get('eventTime')} left it: rules {ids} (in the incident record)"
         )
-    params = {**item.params, "rules": json.dumps(rules), "restored": what}
-    return replace(item, why=f"{item.why}: {what}", params=params)
+    else:
+        what = f"as {detail.get('eventName')} at {detail.get('eventTime')} left it: no lifecycle (delete the call's)"
+    return replace(item, why=f"{item.why}: {what}", before={**item.before, "earlierRules": rules})
+
+
+def _trail(ctx: ResponseContext, item: LeftBehind, chain_keys: Sequence[str]) -> LeftBehind:
+    records = history(ctx, item.region, undo_trail_deleted.HISTORY, item.at)
+    plan, what = undo_trail_deleted.recreation_of(records, item.target, item.at, chain_keys)
+    if plan is None:
+        return replace(item, undo=None, why=f"{item.why}: {what}")
+    return replace(item, why=f"{item.why}: {what}", params={**item.params, "recreate": json.dumps(plan)})
 
 
 def _flow_log(ctx: ResponseContext, item: LeftBehind, chain_keys: Sequence[str]) -> LeftBehind:

@@ -1,37 +1,25 @@
-"""Undo ``s3:PutBucketLifecycle`` by the chain on a trail's bucket (Stratus Red Team
-``defense-evasion.cloudtrail-lifecycle-rule``: the logs expire after a day, the evidence with them).
+"""A bucket lifecycle the chain replaced (``s3:PutBucketLifecycle``; Stratus Red Team
+``defense-evasion.cloudtrail-lifecycle-rule``: a trail's logs expire after a day, the evidence with them): what was
+there before, for the human who puts it back.
 
-Beyond the contract's table, kept conservative: only the bucket's lifecycle configuration is written, never an
-object, and only on a bucket a trail logs to (``DescribeTrails``, shadow trails included, in the bucket's region);
-a lifecycle put on any other bucket is listed for a human. What is put back:
-  1. the configuration the last principal outside the chain left, from CloudTrail's event history (90 days before
-     the change): its ``PutBucketLifecycle`` rules put back, or - when it had deleted them - none;
-  2. otherwise the attacker's configuration deleted (``DeleteBucketLifecycle``): objects then never expire, which
-     keeps every log; rules the team set more than 90 days ago are not in the record, a human puts them back.
-``rules_of`` and ``previous_lifecycle`` are pure; ``trail_buckets`` is the thin reader.
+Never changed by the responder: granting ``s3:PutLifecycleConfiguration`` (the IAM action of both
+PutBucketLifecycleConfiguration and DeleteBucketLifecycle) would let a stolen function role expire every object of
+every bucket, and no function may delete data. So the item is listed, critical for the evidence, with the
+configuration the last principal outside the chain left, read from CloudTrail's event history (90 days before the
+change): its ``PutBucketLifecycle`` rules, or none when it had deleted them. ``rules_of`` and ``previous_lifecycle``
+are pure.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .. import capabilities as cap
-from ..model import Outcome, Step
-from ..timeutil import parse_time
-from .base import Action, ActionName, Words, each, register
+from .timeutil import parse_time
 
 EVENT = "PutBucketLifecycle"  # CloudTrail's name for PutBucketLifecycleConfiguration (and the older PutBucketLifecycle)
 HISTORY = ("PutBucketLifecycle", "DeleteBucketLifecycle")  # read in the bucket's region
-S3_BUCKET = cap.arn("s3", "*", region="", account="")  # bucket ARNs carry no region, no account
-TRAIL_BUCKETS = cap.declare(
-    "read",
-    "trail-buckets",
-    ("cloudtrail:DescribeTrails",),  # no resource type (Service Authorization Reference): only "*" grants it
-    doc="the buckets trails log to: a lifecycle the chain put there is undone, elsewhere listed",
-)
 
 # CloudTrail writes the XML of the request as JSON: a repeated element is one object, or a list of them
 _REPEATED = {"Transition": "Transitions", "NoncurrentVersionTransition": "NoncurrentVersionTransitions"}
@@ -108,39 +96,3 @@ def previous_lifecycle(
     if detail.get("eventName") == "DeleteBucketLifecycle":
         return None, detail
     return rules_of(detail["requestParameters"].get("LifecycleConfiguration")), detail
-
-
-def trail_buckets(client: Any) -> set[str]:
-    """The buckets the trails of this region log to (multi-region trails of other home regions included)."""
-    trails = client.describe_trails(includeShadowTrails=True).get("trailList", [])
-    return {str(t["S3BucketName"]) for t in trails if t.get("S3BucketName")}
-
-
-@register
-class RestoreBucketLifecycle(Action):
-    """Put back the lifecycle of a trail's bucket the chain replaced (s3:PutBucketLifecycle): the rules set before,
-    or none (DeleteBucketLifecycle); objects are never touched."""
-
-    name = ActionName.RESTORE_BUCKET_LIFECYCLE
-    service = "s3"
-    permissions = ("s3:PutLifecycleConfiguration",)  # the IAM action of PutBucketLifecycleConfiguration and of
-    resource = S3_BUCKET  # DeleteBucketLifecycle (Service Authorization Reference)
-    phase = 15
-    words = Words(
-        "trail bucket",
-        "trail buckets",
-        "lifecycle put back",
-        "to put back the lifecycle of",
-        short="lifecycle put back",
-    )
-
-    def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        def call(step: Step) -> str:
-            rules = json.loads(str(step.params.get("rules") or "null"))
-            if rules:
-                client.put_bucket_lifecycle_configuration(Bucket=step.target, LifecycleConfiguration={"Rules": rules})
-                return f"PutBucketLifecycleConfiguration accepted: {len(rules)} rule(s)"
-            client.delete_bucket_lifecycle(Bucket=step.target)
-            return "DeleteBucketLifecycle accepted: no rule, no object touched"
-
-        return each(steps, call)
