@@ -66,6 +66,8 @@ def history_scene(aws: EmulatedAws) -> dict[str, Any]:
     put_event_selectors(attacker, REGION, "archive", at=at)
     put_bucket_lifecycle(attacker, REGION, "team-audit-logs", at=at)
     delete_flow_logs(attacker, REGION, [old], at=at)
+    stop_logging(attacker, REGION, "data-events", at=at)  # blinded, then deleted: created again, logging as before
+    put_event_selectors(attacker, REGION, "data-events", at=at)
     delete_trail(attacker, REGION, "data-events", at=at)
     delete_trail(attacker, REGION, "legacy", at=at)
     return {"flow_log": old, "event": health_event(now - timedelta(minutes=20))}
@@ -112,9 +114,12 @@ def test_what_the_team_set_before_is_put_back_from_the_event_history(aws, invoke
     assert {audit["status"], archive["status"], trail["status"]} == {status}
     assert "cloudtrail:PutEventSelectors" in audit["reason"] and "put back as PutEventSelectors at" in audit["reason"]
     assert "put back as CreateTrail at" in archive["reason"]  # a new trail's selectors: every management event
-    assert (
-        "event selectors put back" in trail["reason"] and "not logging, as the team had stopped it" in trail["reason"]
-    )
+    assert "event selectors put back" in trail["reason"]
+    assert "not logging, as the team had stopped it" in trail["reason"]
+    if not dry_run:  # the trail was gone when its selectors and logging were to be put back: nothing failed
+        assert report["failures"] == []
+        assert steps["restore-event-selectors", "data-events"]["status"] == "skipped"
+        assert steps["restart-trail-logging", "data-events"]["status"] == "skipped"
     lifecycle = steps["review-left-behind", "team-audit-logs"]  # never changed: listed with what the team had
     assert "as PutBucketLifecycle at" in lifecycle["reason"] and "rules archive-then-expire" in lifecycle["reason"]
     for unknown in (scene["flow_log"], "legacy"):

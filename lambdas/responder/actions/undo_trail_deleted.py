@@ -105,7 +105,7 @@ class RecreateTrail(Action):
     permissions = ("cloudtrail:GetTrail", "cloudtrail:CreateTrail", "cloudtrail:PutEventSelectors",
                    "cloudtrail:StartLogging")  # fmt: skip
     resource = CLOUDTRAIL_TRAIL
-    phase = 15
+    phase = 16  # after the other trail undos, which skip a trail that no longer exists
     words = Words("trail", "trails", "created again", "to create again", short="created again")
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:

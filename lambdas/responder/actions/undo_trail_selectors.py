@@ -20,9 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from ..aws import AWS_ERRORS, describe_error, error_code
 from ..model import Outcome, Step
 from ..timeutil import parse_time
-from .base import Action, ActionName, Words, each, register
+from .base import Action, ActionName, Words, register
 from .undo import CLOUDTRAIL_TRAIL
 
 EVENT = "PutEventSelectors"
@@ -126,15 +129,25 @@ class RestoreEventSelectors(Action):
     service = "cloudtrail"
     permissions = ("cloudtrail:PutEventSelectors",)
     resource = CLOUDTRAIL_TRAIL
-    phase = 15
+    phase = 14  # before a trail the chain deleted is created again (undo_trail_deleted, phase 16)
     words = Words(
         "trail", "trails", "event selectors put back", "to put back the event selectors of", short="selectors put back"
     )
 
     def run(self, client: Any, steps: Sequence[Step]) -> list[Outcome]:
-        def call(step: Step) -> str:
-            selectors = json.loads(str(step.params["selectors"]))
-            client.put_event_selectors(TrailName=step.target, **selectors)
-            return f"PutEventSelectors accepted: {sum(len(v) for v in selectors.values())} selector(s)"
+        return [self._one(client, step) for step in steps]
 
-        return each(steps, call)
+    @staticmethod
+    def _one(client: Any, step: Step) -> Outcome:
+        selectors = json.loads(str(step.params["selectors"]))
+        try:
+            client.put_event_selectors(TrailName=step.target, **selectors)
+        except ClientError as exc:
+            if error_code(exc) == "TrailNotFoundException":  # deleted since: its own undo creates it again
+                return step.outcome("skipped", "the trail no longer exists (deleted since): no selectors to put back")
+            return step.outcome("failed", describe_error(exc))
+        except AWS_ERRORS as exc:
+            return step.outcome("failed", describe_error(exc))
+        return step.outcome(
+            "done", f"PutEventSelectors accepted: {sum(len(v) for v in selectors.values())} selector(s)"
+        )
