@@ -13,7 +13,7 @@ from constructs import Construct
 from responder import capabilities as cap
 from responder import catalog, kinds, own_names
 from responder import guard_state as guarded
-from responder.actions import restore, undo
+from responder.actions import restore, undo, undo_flow_logs
 from responder.actions.ecs_task import ECS_TASK
 
 from . import LAMBDAS
@@ -193,7 +193,8 @@ WILDCARD_REASONS = {
     cap.IAM_USER: "The compromised user is only known when the incident arrives; only key/policy actions are "
     "granted, and the responder's own, deploy and protected principals are denied.",
     cap.IAM_ROLE: "The compromised role is only known when the incident arrives; only policy actions are granted, "
-    "and the responder's own, deploy and protected roles are denied.",
+    "and the responder's own, deploy and protected roles are denied; iam:PassRole only to vpc-flow-logs (the "
+    "delivery role of a flow log the chain deleted).",
     cap.EC2_INSTANCE: f"Instances: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.EC2_VOLUME: f"Volumes of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.EC2_SNAPSHOT: "Evidence snapshots do not exist before the incident; created only with the responder's tags; "
@@ -202,7 +203,8 @@ WILDCARD_REASONS = {
     "groups; rule changes only on groups carrying the responder's tag, except revoking exactly the ingress rules "
     "the credential chain added (from its CloudTrail records).",
     cap.EC2_NETWORK_INTERFACE: f"Interfaces of the isolated instance: {_UNKNOWN_UNTIL_INCIDENT}.",
-    cap.EC2_VPC: "The quarantine group is created in the isolated instance's VPC, known only at the incident.",
+    cap.EC2_VPC: "The quarantine group is created in the isolated instance's VPC, known only at the incident; a flow "
+    "log the chain deleted is created again on its VPC (or subnet, interface).",
     cap.SPOT_REQUEST: f"Spot requests: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.SPOT_FLEET: f"Spot fleets: {_UNKNOWN_UNTIL_INCIDENT}.",
     cap.EC2_FLEET: f"EC2 fleets: {_UNKNOWN_UNTIL_INCIDENT}.",
@@ -219,8 +221,12 @@ WILDCARD_REASONS = {
     undo.RDS_CLUSTER_SNAPSHOT: "RDS cluster snapshots the chain shared (the added restore accounts removed): known "
     "only at the incident.",
     undo.TRUST_ANCHOR: "Roles Anywhere trust anchors the chain created (disabled, kept): known only at the incident.",
-    undo.CLOUDTRAIL_TRAIL: "Trails the credential chain stopped (logging started again; tags read first so a "
-    "protected trail is only listed): known only from the chain's CloudTrail records.",
+    undo.CLOUDTRAIL_TRAIL: "Trails the credential chain stopped, deleted or whose event selectors it replaced (logging "
+    "started again, the trail created again as the team made it, selectors put back; tags read first so a protected "
+    "trail is only listed): known only from the chain's CloudTrail records.",
+    undo_flow_logs.EC2_SUBNET: "Subnets whose flow log the chain deleted (created again as the team made it): known "
+    "only from the chain's CloudTrail records.",
+    undo_flow_logs.VPC_FLOW_LOG: "The flow log created again in place of one the chain deleted: its id is generated.",
     restore.RESPONDER_RULES: "The responder's own rules only (fixed name prefix compromise-responder-), in any region "
     "(the forwarders' rules too): enabled again and their targets put back after tampering.",
     restore.RESPONDER_TRAIL: "The responder's own trail only (its fixed name); the ARN's region is the trail's home "

@@ -352,6 +352,36 @@ def _anchor_disabled(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return aws.roles_anywhere.anchors[action["target"]]["enabled"] is False
 
 
+def _selectors_put_back(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The trail's selectors are exactly what the step put (actions/undo_trail_selectors.py)."""
+    wanted = json.loads(action["selectors"])
+    found = aws.client("cloudtrail", action["region"]).get_event_selectors(TrailName=action["target"])
+    return all(found.get(kind) == selectors for kind, selectors in wanted.items())
+
+
+def _trail_again(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """The trail exists again, writing to the bucket it was made with, logging when the plan said so."""
+    plan = json.loads(action["recreate"])
+    trails = aws.client("cloudtrail", action["region"])
+    found = trails.get_trail(Name=action["target"])["Trail"]
+    logging = trails.get_trail_status(Name=action["target"])["IsLogging"]
+    return found["S3BucketName"] == plan["create"]["S3BucketName"] and logging == plan["start"]
+
+
+def _flow_log_again(aws: EmulatedAws, action: dict[str, Any]) -> bool:
+    """A flow log of the same resource logs the same traffic to the same place again (actions/undo_flow_logs.py)."""
+    args = json.loads(action["create"])
+    found = aws.client("ec2", action["region"]).describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": args["ResourceIds"]}]
+    )["FlowLogs"]
+    return any(
+        f["TrafficType"] == args["TrafficType"]
+        and f.get("LogDestination") == args.get("LogDestination")
+        and f.get("DeliverLogsPermissionArn") == args.get("DeliverLogsPermissionArn")
+        for f in found
+    )
+
+
 # --- "Guarding the responder": what a tamper call switched off, switched back on (actions/restore.py) ------
 def _logging(aws: EmulatedAws, action: dict[str, Any]) -> bool:
     return bool(aws.client("cloudtrail", action["region"]).get_trail_status(Name=action["target"])["IsLogging"])
@@ -379,6 +409,9 @@ CONFIRM: dict[str, Callable[[EmulatedAws, dict[str, Any]], bool]] = {
     "remove-db-snapshot-share": _db_snapshot_unshared,
     "disable-serial-console": _serial_console_off,
     "disable-trust-anchor": _anchor_disabled,
+    "restore-event-selectors": _selectors_put_back,
+    "recreate-flow-log": _flow_log_again,
+    "recreate-trail": _trail_again,
     "start-logging": _logging,
     "restart-trail-logging": _logging,
     "enable-detector": _detector_enabled,

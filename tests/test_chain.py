@@ -13,7 +13,7 @@ import pytest
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
-from tests.report_truth import assert_truthful
+from tests.report_truth import assert_truthful, incident_items
 from tools.emulator import EmulatedAws
 from tools.emulator.chain import (
     SessionIdentity,
@@ -23,9 +23,10 @@ from tools.emulator.chain import (
     enable_serial_console,
     get_federation_token,
     get_secret_value,
+    get_session_token,
     open_port,
     put_bucket_policy,
-    record,
+    send_serial_console_key,
     share_db_snapshot,
     share_image,
     share_snapshot,
@@ -33,12 +34,24 @@ from tools.emulator.chain import (
     update_trust,
 )
 from tools.emulator.cloudtrail import envelope
-from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event
+from tools.emulator.logging_moves import (
+    STRATUS_LIFECYCLE,
+    create_flow_log,
+    create_trail,
+    delete_flow_logs,
+    delete_query_log_config,
+    delete_trail,
+    disassociate_query_logging,
+    put_bucket_lifecycle,
+    put_event_selectors,
+)
+from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event, load_event
 from tools.iam_policy import evaluate
 
 SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
 TEAM_SESSION_KEY = "ASIATEAMSESS0EXAMPLE"  # the team's pipeline, same role
 FEDERATION_KEY = "ASIAY34FZKBOKEXAMPLE"
+SESSION_TOKEN_KEY = "ASIAI44QH8DHBEXAMPLE"  # the leaked key's own session token (its user's quarantine cuts it)
 ATTACKER_ACCOUNT = "210987654321"
 PARTNER_ACCOUNT = "111122223333"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -71,6 +84,7 @@ def role_session_scene(aws: EmulatedAws) -> dict[str, Any]:
     backdoor = aws.actor(type(attacker.identity)("IAMUser", "support-sync", backdoor_key, aws.account))
     backdoor_launch = backdoor.run_instances("us-west-2", "g4dn.12xlarge", 1, at=now - timedelta(minutes=33))
     get_federation_token(backdoor, "sync", FEDERATION_KEY, at=now - timedelta(minutes=32))
+    get_session_token(attacker, SESSION_TOKEN_KEY, at=now - timedelta(minutes=31))
     return {"rogue": rogue, "team": teams, "backdoor": backdoor_launch, "session": session, "team_session": team,
             "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
 
@@ -101,7 +115,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
     assert "compromise-responder-quarantine" in aws.user_policies("support-sync")  # its federation token's user
 
     chain = {c["credential"]: c for c in report["chain"]}
-    assert set(chain) == {SESSION_KEY, BACKDOOR_KEY, FEDERATION_KEY}
+    assert set(chain) == {SESSION_KEY, BACKDOOR_KEY, FEDERATION_KEY, SESSION_TOKEN_KEY}
     assert chain[SESSION_KEY] == {
         "credential": SESSION_KEY, "kind": "role-session", "session": session_id,
         "principal": "arn:aws:sts::123456789012:assumed-role/deploy-role/x", "parent": LEAKED_KEY,
@@ -110,6 +124,7 @@ def test_role_session_and_derived_keys_are_cut_and_what_they_launched_is_stopped
     assert (chain[BACKDOOR_KEY]["kind"], chain[BACKDOOR_KEY]["status"]) == ("access-key", "done")
     assert (chain[FEDERATION_KEY]["kind"], chain[FEDERATION_KEY]["parent"]) == ("federation", BACKDOOR_KEY)
     assert chain[FEDERATION_KEY]["status"] == "done"
+    assert (chain[SESSION_TOKEN_KEY]["kind"], chain[SESSION_TOKEN_KEY]["status"]) == ("session-token", "done")
     terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
     assert {a["target"] for a in terminated} == {*scene["rogue"].ids, *scene["backdoor"].ids}
     assert all("chain of " + LEAKED_KEY in a["reason"] for a in terminated)
@@ -128,7 +143,7 @@ def test_dry_run_plans_the_cuts_and_changes_nothing(aws, invoke):
     assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Active"}
     assert set(aws.instance_states("eu-west-1").values()) == {"running"}
     assert {c["credential"]: c["status"] for c in report["chain"]} == {
-        SESSION_KEY: "planned", BACKDOOR_KEY: "planned", FEDERATION_KEY: "planned"
+        SESSION_KEY: "planned", BACKDOOR_KEY: "planned", FEDERATION_KEY: "planned", SESSION_TOKEN_KEY: "planned"
     }  # fmt: skip
     planned = {(a["action"], a["target"]) for a in report["actions"] if a["status"] == "planned"}
     assert {("revoke-session", "deploy-role"), ("deactivate-access-key", BACKDOOR_KEY)} <= planned
@@ -177,6 +192,50 @@ def test_a_later_launch_by_the_sessions_key_is_contained_at_once_and_joins_the_i
     assert len(aws.notifications()) == 1  # the opener's page only
 
 
+def test_a_notice_about_a_credential_of_the_chain_joins_the_incident_that_found_it(aws, invoke):
+    """Contract "One incident per compromise": a Health notice about the key the chain created, a GuardDuty finding
+    about the role session it assumed and one about its session token join the open incident (its id, recorded as
+    its triggers, no page by themselves), and only what is new is done: the key's owner quarantined (the key was
+    already Inactive), the one session GuardDuty names cut - never every session of the role the team's pipeline
+    uses - and nothing for the session token (its user's quarantine cut it)."""
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    session_id = scene["session"].identity.session_id
+    assert aws.notifications()[0].report["incidentId"] == opened["incidentId"]
+
+    later = health_event(datetime.now(UTC) - timedelta(minutes=5), key=BACKDOOR_KEY,
+                         event_id="a1b2c3d4-0000-4000-8000-0123456789ab")  # fmt: skip
+    health = invoke("health", later)
+    finding = load_event("guardduty-assumedrole-credential-exfiltration.json")  # ASIAIOSFODNN7EXAMPLE: the session
+    resource = finding["detail"]["resource"]
+    resource["accessKeyDetails"].update(userName="deploy-role", principalId=session_id)
+    resource.pop("instanceDetails")
+    guardduty = invoke("guardduty", finding)
+    token = load_event("guardduty-iamuser-malicious-ip-caller.json")  # the leaked key's own session token, abused
+    token["id"] = "d9b5f2c3-6e7a-4b8c-9d0e-1f2a3b4c5d6e"  # another finding's delivery (not a duplicate)
+    token["detail"]["resource"]["accessKeyDetails"]["accessKeyId"] = SESSION_TOKEN_KEY
+    joined = invoke("guardduty", token)
+
+    assert health["incidentId"] == guardduty["incidentId"] == joined["incidentId"] == opened["incidentId"]
+    assert {r["facts"]["joinedIncident"] for r in (health, guardduty, joined)} == {opened["incidentId"]}
+    assert {r["page"] for r in (health, guardduty, joined)} == {"none"} and len(aws.notifications()) == 1
+    assert "session-token" in joined["facts"]["chainOf"] and joined["actions"] == []  # cut already: nothing new
+    assert_truthful(aws, health)
+    assert_truthful(aws, guardduty)
+    assert aws.key_status("support-sync") == {BACKDOOR_KEY: "Inactive"}
+    assert "compromise-responder-quarantine" in aws.user_policies("support-sync")  # new: its owner
+    [cut] = [a for a in guardduty["actions"] if a["status"] == "done"]
+    assert (cut["action"], cut["sessionIds"]) == ("revoke-session", session_id)
+    assert opened["incidentId"] in cut["reason"]
+    assert session_denied(aws, "deploy-role", session_id) == "explicit-deny"
+    assert session_denied(aws, "deploy-role", scene["team_session"].identity.session_id) != "explicit-deny"
+    assert set(aws.role_policies("deploy-role")) == {REVOKE_SESSION_POLICY_NAME}  # no "every older session" deny
+    triggers = [k for k in incident_items(aws, opened["incidentId"]) if k.startswith("trigger#")]
+    assert len(triggers) == 3
+    stored = aws.client("dynamodb").scan(TableName=aws.tables["incidents"])["Items"]
+    assert [i["incidentId"]["S"] for i in stored if i["sk"]["S"] == "incident"] == [opened["incidentId"]]  # one
+
+
 # --- what the attacker left behind ---------------------------------------------------------------------------
 def _zip() -> bytes:
     buffer = io.BytesIO()
@@ -221,20 +280,27 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
     trails.create_trail(Name="audit", S3BucketName="team-audit-logs")
     trails.start_logging(Name="audit")
 
+    aws.client("s3", region).create_bucket(Bucket="team-data", CreateBucketConfiguration={"LocationConstraint": region})
+    logging = team_logging(aws, region)
+
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY, last_used=("ec2", region))
     at = now - timedelta(minutes=40)
     stop_logging(attacker, region, "audit", at=at)
-    selectors = [{"ReadWriteType": "ReadOnly", "IncludeManagementEvents": True}]
-    trails.put_event_selectors(TrailName="audit", EventSelectors=selectors)  # Stratus cloudtrail-event-selectors
-    record(attacker, "PutEventSelectors", "cloudtrail.amazonaws.com", region, {"trailName": "audit", "eventSelectors": [
-        {"readWriteType": "ReadOnly", "includeManagementEvents": True}]}, None, at)  # fmt: skip
+    put_event_selectors(attacker, region, "audit", at=at)  # Stratus cloudtrail-event-selectors
+    put_bucket_lifecycle(attacker, region, "team-audit-logs", at=at)  # Stratus cloudtrail-lifecycle-rule
+    put_bucket_lifecycle(attacker, region, "team-data", at=at)
+    delete_trail(attacker, region, "team-trail", at=at)  # Stratus cloudtrail-delete
+    delete_flow_logs(attacker, region, [logging["flow_log"]], at=at)  # Stratus vpc-remove-flow-logs
+    disassociate_query_logging(attacker, region, logging["dns"], logging["vpc"], at=at)  # Stratus dns-delete-logs
+    delete_query_log_config(attacker, region, logging["dns"], at=at)
     share_db_snapshot(attacker, region, "orders-nightly", ATTACKER_ACCOUNT, at=at)
     share_db_snapshot(attacker, region, "ledger-nightly", ATTACKER_ACCOUNT, cluster=True, at=at)
     add_lambda_permission(attacker, region, "orders", "backdoor", at=at)
     open_port(attacker, region, group, 22, at=at)
     share_snapshot(attacker, region, snapshot, ATTACKER_ACCOUNT, at=at)
     share_image(attacker, region, image, ATTACKER_ACCOUNT, at=at)
-    enable_serial_console(attacker, region, at=at)
+    enable_serial_console(attacker, region, at=at)  # Stratus ec2-serial-console-send-ssh-public-key: switched on,
+    send_serial_console_key(attacker, region, builder, at=at)  # then a key valid 60 s pushed
     put_bucket_policy(attacker, "us-east-1", "team-data", at=at)
     get_secret_value(attacker, region, "prod/db-password", at=at)
     team_anchor = aws.client("rolesanywhere", region).create_trust_anchor(
@@ -243,12 +309,36 @@ def left_behind_scene(aws: EmulatedAws) -> dict[str, Any]:
         source={"sourceType": "CERTIFICATE_BUNDLE", "sourceData": {"x509CertificateData": "team"}},
     )["trustAnchor"]["trustAnchorId"]
     anchor = create_trust_anchor(attacker, region, "malicious-ca", at=at)["detail"]["responseElements"]["trustAnchor"]
-    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor,"group": group, "snapshot": snapshot, "image": image, "region": region,
+    return {"anchor": anchor["trustAnchorId"], "team_anchor": team_anchor, "group": group, "snapshot": snapshot,
+            "image": image, "region": region, "builder": builder, **logging,
             "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
+
+
+def team_logging(aws: EmulatedAws, region: str) -> dict[str, str]:
+    """The team's logging: a multi-region trail and a VPC with two flow logs to CloudWatch Logs (made by the platform
+    team's key, so their CreateTrail and CreateFlowLogs are in the event history), DNS query logging of the VPC."""
+    iam, ec2 = aws.client("iam"), aws.client("ec2", region)
+    delivery = iam.create_role(RoleName="flow-logs-delivery", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]  # fmt: skip
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    aws.client("logs", region).create_log_group(logGroupName="/team/vpc-flow-logs")
+    group = f"arn:aws:logs:{region}:{aws.account}:log-group:/team/vpc-flow-logs"
+    platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
+    at = datetime.now(UTC) - timedelta(days=30)
+    create_trail(platform, region, "team-trail", "team-audit-logs", at=at)
+    rejected = create_flow_log(platform, region, vpc, group, delivery, "REJECT", at=at)
+    create_flow_log(platform, region, vpc, f"{group}-accepted", delivery, "ACCEPT", at=at)
+    dns = aws.client("route53resolver", region)
+    config = dns.create_resolver_query_log_config(Name="team-dns", DestinationArn="arn:aws:s3:::team-audit-logs",
+                                                  CreatorRequestId="team-dns")["ResolverQueryLogConfig"]["Id"]  # fmt: skip
+    dns.associate_resolver_query_log_config(ResolverQueryLogConfigId=config, ResourceId=vpc)
+    return {"vpc": vpc, "flow_log": rejected, "dns": config}
 
 
 def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
     ec2, rds = aws.client("ec2", scene["region"]), aws.client("rds", scene["region"])
+    trails = aws.client("cloudtrail", scene["region"])
     policy = json.loads(aws.client("lambda", scene["region"]).get_policy(FunctionName="orders")["Policy"])
     rules = ec2.describe_security_groups(GroupIds=[scene["group"]])["SecurityGroups"][0]["IpPermissions"]
     return {
@@ -268,12 +358,39 @@ def shares(aws: EmulatedAws, scene: dict[str, Any]) -> dict[str, Any]:
         "cluster": sorted(v for a in rds.describe_db_cluster_snapshot_attributes(
             DBClusterSnapshotIdentifier="ledger-nightly")["DBClusterSnapshotAttributesResult"][
             "DBClusterSnapshotAttributes"] if a["AttributeName"] == "restore" for v in a["AttributeValues"]),
+        "selectors": [(e["ReadWriteType"], e["IncludeManagementEvents"], len(e.get("DataResources", []))) for e in aws.client(
+            "cloudtrail", scene["region"]).get_event_selectors(TrailName="audit")["EventSelectors"]],
+        "lifecycle": {b: lifecycle_ids(aws, scene["region"], b) for b in ("team-audit-logs", "team-data")},
+        "flow_logs": sorted((f["ResourceId"] == scene["vpc"], f["TrafficType"], f["LogDestination"].rsplit(":", 1)[-1])
+                            for f in ec2.describe_flow_logs()["FlowLogs"]),
+        "dns": len(aws.client("route53resolver", scene["region"]).list_resolver_query_log_configs()["ResolverQueryLogConfigs"]),
+        "trails": sorted((t["Name"], trails.get_trail_status(Name=t["Name"])["IsLogging"]) for t in trails.describe_trails()["trailList"]),
     }  # fmt: skip
 
 
+def lifecycle_ids(aws: EmulatedAws, region: str, bucket: str) -> list[str]:
+    s3 = aws.client("s3", region)
+    try:
+        return sorted(r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"])
+    except s3.exceptions.ClientError:
+        return []
+
+
+NUKE = STRATUS_LIFECYCLE[0]["ID"]
 BEFORE = {"statements": ["backdoor", "team-api"], "ports": [22, 443],
           "snapshot": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "image": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
-          "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]), "cluster": [ATTACKER_ACCOUNT]}  # fmt: skip
+          "serial": True, "logging": False, "anchors": [True, True], "rds": sorted([ATTACKER_ACCOUNT, PARTNER_ACCOUNT]),
+          "cluster": [ATTACKER_ACCOUNT], "selectors": [("ReadOnly", False, 2)],
+          "lifecycle": {"team-audit-logs": [NUKE], "team-data": [NUKE]},
+          "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted")], "dns": 0, "trails": [("audit", False)]}  # fmt: skip
+# undone: the attacker's additions removed, the switches and the logging put back; the team's own untouched
+AFTER = {**BEFORE, "statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT], "image": [PARTNER_ACCOUNT],
+         "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": [],
+         "selectors": [("All", True, 0), ("ReadOnly", False, 2)], "trails": [("audit", True), ("team-trail", True)],
+         "flow_logs": [(True, "ACCEPT", "/team/vpc-flow-logs-accepted"), (True, "REJECT", "/team/vpc-flow-logs")]}  # fmt: skip
+UNDONE = {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
+          "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor", "restart-trail-logging",
+          "restore-event-selectors", "recreate-trail", "recreate-flow-log"}  # fmt: skip
 
 
 def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws, invoke):
@@ -283,26 +400,38 @@ def test_what_the_attacker_left_behind_is_undone_and_the_teams_own_untouched(aws
     report = invoke("health", scene["event"])
 
     assert_truthful(aws, report, aws.notifications())
-    assert shares(aws, scene) == {"statements": ["team-api"], "ports": [443], "snapshot": [PARTNER_ACCOUNT],
-                                  "image": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT],
-                                  "cluster": []}  # fmt: skip
+    assert shares(aws, scene) == AFTER
     undone = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "done"}
-    assert set(undone) == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share",
-                           "remove-image-share", "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
-                           "restart-trail-logging"}  # fmt: skip
+    assert set(undone) == UNDONE
     assert "AddPermission20150331v2" in undone["remove-lambda-permission"]["reason"]
     assert "AuthorizeSecurityGroupIngress" in undone["revoke-ingress"]["reason"]
+    assert "cloudtrail:PutEventSelectors" in undone["restore-event-selectors"]["reason"]
+    assert "management events logged again" in undone["restore-event-selectors"]["reason"]
+    assert "cloudtrail:DeleteTrail" in undone["recreate-trail"]["reason"]
+    assert "created again as CreateTrail at" in undone["recreate-trail"]["reason"]
+    assert "ec2:DeleteFlowLogs" in undone["recreate-flow-log"]["reason"]
+    assert "created again as CreateFlowLogs at" in undone["recreate-flow-log"]["reason"]
     human = {a["target"]: a for a in report["actions"] if a["action"] == "review-left-behind"}
-    assert set(human) == {"team-data", "prod/db-password", "audit"} and {a["status"] for a in human.values()} == {
-        "skipped"
+    assert set(human) == {
+        "team-data",
+        "team-audit-logs",
+        "prod/db-password",
+        scene["dns"],
+        scene["vpc"],
+        scene["builder"],
     }
+    assert "s3:PutBucketLifecycle" in human["team-audit-logs"]["reason"]  # never changed: it could expire any data
+    assert {a["status"] for a in human.values()} == {"skipped"}
     assert "rotate" in human["prod/db-password"]["reason"]
+    assert "team-dns (to arn:aws:s3:::team-audit-logs) deleted" in human[scene["dns"]]["reason"]
     stored = aws.client("dynamodb").get_item(
         TableName=aws.tables["incidents"],
         Key={"pk": {"S": f"incident#{report['incidentId']}"}, "sk": {"S": "left-behind"}},
     )
     before = json.loads(stored["Item"]["leftBehind"]["S"])
     assert {b["call"] for b in before} >= {"lambda:AddPermission20150331v2", "ec2:ModifySnapshotAttribute"}
+    selectors = next(b for b in before if b["call"] == "cloudtrail:PutEventSelectors")["added"]
+    assert selectors["EventSelectors"][0]["IncludeManagementEvents"] is False  # the attacker's, to put back by hand
     statement = next(b for b in before if b["call"].startswith("lambda"))["added"]["statement"]
     assert json.loads(statement)["Sid"] == "backdoor"  # enough to put it back by hand
     [note] = aws.notifications()
@@ -324,12 +453,7 @@ def test_a_protected_target_is_listed_and_never_changed_the_rest_undone(aws, inv
     report = invoke("health", scene["event"])
 
     assert_truthful(aws, report, aws.notifications())
-    after = shares(aws, scene)
-    assert {k: after[k] for k in ("statements", "ports", "image")} == {
-        k: BEFORE[k] for k in ("statements", "ports", "image")
-    }
-    assert {k: v for k, v in after.items() if k not in ("statements", "ports", "image")} == {
-        "snapshot": [PARTNER_ACCOUNT], "serial": False, "logging": True, "anchors": [False, True], "rds": [PARTNER_ACCOUNT], "cluster": []}  # fmt: skip
+    assert shares(aws, scene) == {**AFTER, **{k: BEFORE[k] for k in ("statements", "ports", "image")}}
     chain = {
         a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["action"] != "review-left-behind"
     }
@@ -350,10 +474,13 @@ def test_left_behind_dry_run_changes_nothing(aws, invoke):
     report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
 
     assert shares(aws, scene) == BEFORE
-    planned = {a["action"] for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
-    assert planned == {"remove-lambda-permission", "revoke-ingress", "remove-snapshot-share", "remove-image-share",
-                       "disable-serial-console", "remove-db-snapshot-share", "disable-trust-anchor",
-                       "restart-trail-logging"}  # fmt: skip
+    assert_truthful(aws, report, aws.notifications())
+    planned = {a["action"]: a for a in report["actions"] if a.get("source") == "chain" and a["status"] == "planned"}
+    assert set(planned) == UNDONE
+    assert "created again as CreateFlowLogs at" in planned["recreate-flow-log"]["reason"]
+    stored = aws.client("dynamodb").scan(TableName=aws.tables["incidents"])["Items"]
+    assert {i["status"]["S"] for i in stored if i["sk"]["S"] == "incident"} == {"planned"}
+    assert "left-behind" not in {i["sk"]["S"] for i in stored}  # nothing undone, nothing to put back by hand
 
 
 def trust(*principals: str) -> str:
@@ -362,9 +489,11 @@ def trust(*principals: str) -> str:
          "Action": "sts:AssumeRole"}]})  # fmt: skip
 
 
-def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke):
+@pytest.mark.parametrize("dry_run", [False, True], ids=["enforce", "dry-run"])
+def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_revoked(aws, invoke, dry_run):
     """Stratus iam-backdoor-role: the role now trusts the attacker's account. With the team's CreateRole in the
-    event history, that policy is put back; without history, the outside principal is removed."""
+    event history, that policy is put back; without history, the outside principal is removed. A dry-run plans the
+    same and changes nothing."""
     now = datetime.now(UTC)
     team_doc = trust("arn:aws:iam::123456789012:role/ci")
     platform = aws.create_user("platform-admin", key_id=TEAM_KEY)
@@ -380,10 +509,24 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
     )
     update_trust(attacker, "legacy", trust("123456789012", ATTACKER_ACCOUNT), changed)
 
-    report = invoke("health", health_event(now - timedelta(minutes=20)))
+    if dry_run:
+        report = invoke("runbook", {"runbook": "contain-access-key", "accessKeyId": LEAKED_KEY, "dryRun": True})
+    else:
+        report = invoke("health", health_event(now - timedelta(minutes=20)))
 
     assert_truthful(aws, report, aws.notifications())
+    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
+    assert {a["status"] for a in done.values()} == {"planned" if dry_run else "done"}
+    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
+    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
+    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
     iam = aws.client("iam")
+    if dry_run:
+        assert ATTACKER_ACCOUNT in json.dumps(
+            iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
+        )
+        assert aws.role_policies("vendor-access") == aws.role_policies("legacy") == {}
+        return
     restored = iam.get_role(RoleName="vendor-access")["Role"]["AssumeRolePolicyDocument"]
     assert restored == json.loads(team_doc)
     cleaned = iam.get_role(RoleName="legacy")["Role"]["AssumeRolePolicyDocument"]
@@ -398,11 +541,6 @@ def test_a_backdoored_trust_policy_is_put_back_and_sessions_since_the_change_rev
     decisions = {k: evaluate("s3:GetObject", "*", policies, context={"aws:TokenIssueTime": v.strftime("%Y-%m-%dT%H:%M:%SZ")})
                  for k, v in issued.items()}  # fmt: skip
     assert decisions == {"before": "implicit-deny", "after": "explicit-deny", "new": "implicit-deny"}
-    done = {a["target"]: a for a in report["actions"] if a["action"] == "restore-trust-policy"}
-    assert {a["status"] for a in done.values()} == {"done"}
-    assert "put back as set by CreateRole" in done["vendor-access"]["reason"]
-    assert ATTACKER_ACCOUNT in done["legacy"]["reason"] and "removed" in done["legacy"]["reason"]
-    assert "UpdateAssumeRolePolicy" in done["legacy"]["reason"]
 
 
 def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_events(aws, invoke):
@@ -420,7 +558,7 @@ def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_event
         "StringEquals": {"aws:userid": [scene["session"].identity.session_id]}
     }
     assert {c["credential"]: c["status"] for c in report["chain"]} == {
-        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done"
+        SESSION_KEY: "done", BACKDOOR_KEY: "done", FEDERATION_KEY: "done", SESSION_TOKEN_KEY: "done"
     }  # fmt: skip
     assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
     assert aws.instance_states("eu-west-1")[scene["team"].ids[0]] == "running"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from responder.chain import Chain, Link, link_of, plan_cuts
 from responder.left_behind import left_behind_from, plan_undos, previous_trust, without_outside_principals
 from responder.rogue import RoguePolicy
@@ -148,3 +149,211 @@ def test_a_protected_target_keeps_its_undo_listed_skipped_naming_why():
     assert (steps["audit"].action, steps["audit"].status) == ("restart-trail-logging", "skipped")
     assert "logging started again" not in steps["audit"].reason and "not changed" in steps["audit"].reason
     assert steps["team-trail"].status != "skipped" and steps["break-glass"].status == "skipped"
+
+
+# --- what the chain did to the logs (actions/undo_trail_selectors.py, undo_trail_bucket.py, undo_flow_logs.py) ----
+STRATUS_SELECTORS = {  # Stratus Red Team's cloudtrail-event-selectors detonation record, requestParameters
+    "eventSelectors": [{"dataResources": [{"type": "AWS::S3::Object", "values": []},
+                                          {"type": "AWS::Lambda::Function", "values": []}],
+                        "excludeManagementEventSources": [], "includeManagementEvents": False,
+                        "readWriteType": "ReadOnly"}],
+    "trailName": "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit"}  # fmt: skip
+
+
+def test_trail_selectors_put_back_from_the_history_or_management_events_logged_again():
+    from responder.actions.undo_trail_selectors import (
+        ALL_MANAGEMENT,
+        management_restored,
+        previous_selectors,
+        selectors_of,
+    )
+
+    [found] = left_behind_from([record("PutEventSelectors", "cloudtrail.amazonaws.com", STRATUS_SELECTORS, None)])
+    assert (found.target, found.undo) == ("audit", "restore-event-selectors")
+    attacker = selectors_of(STRATUS_SELECTORS)
+    assert attacker == dict(found.before)
+    restored, what = management_restored(attacker)
+    assert restored["EventSelectors"][0] == ALL_MANAGEMENT
+    assert restored["EventSelectors"][1]["DataResources"] == attacker["EventSelectors"][0]["DataResources"]
+    assert restored["EventSelectors"][1]["IncludeManagementEvents"] is False and "1 data-event selector" in what
+    advanced = {"AdvancedEventSelectors": [
+        {"Name": "only reads", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]},
+                                                  {"Field": "readOnly", "Equals": ["true"]}]},
+        {"Name": "s3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}]}]}  # fmt: skip
+    restored, _ = management_restored(advanced)
+    assert [s["Name"] for s in restored["AdvancedEventSelectors"]] == ["Management events", "s3"]
+
+    def put(key: str, when: str, read_write: str, trail: str = "audit") -> dict[str, object]:
+        request = {
+            "trailName": trail,
+            "eventSelectors": [{"readWriteType": read_write, "includeManagementEvents": True}],
+        }
+        return {**record("PutEventSelectors", "cloudtrail.amazonaws.com", request, None),
+                "userIdentity": {**USER, "accessKeyId": key}, "eventTime": when}  # fmt: skip
+
+    team = "AKIAI44QH8DHBEXAMPLE"
+    history = [
+        {**record("CreateTrail", "cloudtrail.amazonaws.com", {"name": "audit"}, None),
+         "userIdentity": {**USER, "accessKeyId": team}, "eventTime": "2025-10-01T00:00:00Z"},
+        put(team, "2025-11-01T00:00:00Z", "WriteOnly"),
+        put(team, "2025-11-02T00:00:00Z", "ReadOnly", trail="other"),
+        put(C, "2025-12-01T00:00:00Z", "ReadOnly"),  # the chain's own: never what is put back
+        put(team, "2026-01-02T00:00:00Z", "All"),  # after the change
+    ]  # fmt: skip
+    before = datetime(2025, 12, 31, tzinfo=UTC)
+    selectors, detail = previous_selectors(history, "audit", before, [C]) or ({}, {})
+    assert selectors == {"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]}
+    assert detail["eventTime"] == "2025-11-01T00:00:00Z"
+    assert previous_selectors(history[:1], "audit", before, [C]) == ({"EventSelectors": [ALL_MANAGEMENT]}, history[0])
+    assert previous_selectors(history[3:], "audit", before, [C]) is None
+
+
+def test_lifecycle_rules_are_read_from_the_record_as_cloudtrail_writes_them():
+    from responder.bucket_lifecycle import previous_lifecycle, rules_of
+
+    stratus = {"Host": "team-audit-logs.s3.us-east-1.amazonaws.com", "bucketName": "team-audit-logs", "lifecycle": "",
+               "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}, "Filter": {"Prefix": "*"},
+                                                   "ID": "nuke-cloudtrail-logs-after-1-day", "Status": "Enabled"},
+                                          "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/"}}  # fmt: skip
+    [found] = left_behind_from([record("PutBucketLifecycle", "s3.amazonaws.com", stratus, None)])
+    assert (found.target, found.undo) == ("team-audit-logs", None)  # never changed: it could expire any data
+    assert "put back what was there before" in found.why
+    assert rules_of(stratus["LifecycleConfiguration"]) == [
+        {"Expiration": {"Days": 1}, "Filter": {"Prefix": "*"}, "ID": "nuke-cloudtrail-logs-after-1-day", "Status": "Enabled"}
+    ]  # fmt: skip
+    team = {"Rule": [
+        {"ID": "archive", "Status": "Enabled", "Filter": {"And": {"Prefix": "AWSLogs/", "Tag": [
+            {"Key": "tier", "Value": "cold"}, {"Key": "team", "Value": "platform"}]}},
+         "Transition": [{"Days": "30", "StorageClass": "STANDARD_IA"}, {"Days": "90", "StorageClass": "GLACIER"}],
+         "NoncurrentVersionExpiration": {"NoncurrentDays": "30"}},
+        {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "Expiration": {"ExpiredObjectDeleteMarker": "true"}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+    ]}  # fmt: skip
+    assert rules_of(team) == [
+        {"ID": "archive", "Status": "Enabled", "Filter": {"And": {"Prefix": "AWSLogs/", "Tags": [
+            {"Key": "tier", "Value": "cold"}, {"Key": "team", "Value": "platform"}]}},
+         "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 90, "StorageClass": "GLACIER"}],
+         "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
+        {"ID": "markers", "Status": "Enabled", "Filter": {"Prefix": ""},
+         "Expiration": {"ExpiredObjectDeleteMarker": True}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not read"):
+        rules_of({"Rule": {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "FutureElement": {}}})
+
+    def call(name: str, when: str, key: str = "AKIAI44QH8DHBEXAMPLE") -> dict[str, object]:
+        request = {"bucketName": "team-audit-logs", "LifecycleConfiguration": team} if name == "PutBucketLifecycle" else {
+            "bucketName": "team-audit-logs"}  # fmt: skip
+        return {**record(name, "s3.amazonaws.com", request, None), "userIdentity": {**USER, "accessKeyId": key},
+                "eventTime": when}  # fmt: skip
+
+    before = datetime(2025, 12, 31, tzinfo=UTC)
+    put, deleted = (
+        call("PutBucketLifecycle", "2025-11-01T00:00:00Z"),
+        call("DeleteBucketLifecycle", "2025-11-02T00:00:00Z"),
+    )
+    assert previous_lifecycle([put], "team-audit-logs", before, [C]) == (rules_of(team), put)
+    assert previous_lifecycle([put, deleted], "team-audit-logs", before, [C]) == (None, deleted)  # it had none
+    assert (
+        previous_lifecycle([call("DeleteBucketLifecycle", "2025-11-02T00:00:00Z", C)], "team-audit-logs", before, [C])
+        is None
+    )
+
+
+def test_a_deleted_flow_log_is_created_again_only_as_its_own_record_made_it():
+    from responder.actions.undo_flow_logs import creation_of
+
+    stratus = {"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-1234567890abcdef0", "tag": 1}}}  # its detonation
+    [found] = left_behind_from([record("DeleteFlowLogs", "ec2.amazonaws.com", stratus, None)])
+    assert (found.target, found.undo) == ("fl-1234567890abcdef0", "recreate-flow-log")
+    several = {"DeleteFlowLogsRequest": {"FlowLogId": [{"content": "fl-1", "tag": 1}, {"content": "fl-2", "tag": 2}]}}
+    assert [i.target for i in left_behind_from([record("DeleteFlowLogs", "ec2.amazonaws.com", several, None)])] == [
+        "fl-1", "fl-2"]  # fmt: skip
+
+    def created(flow_log: str, key: str = "AKIAI44QH8DHBEXAMPLE", **request: object) -> dict[str, object]:
+        made = {"ResourceId": {"tag": 1, "content": "vpc-1a2b3c4d"}, "ResourceType": "VPC", "TrafficType": "REJECT",
+                "LogDestinationType": "cloud-watch-logs", "MaxAggregationInterval": 600,
+                "LogDestination": "arn:aws:logs:us-east-1:123456789012:log-group:/team/vpc-flow-logs",
+                "DeliverLogsPermissionArn": "arn:aws:iam::123456789012:role/flow-logs-delivery", **request}  # fmt: skip
+        response = {"CreateFlowLogsResponse": {"flowLogIdSet": {"item": flow_log}, "unsuccessful": ""}}
+        return {**record("CreateFlowLogs", "ec2.amazonaws.com", {"CreateFlowLogsRequest": made}, response),
+                "userIdentity": {**USER, "accessKeyId": key}, "eventTime": "2025-11-01T00:00:00Z"}  # fmt: skip
+
+    before = datetime(2025, 12, 31, tzinfo=UTC)
+    args, what = creation_of([created("fl-2"), created("fl-1234567890abcdef0")], "fl-1234567890abcdef0", before, [C])
+    assert args == {"ResourceIds": ["vpc-1a2b3c4d"], "ResourceType": "VPC", "TrafficType": "REJECT",
+                    "LogDestinationType": "cloud-watch-logs", "MaxAggregationInterval": 600,
+                    "LogDestination": "arn:aws:logs:us-east-1:123456789012:log-group:/team/vpc-flow-logs",
+                    "DeliverLogsPermissionArn": "arn:aws:iam::123456789012:role/flow-logs-delivery"}  # fmt: skip
+    assert "created again as CreateFlowLogs at 2025-11-01T00:00:00Z" in what
+    cases = {
+        "published to s3": created("fl-1", LogDestinationType="s3", LogDestination="arn:aws:s3:::logs",
+                                   DeliverLogsPermissionArn=None),
+        "2 VPC resources in one call": created("fl-1", ResourceId=[{"tag": 1, "content": "vpc-1a2b3c4d"},
+                                                                   {"tag": 2, "content": "vpc-4d3c2b1a"}]),
+        "created by the chain itself": created("fl-1", C),
+        "not in the event history": created("fl-other"),
+    }  # fmt: skip
+    for why, detail in cases.items():
+        args, what = creation_of([detail], "fl-1", before, [C])
+        assert args is None and why in what, (why, what)
+
+
+def test_dns_logging_deleted_and_amis_deregistered_are_listed_with_what_to_recreate():
+    deleted = record(
+        "DeleteResolverQueryLogConfig",
+        "route53resolver.amazonaws.com",
+        {"originSequenceNumber": 0, "resolverQueryLogConfigId": "rslvr-qlc-1234567890abcdef"},
+        {
+            "resolverQueryLogConfig": {
+                "associationCount": 0,
+                "destinationArn": "arn:aws:s3:::team-dns-logs",
+                "id": "rslvr-qlc-1234567890abcdef",
+                "name": "team-dns",
+                "status": "DELETING",
+            }
+        },
+    )  # fmt: skip (Stratus Red Team's dns-delete-logs detonation record)
+    deregistered = record("DeregisterImage", "ec2.amazonaws.com",
+                          {"imageId": "ami-1234567890abcdef0", "deleteAssociatedSnapshots": False}, {"_return": True})  # fmt: skip
+    steps = plan_undos(left_behind_from([deleted, deregistered]))
+    assert [(s.action, s.target, s.status) for s in steps] == [
+        ("review-left-behind", "rslvr-qlc-1234567890abcdef", "skipped"),
+        ("review-left-behind", "ami-1234567890abcdef0", "skipped"),
+    ]
+    assert "team-dns (to arn:aws:s3:::team-dns-logs) deleted" in steps[0].reason
+    assert "Recycle Bin" in steps[1].reason
+
+
+def test_a_deleted_trail_is_created_again_only_as_the_team_made_it():
+    from responder.actions.undo_trail_deleted import recreation_of
+
+    team = "AKIAI44QH8DHBEXAMPLE"
+
+    def call(name: str, when: str, key: str = team, **request: object) -> dict[str, object]:
+        return {**record(name, "cloudtrail.amazonaws.com", {"name": "audit", **request}, None),
+                "userIdentity": {**USER, "accessKeyId": key}, "eventTime": when}  # fmt: skip
+
+    created = call("CreateTrail", "2025-10-01T00:00:00Z", s3BucketName="team-logs", isMultiRegionTrail=True,
+                   enableLogFileValidation=True, kmsKeyId="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                   cloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:123456789012:log-group:trail:*")  # fmt: skip
+    history = [
+        created,
+        call("StartLogging", "2025-10-01T00:00:00Z"),
+        call("UpdateTrail", "2025-11-01T00:00:00Z", s3KeyPrefix="audit/"),
+        call("StopLogging", "2025-12-01T00:00:00Z", key=C),  # the chain's own: not the team's will
+        call("UpdateTrail", "2026-01-02T00:00:00Z", s3KeyPrefix="after/"),  # after the deletion
+    ]
+    before = datetime(2025, 12, 31, tzinfo=UTC)
+    plan, what = recreation_of(history, "audit", before, [C])
+    assert plan == {"create": {"Name": "audit", "S3BucketName": "team-logs", "IsMultiRegionTrail": True,
+                               "EnableLogFileValidation": True, "S3KeyPrefix": "audit/",
+                               "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+                    "selectors": None, "start": True}  # fmt: skip
+    assert "and 1 UpdateTrail since" in what and "not put back: its CloudWatch Logs delivery" in what
+    stopped, _ = recreation_of([*history[:3], call("StopLogging", "2025-12-02T00:00:00Z")], "audit", before, [C])
+    assert stopped is not None and stopped["start"] is False
+    organization = call("CreateTrail", "2025-10-01T00:00:00Z", s3BucketName="org-logs", isOrganizationTrail=True)
+    for records, why in (([organization], "organization trail"), (history[1:], "not in the event history"),
+                         ([call("CreateTrail", "2025-10-01T00:00:00Z", key=C, s3BucketName="x")], "not in the event")):  # fmt: skip
+        plan, what = recreation_of(records, "audit", before, [C])
+        assert plan is None and why in what, what

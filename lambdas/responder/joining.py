@@ -14,6 +14,11 @@ The claim also holds:
 The claim shares its partition with the credential's pointers (``store.credential_pointer``), so
 ``Incidents.open_incident`` sees an incident from the moment it opens, before its containment completes.
 
+A credential of an open incident's chain (a key or role session the compromised key minted: the incident's
+``credential#<id>`` pointers, and its report's ``chain``) is that incident's: a trigger about it joins it
+(``chain_parent``). Its containment, when one runs, holds a claim of its own (``credential#<derived>`` /
+``claim``, with the incident's id), so it is never contained twice at once; pages follow the incident's budget.
+
 For other engineers' triggers: ``open_or_join(ctx, credential, principal_arn)`` returns a ``Claim``
 (``opened``: this trigger opened it; ``lease``: this trigger may contain the credential now), and
 ``join(ctx, incident_id)`` makes the response a trigger of an incident already found.
@@ -60,6 +65,37 @@ class Claim:
     credential: str | None = None
     opened_at: str | None = None
     lease_until: str | None = None  # when the lease of whoever holds it ends (joined without the lease)
+    page_credential: str | None = None  # whose claim holds the page budget (an incident's chain: its own key)
+
+
+@dataclass(frozen=True)
+class ChainParent:
+    """The open incident whose credential chain holds a credential."""
+
+    incident_id: str
+    root: str | None  # the incident's own credential (its claim holds the page budget)
+    link: Mapping[str, Any]  # the incident's report ``chain`` entry of the credential
+
+
+def chain_parent(ctx: ResponseContext, credential: str) -> ChainParent | None:
+    """The open incident whose chain holds ``credential`` (a key or role session its compromised key minted): its
+    pointer ``credential#<credential>`` and its record's ``chain``. None when the credential is no open incident's
+    derived credential (or it is the incident's own), or the record cannot be read (the trigger then acts alone)."""
+    if ctx.incidents is None:
+        return None
+    try:
+        for incident_id in ctx.incidents.open_of_credential(credential):
+            item = ctx.incidents.get(incident_id) or {}
+            if item.get("accessKeyId") == credential or item.get("status") != "open":
+                continue
+            report = json.loads(str(item.get("report") or "{}"))
+            for link in report.get("chain") or []:
+                if credential in (link.get("credential"), link.get("session")):
+                    root = str(item["accessKeyId"]) if item.get("accessKeyId") else None
+                    return ChainParent(incident_id, root, link)
+    except Exception as exc:  # noqa: BLE001 - a read: without it this trigger is handled on its own
+        ctx.log("chain parent unreadable", credential=credential, error=str(exc)[:300])
+    return None
 
 
 def _table(ctx: ResponseContext) -> tuple[Any, str] | None:
@@ -84,9 +120,10 @@ def open_or_join(ctx: ResponseContext, credential: str, principal_arn: str | Non
         return None
     client, table = where
     now = utcnow()
+    parent = chain_parent(ctx, credential)  # a credential the chain of an open incident minted: that incident's
     item = {
         **_key(credential),
-        "incidentId": {"S": ctx.incident_id},
+        "incidentId": {"S": parent.incident_id if parent else ctx.incident_id},
         "status": {"S": "open"},
         "credential": {"S": credential},
         "openedAt": {"S": iso(now)},
@@ -96,6 +133,10 @@ def open_or_join(ctx: ResponseContext, credential: str, principal_arn: str | Non
     }
     if principal_arn:
         item["principalArn"] = {"S": principal_arn}
+    if parent:
+        item["claimedBy"] = {"S": ctx.incident_id}  # this trigger's retry completes its own containment
+        if parent.root:
+            item["pageCredential"] = {"S": parent.root}
     try:
         client.put_item(
             TableName=table,
@@ -104,7 +145,10 @@ def open_or_join(ctx: ResponseContext, credential: str, principal_arn: str | Non
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":open": {"S": "open"}},
         )
-        claim = Claim(ctx.incident_id, True, True, credential, iso(now))
+        if parent:
+            claim = Claim(parent.incident_id, False, True, credential, iso(now), page_credential=parent.root)
+        else:
+            claim = Claim(ctx.incident_id, True, True, credential, iso(now))
     except Exception as exc:
         if not _failed_condition(exc):
             raise
@@ -117,8 +161,11 @@ def _join_open(ctx: ResponseContext, client: Any, table: str, credential: str, n
     found = client.get_item(TableName=table, Key=_key(credential), ConsistentRead=True).get("Item") or {}
     incident_id = found.get("incidentId", {}).get("S", ctx.incident_id)
     opened_at = found.get("openedAt", {}).get("S")
+    page = found.get("pageCredential", {}).get("S")
     if incident_id == ctx.incident_id:  # a retry of the trigger that opened it: it completes its own response
         return Claim(incident_id, True, True, credential, opened_at)
+    if found.get("claimedBy", {}).get("S") == ctx.incident_id:  # a retry of a chain credential's own containment
+        return Claim(incident_id, False, True, credential, opened_at, page_credential=page)
     try:  # the containment ran and its hold is over: this trigger may contain again (only what is new is done)
         client.update_item(
             TableName=table,
@@ -134,16 +181,18 @@ def _join_open(ctx: ResponseContext, client: Any, table: str, credential: str, n
                 ":now": {"S": iso(now)},
             },
         )
-        return Claim(incident_id, False, True, credential, opened_at)
+        return Claim(incident_id, False, True, credential, opened_at, page_credential=page)
     except Exception as exc:
         if not _failed_condition(exc):
             raise
-    return Claim(incident_id, False, False, credential, opened_at, found.get("leaseUntil", {}).get("S"))
+    return Claim(incident_id, False, False, credential, opened_at, found.get("leaseUntil", {}).get("S"), page)
 
 
-def join(ctx: ResponseContext, incident_id: str, credential: str | None = None) -> Claim:
+def join(
+    ctx: ResponseContext, incident_id: str, credential: str | None = None, page_credential: str | None = None
+) -> Claim:
     """This response is a trigger of the open incident ``incident_id`` (found by the caller): no lease."""
-    ctx.claim = Claim(incident_id, False, False, credential)
+    ctx.claim = Claim(incident_id, False, False, credential, page_credential=page_credential)
     return ctx.claim
 
 
@@ -180,7 +229,8 @@ def page_decision(ctx: ResponseContext, data: dict[str, Any]) -> str:
 def _digest_due(ctx: ResponseContext) -> bool:
     where = _table(ctx)
     claim = ctx.claim
-    if where is None or claim is None or claim.credential is None:
+    budget = (claim.page_credential or claim.credential) if claim is not None else None
+    if where is None or claim is None or budget is None:
         return False
     client, table = where
     now = utcnow()
@@ -188,7 +238,7 @@ def _digest_due(ctx: ResponseContext) -> bool:
     try:
         client.update_item(
             TableName=table,
-            Key=_key(claim.credential),
+            Key=_key(budget),
             UpdateExpression="SET lastPageAt = :now ADD digests :one",
             ConditionExpression="incidentId = :id AND lastPageAt < :cutoff",
             ExpressionAttributeValues={
@@ -372,6 +422,9 @@ def claim_containment(
     if claim is None:
         return None
     report.incident_id = claim.incident_id
+    if claim.page_credential and claim.lease:  # a credential of the incident's chain: contained under it
+        report.facts["joinedIncident"] = claim.incident_id
+        report.facts["chainOf"] = f"{credential} is a credential of the chain of {claim.page_credential}"
     if claim.lease:
         return None
     return joined_without_lease(ctx, report, claim, what, credential)

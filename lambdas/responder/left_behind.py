@@ -9,6 +9,12 @@ records (``chain.Chain.records``); ``left_behind_from`` and ``plan_undos`` are p
   rds:ModifyDB(Cluster)SnapshotAttribute (+restore) -> the same accounts removed
   ec2:EnableSerialConsoleAccess         -> DisableSerialConsoleAccess
   cloudtrail:StopLogging                -> StartLogging of that trail (beyond the contract's table: a switch put back)
+  cloudtrail:PutEventSelectors          -> the trail's earlier selectors (event history), else management events
+                                           logged again (actions/undo_trail_selectors.py; beyond the contract's table)
+  cloudtrail:DeleteTrail                -> the trail created again as its CreateTrail made it (event history),
+                                           logging (actions/undo_trail_deleted.py; beyond the contract's table)
+  ec2:DeleteFlowLogs                    -> the flow log created again from its CreateFlowLogs record (event
+                                           history), else listed (actions/undo_flow_logs.py; beyond the contract's table)
   rolesanywhere:CreateTrustAnchor       -> DisableTrustAnchor (kept, for evidence)
   iam:UpdateAssumeRolePolicy            -> the previous trust policy (event history, 90 days), else the outside
                                            principals removed; then the role's sessions issued since revoked
@@ -25,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .actions import ActionName
+from . import bucket_lifecycle
+from .actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
 from .model import Step
 from .timeutil import iso, parse_time
 
@@ -51,13 +58,17 @@ FOR_A_HUMAN = {  # event -> (what, the request parameter naming the target)
         "SageMaker lifecycle script replaced: review it",
         "notebookInstanceLifecycleConfigName",
     ),
-    "DeleteTrail": ("trail deleted: create it again (its logs stay in its bucket)", "name"),
     "UpdateTrail": ("trail settings changed: compare them with what the team set", "name"),
-    "PutEventSelectors": ("trail event selectors changed: put back what the team logged", "trailName"),
-    "PutBucketLifecycle": ("bucket lifecycle rules replaced (they may expire logs or data): review them", "bucketName"),
     "LeaveOrganization": ("this account left its organization: invite it back (its SCPs no longer apply)", "account"),
-    "DeleteFlowLogs": ("VPC flow logs deleted: create them again", "flowLogIds"),
-    "DeleteResolverQueryLogConfig": ("DNS query logging deleted: create it again", "resolverQueryLogConfigId"),
+    "DisassociateResolverQueryLogConfig": (
+        "VPC no longer logs its DNS queries: associate it again with its query logging configuration",
+        "resourceId",
+    ),
+    "DeregisterImage": (
+        "AMI deregistered: restore it from the Recycle Bin if a retention rule kept it, else register it again "
+        "from its snapshot",
+        "imageId",
+    ),
     "GetSecretValue": ("secret read: rotate it", "secretId"),
     "BatchGetSecretValue": ("secrets read: rotate them", "secretIdList"),
     "GetParameter": ("parameter read with decryption: rotate it", "name"),
@@ -139,12 +150,14 @@ def left_behind_from(records: Iterable[Mapping[str, Any]]) -> list[LeftBehind]:
             found = _one(detail)
         except (AttributeError, TypeError, KeyError, ValueError):
             found = None  # a shape no AWS record has: not guessed at
-        if found is not None:
+        if isinstance(found, list):
+            out += found
+        elif found is not None:
             out.append(found)
     return out
 
 
-def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
+def _one(detail: Mapping[str, Any]) -> LeftBehind | list[LeftBehind] | None:
     name = _event(detail)
     request, response = _obj(detail.get("requestParameters")), _obj(detail.get("responseElements"))
     service = str(detail.get("eventSource") or "").removesuffix(".amazonaws.com")
@@ -247,6 +260,54 @@ def _one(detail: Mapping[str, Any]) -> LeftBehind | None:
             before={"isLogging": True},
             **common,
         )
+    if name == undo_trail_selectors.EVENT and service == "cloudtrail":
+        return LeftBehind(
+            target=undo_trail_selectors.trail_name(request["trailName"]),
+            undo=ActionName.RESTORE_EVENT_SELECTORS,
+            why=f"trail event selectors replaced by {when}",
+            params={"changedAt": iso(common["at"]) or ""},
+            before=undo_trail_selectors.selectors_of(request),
+            **common,
+        )
+    if name == bucket_lifecycle.EVENT and service == "s3":  # never changed: see bucket_lifecycle.py
+        return LeftBehind(
+            target=str(request["bucketName"]),
+            undo=None,
+            why=f"bucket lifecycle replaced by {when}: it may expire the logs or data at the next lifecycle run; "
+            "put back what was there before",
+            before={"LifecycleConfiguration": request.get("LifecycleConfiguration")},
+            **common,
+        )
+    if name == undo_trail_deleted.EVENT and service == "cloudtrail":
+        return LeftBehind(
+            target=undo_trail_selectors.trail_name(request["name"]),
+            undo=ActionName.RECREATE_TRAIL,
+            why=f"trail deleted by {when}",
+            params={"changedAt": iso(common["at"]) or ""},
+            before={"deleted": True},
+            **common,
+        )
+    if name == undo_flow_logs.EVENT and service == "ec2":
+        return [
+            LeftBehind(
+                target=flow_log,
+                undo=ActionName.RECREATE_FLOW_LOG,
+                why=f"VPC flow log {flow_log} deleted by {when}",
+                params={"changedAt": iso(common["at"]) or ""},
+                before={"flowLogId": flow_log, "deleted": True},
+                **common,
+            )
+            for flow_log in undo_flow_logs.deleted_ids(request)
+        ] or None
+    if name == "DeleteResolverQueryLogConfig":
+        config = _obj(response.get("resolverQueryLogConfig"))
+        target = str(request.get("resolverQueryLogConfigId") or config.get("id") or "?")
+        what = (
+            f"DNS query logging configuration {config.get('name') or target} (to {config.get('destinationArn') or '?'})"
+            " deleted: create it again with the same name and destination, and associate its VPCs again "
+            "(the responder may not create one: no resource of it can be named in a grant)"
+        )
+        return LeftBehind(target=target, undo=None, why=f"{what} ({when})", before=dict(config), **common)
     if name == "EnableSerialConsoleAccess":
         return LeftBehind(
             target="serial-console-access",

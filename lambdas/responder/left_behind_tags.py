@@ -41,6 +41,7 @@ TAGGED_UNDOS = EC2_UNDOS | {
     ActionName.DISABLE_TRUST_ANCHOR,
     ActionName.RESTORE_TRUST_POLICY,
     ActionName.RESTART_TRAIL_LOGGING,
+    ActionName.RESTORE_EVENT_SELECTORS,
 }
 Key = tuple[str, str, str]  # (undo, target, region)
 Tags = dict[Key, Mapping[str, str] | str]  # the target's tags, or why they could not be read
@@ -120,7 +121,7 @@ def _tags_of(clients: Clients, item: LeftBehind, account: str | None, partition:
             f"arn:{partition}:rolesanywhere:{region}:{account}:trust-anchor/{item.target}")  # fmt: skip
         found = clients.get("rolesanywhere", region).list_tags_for_resource(resourceArn=arn).get("tags", [])
         return {str(t["key"]): str(t.get("value", "")) for t in found}
-    if item.undo == ActionName.RESTART_TRAIL_LOGGING:
+    if item.undo in (ActionName.RESTART_TRAIL_LOGGING, ActionName.RESTORE_EVENT_SELECTORS):
         arn = item.target if item.target.startswith("arn:") else (
             f"arn:{partition}:cloudtrail:{region}:{account}:trail/{item.target}")  # fmt: skip
         found = clients.get("cloudtrail", region).list_tags(ResourceIdList=[arn]).get("ResourceTagList", [])

@@ -22,6 +22,8 @@ Gaps filled (../shared/reference/emulation-notes.md):
     (``responder_world.LambdaLastModified``).
   * Security Hub: ``SecurityHubFindings`` answers BatchUpdateFindings (not in moto), refuses imports while
     Security Hub is disabled, and keeps the customer's fields of a finding across imports, as AWS does.
+  * Route 53 Resolver: ``logging_moves.ResolverQueryLogs`` disassociates and deletes query logging configurations
+    (not in moto), refusing to delete one that still has VPCs, as AWS does.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from .hooks import (  # noqa: E402
     TargetGroups,
     TerminationProtection,
 )
+from .logging_moves import ResolverQueryLogs  # noqa: E402
 from .responder_world import LambdaLastModified  # noqa: E402
 
 HOME = "us-east-1"
@@ -176,6 +179,7 @@ class EmulatedAws:
             self.target_groups,
             self.serial_console,
             self.roles_anywhere,
+            ResolverQueryLogs(),  # moto cannot disassociate or delete Route 53 Resolver query logging
             UnofferedRegions(),  # a service moto has no backend for in a region: not offered there
             self.lightsail,  # moto has no Lightsail
             self.glue_runs,  # nor Glue's BatchStopJobRun

@@ -45,6 +45,7 @@ class Authorization:
     def __init__(self) -> None:
         self._policies: Callable[[str], Policies | None] | None = None
         self.denied: list[tuple[Call, Request, str]] = []
+        self.implied: dict[str, set[str]] = {}  # account -> actions a call needed besides its own (iam:PassRole)
         self._lock = threading.Lock()
 
     @contextmanager
@@ -66,6 +67,9 @@ class Authorization:
         identity, boundary = policies
         for request in requests_of(call):
             decision = evaluate(request.action, request.resource, identity, boundary=boundary, context=request.context)
+            if decision == "allow" and request.action != call.action:
+                with self._lock:
+                    self.implied.setdefault(call.account, set()).add(request.action)
             if decision != "allow":
                 with self._lock:
                     self.denied.append((call, request, decision))
@@ -265,6 +269,19 @@ def _describe_account(call: Call) -> list[Request]:
     return [Request(call.action, f"arn:aws:organizations::{management}:account/{org}/{call.params['AccountId']}")]
 
 
+def _create_flow_logs(call: Call) -> list[Request]:
+    """The resources logged, the new flow log, and - for CloudWatch Logs - the delivery role passed to the flow-logs
+    service (``iam:PassRole`` with ``iam:PassedToService``, as the VPC User Guide documents)."""
+    kind = {"VPC": "vpc", "Subnet": "subnet", "NetworkInterface": "network-interface"}[str(call.params["ResourceType"])]
+    out = [Request(call.action, f"arn:aws:ec2:{call.region}:{call.account}:{kind}/{r}")
+           for r in call.params.get("ResourceIds", [])]  # fmt: skip
+    out.append(Request(call.action, f"arn:aws:ec2:{call.region}:{call.account}:vpc-flow-log/*"))
+    role = call.params.get("DeliverLogsPermissionArn")
+    if role:
+        out.append(Request("iam:PassRole", str(role), {"iam:PassedToService": "vpc-flow-logs.amazonaws.com"}))
+    return out
+
+
 def _import_findings(call: Call) -> list[Request]:
     return [Request(call.action, str(f["ProductArn"])) for f in call.params.get("Findings", [])]
 
@@ -283,6 +300,7 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
             "elasticloadbalancing:DescribeTargetGroups",
             "elasticloadbalancing:DescribeTargetHealth",
             "cloudtrail:LookupEvents",
+            "ec2:DescribeFlowLogs",
             "organizations:ListAccounts",
             "ec2:DescribeNetworkInterfaces",
         ),
@@ -365,6 +383,7 @@ _MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "ec2:ModifySnapshotAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["SnapshotId"])))],
     "ec2:ModifyImageAttribute": lambda c: [Request(c.action, _ec2_arn(c, str(c.params["ImageId"])))],
     "ec2:DisableSerialConsoleAccess": _any,
+    "ec2:CreateFlowLogs": _create_flow_logs,
     "rolesanywhere:DisableTrustAnchor": lambda c: [
         Request(c.action, f"arn:aws:rolesanywhere:{c.region}:{c.account}:trust-anchor/{c.params['trustAnchorId']}")
     ],

@@ -156,9 +156,24 @@ def share_image(actor: Actor, region: str, image_id: str, account: str,
 
 
 def enable_serial_console(actor: Actor, region: str, at: datetime | None = None) -> dict[str, Any]:
+    """``ec2:EnableSerialConsoleAccess`` (the first step of Stratus ``ec2-serial-console-send-ssh-public-key``),
+    recorded as its detonation record shows it."""
     actor.aws.client("ec2", region).enable_serial_console_access()
-    return record(actor, "EnableSerialConsoleAccess", "ec2.amazonaws.com", region, {},
-                  {"requestId": str(uuid.uuid4()), "serialConsoleAccessEnabled": True}, at)  # fmt: skip
+    return record(actor, "EnableSerialConsoleAccess", "ec2.amazonaws.com", region,
+                  {"EnableSerialConsoleAccessRequest": ""},
+                  {"EnableSerialConsoleAccessResponse": {"requestId": str(uuid.uuid4()),
+                                                         "serialConsoleAccessEnabled": True,
+                                                         "xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/"}},
+                  at)  # fmt: skip
+
+
+def send_serial_console_key(actor: Actor, region: str, instance_id: str, at: datetime | None = None) -> dict[str, Any]:
+    """``ec2-instance-connect:SendSerialConsoleSSHPublicKey`` (Stratus ``ec2-serial-console-send-ssh-public-key``):
+    the key is valid 60 seconds, nothing of it stays in AWS - only recorded."""
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtAlK45MAEWZ7MUY2QEmi3M6W+peGL3VCrc0qH54xRu"
+    return record(actor, "SendSerialConsoleSSHPublicKey", "ec2-instance-connect.amazonaws.com", region,
+                  {"instanceId": instance_id, "monitorMode": False, "sSHPublicKey": key, "serialPort": 0},
+                  {"requestId": str(uuid.uuid4()), "success": True}, at)  # fmt: skip
 
 
 def put_bucket_policy(actor: Actor, region: str, bucket: str, at: datetime | None = None) -> dict[str, Any]:

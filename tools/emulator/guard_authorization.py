@@ -42,6 +42,9 @@ def _stack(call: Call) -> list[Request]:
 GUARD_MODELS: dict[str, Callable[[Call], list[Request]]] = {
     "cloudtrail:GetTrailStatus": _trail,
     "cloudtrail:StartLogging": _trail,
+    "cloudtrail:PutEventSelectors": _trail,  # what the chain left behind (actions/undo_trail_selectors.py)
+    "cloudtrail:GetTrail": _trail,  # a trail the chain deleted, created again (actions/undo_trail_deleted.py)
+    "cloudtrail:CreateTrail": _trail,
     "guardduty:ListDetectors": lambda c: [Request(c.action, "*")],
     "guardduty:GetDetector": _detector,
     "guardduty:UpdateDetector": _detector,

@@ -6,6 +6,8 @@
   isolation  keep a compromised instance's evidence: snapshot, isolate, release
   lifecycle  the incident's own record: close an incident
   restore    the responder's own trail, detector and rules switched back on; a tampering role session cut
+  undo, undo_*  what the chain left behind undone (undo_trail_selectors, undo_trail_deleted, undo_flow_logs: one
+             module each, the call it undoes, what it reads to put things back, what it may touch)
   executor   run planned steps phase by phase, batches in parallel, faults isolated
 
 None of them deletes data: keys are deactivated, principals denied, instances terminated only when the
@@ -24,6 +26,9 @@ from . import (  # noqa: F401 - importing them registers every action
     restore,
     role_session,
     undo,
+    undo_flow_logs,
+    undo_trail_deleted,
+    undo_trail_selectors,
 )
 from .base import ACTIONS, Action, ActionName, Words
 from .executor import StepKey, execute

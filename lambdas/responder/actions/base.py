@@ -61,6 +61,9 @@ class ActionName(StrEnum):
     DISABLE_TRUST_ANCHOR = "disable-trust-anchor"
     DISABLE_SERIAL_CONSOLE = "disable-serial-console"
     RESTART_TRAIL_LOGGING = "restart-trail-logging"  # a trail the chain stopped (any trail, not only ours)
+    RESTORE_EVENT_SELECTORS = "restore-event-selectors"  # a trail's selectors the chain replaced (undo_trail_selectors)
+    RECREATE_TRAIL = "recreate-trail"  # a trail the chain deleted, created again (undo_trail_deleted)
+    RECREATE_FLOW_LOG = "recreate-flow-log"  # a VPC flow log the chain deleted (undo_flow_logs)
     REVIEW_LEFT_BEHIND = "review-left-behind"  # for a human (holds data or runs workloads): never executed
     # "Guarding the responder": what a tamper call switched off, switched back on; the tampering session cut
     START_LOGGING = "start-logging"

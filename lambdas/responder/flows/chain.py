@@ -25,6 +25,9 @@ from ..actions.undo import (
     RestoreTrustPolicy,
     RevokeIngress,
 )
+from ..actions.undo_flow_logs import RecreateFlowLog
+from ..actions.undo_trail_deleted import RecreateTrail
+from ..actions.undo_trail_selectors import RestoreEventSelectors
 from ..activity import read_activity
 from ..aws import describe_error
 from ..backdoors import backdoors_from, plan_backdoors
@@ -35,6 +38,7 @@ from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
 from ..model import Principal, Suspect, Window
 from ..sweep import SweepRequest
 from ..timeutil import iso
+from . import history_undos
 
 IAM_REGION = "us-east-1"  # IAM (global) records its calls there
 
@@ -55,6 +59,9 @@ CHAIN = (
     RestoreTrustPolicy.capability,
     DisableTrustAnchor.capability,
     RestartTrailLogging.capability,
+    RestoreEventSelectors.capability,
+    RecreateTrail.capability,
+    RecreateFlowLog.capability,
 )
 TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 
@@ -111,7 +118,8 @@ def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, pri
     left = left_behind_from(records)
     if left:  # a target with the protect tag, or a protected principal, is never changed: listed
         tags = read_tags(ctx.clients, [i for i in left if i.undo], ctx.account, ctx.settings.partition, ctx.log)
-        left = [_resolve_trust(ctx, item, chain) for item in guard_protected(left, tags, ctx.policy)]
+        guarded = guard_protected(left, tags, ctx.policy)
+        left = [history_undos.resolve(ctx, _resolve_trust(ctx, item, chain), chain.keys) for item in guarded]
     if left:
         _remember(ctx, report, left)
         outcomes = ctx.run(plan_undos(left))

@@ -13,7 +13,7 @@ from ..activity import KEY_ACTIVITY
 from ..aws import describe_error
 from ..backdoors import gather_backdoors, plan_backdoors
 from ..context import ResponseContext
-from ..joining import claim_containment
+from ..joining import ChainParent, chain_parent, claim_containment, join
 from ..model import GLOBAL, Outcome, Principal, Step, Window
 from ..planner import plan_key_containment
 from ..probes import key_owner
@@ -66,6 +66,9 @@ def contain_access_key(
             ahead.result() if ahead else key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
         )
         if owner.principal is None:
+            parent = chain_parent(ctx, access_key_id)  # a session or token key the chain of an open incident minted
+            if parent is not None:
+                return _chain_credential(ctx, report, access_key_id, parent, what)
             return _unknown_key(ctx, report, access_key_id, what)
         principal = owner.principal
         report.principal = principal
@@ -129,6 +132,28 @@ def _unknown_key(ctx: ResponseContext, report: Report, access_key_id: str, what:
         [Step(ActionName.DEACTIVATE_ACCESS_KEY, access_key_id, GLOBAL, why, status="skipped").outcome("skipped")]
     )
     report.todo = unknown_key_todo(access_key_id)
+    return report
+
+
+def _chain_credential(ctx: ResponseContext, report: Report, key: str, parent: ChainParent, what: str) -> Report:
+    """A temporary key of an open incident's chain (no IAM user owns it): the incident already cut it (contract "One
+    incident per compromise": the trigger joins it; nothing new to do)."""
+    link = parent.link
+    report.status = "joined"
+    report.facts["chainOf"] = (
+        f"{link.get('kind')} {key} obtained by {link.get('parent')} ({link.get('via')} at {link.get('at')}), "
+        f"a credential of the chain of incident {parent.incident_id}: its cut is {link.get('status')} there"
+    )
+    if not ctx.dry_run:  # a dry-run never writes into an incident
+        join(ctx, parent.incident_id, key, parent.root)
+        report.incident_id = parent.incident_id
+        report.facts["joinedIncident"] = parent.incident_id
+    report.headline = f"{what} key {key}: a credential of the chain of open incident {parent.incident_id}; joined it"
+    if link.get("status") != "done":
+        report.severity = "critical"
+        report.todo.append(
+            f"The cut of {key} in incident {parent.incident_id} is {link.get('status')}: see that incident's report."
+        )
     return report
 
 
