@@ -12,7 +12,7 @@ import pytest
 from responder import catalog
 
 from tests.policies import MEMBER, policies
-from tools.emulator import EmulatedAws, LambdaContext
+from tools.emulator import DEFAULT_REGIONS, EmulatedAws, LambdaContext
 from tools.emulator.authorization import NEEDS_NO_PERMISSION
 
 HANDLER_TESTS = {
@@ -45,8 +45,11 @@ USED: dict[str, set[str]] = {handler: set() for handler in DECLARED}  # over the
 
 
 @pytest.fixture
-def aws() -> Iterator[EmulatedAws]:
-    with EmulatedAws() as emulated:
+def aws(request: pytest.FixtureRequest) -> Iterator[EmulatedAws]:
+    """The emulated account, its world the default regions, or those a test asks for with
+    ``@pytest.mark.regions("us-east-1", ...)`` (when more regions, or other ones, are the point)."""
+    marker = request.node.get_closest_marker("regions")
+    with EmulatedAws(regions=tuple(marker.args) if marker else DEFAULT_REGIONS) as emulated:
         yield emulated
 
 

@@ -13,12 +13,13 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from tests.report_truth import assert_truthful
+from tools.emulator import DEFAULT_REGIONS
 from tools.emulator.cloudtrail import Identity
 from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, spot_swarm
 from tools.emulator.trails import attacker_trail
 
 SERVICES = ("ec2", "iam", "s3", "kms", "cloudtrail", "guardduty")
-REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "ap-south-1", "sa-east-1")
+REGIONS = DEFAULT_REGIONS  # the attacker called from every region the handlers sweep
 NOW = datetime.now(UTC)
 
 
@@ -62,7 +63,7 @@ def activity_calls(aws: Any) -> list[int]:
 def test_the_summary_counts_every_seeded_call_through_pagination_and_a_throttled_page(aws, invoke):
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     records = seed(aws, attacker.identity)
-    assert len({r["eventSource"] for r in records}) == 6 and len({r["awsRegion"] for r in records}) == 5
+    assert len({r["eventSource"] for r in records}) == 6 and len({r["awsRegion"] for r in records}) == len(REGIONS)
     busiest = Counter(r["awsRegion"] for r in records).most_common(1)[0]
     assert busiest[1] > 50  # more than a page: NextToken is followed
     aws.trail.throttle_page(2, region=busiest[0])
@@ -86,7 +87,7 @@ def test_the_summary_counts_every_seeded_call_through_pagination_and_a_throttled
 
 def test_the_regions_are_swept_before_the_first_activity_call(aws, invoke):
     aws.set_env(ALLOWED_REGIONS="us-east-1,eu-west-1")
-    scene = spot_swarm(aws, regions=("sa-east-1", "ap-south-1"), requests_per_region=2)
+    scene = spot_swarm(aws, regions=("sa-east-1", "eu-west-1"), requests_per_region=2, protected_region="eu-west-1")
     seed(aws, scene.attacker.identity, calls=120)
 
     report = invoke("health", scene.health_event())
@@ -106,18 +107,18 @@ def test_the_regions_are_swept_before_the_first_activity_call(aws, invoke):
 def test_a_denied_region_makes_it_incomplete_and_the_rest_is_still_counted(aws, invoke):
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     records = seed(aws, attacker.identity)
-    aws.trail.denied_regions.add("ap-south-1")
+    aws.trail.denied_regions.add("sa-east-1")
 
     report = invoke("health", health_event(NOW))  # it does not raise: reading is not containment
 
     activity = report["activity"]
     assert activity["complete"] is False
-    assert list(activity["unread"]) == ["ap-south-1"] and "AccessDenied" in activity["unread"]["ap-south-1"]
-    assert as_read(activity) == expected([r for r in records if r["awsRegion"] != "ap-south-1"])
-    assert report["regions"]["ap-south-1"] == "clean" and report["failures"] == []
+    assert list(activity["unread"]) == ["sa-east-1"] and "AccessDenied" in activity["unread"]["sa-east-1"]
+    assert as_read(activity) == expected([r for r in records if r["awsRegion"] != "sa-east-1"])
+    assert report["regions"]["sa-east-1"] == "clean" and report["failures"] == []
     [note] = aws.notifications()
-    assert "NOT READ ap-south-1: AccessDeniedException" in note.summary
-    assert "Activity NOT read in ap-south-1" in note.summary
+    assert "NOT READ sa-east-1: AccessDeniedException" in note.summary
+    assert "Activity NOT read in sa-east-1" in note.summary
     assert_truthful(aws, report, [note])
 
 

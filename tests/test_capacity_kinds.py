@@ -29,7 +29,7 @@ from tools.emulator.capacity import (
 from tools.emulator.cloudtrail import envelope
 from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
 
-CAMPAIGN_REGIONS = ("us-west-2", "eu-west-1", "sa-east-1")
+CAMPAIGN_REGIONS = ("us-east-1", "eu-west-1", "sa-east-1")  # every region of the world, the team's home too
 TASKS = 3
 
 
@@ -152,7 +152,7 @@ def test_window_rule_stops_kinds_outside_allowed_regions_only(aws, invoke):
     someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     at = datetime.now(UTC) - timedelta(hours=1)
     rogue = create_service(someone, "sa-east-1", "miner", 2, cluster="work", at=at)
-    rogue_fn = create_function(someone, "ap-south-1", "worker", at=at)
+    rogue_fn = create_function(someone, "sa-east-1", "worker", at=at)
     tasks = run_task(someone, "sa-east-1", 2, cluster="batch", at=at)
     team = create_service(someone, "eu-west-1", "web", 2, cluster="prod", at=at)
     team_fn = create_function(someone, "us-east-1", "api", at=at)
@@ -190,7 +190,7 @@ def test_launch_watcher_contains_a_kind_outside_allowed_regions(aws, invoke, mod
     aws.set_env(ALLOWED_REGIONS=ALLOWED, RESPONSE_MODE=mode)
     someone = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     service = create_service(someone, "sa-east-1", "miner", 2, cluster="work")
-    fn = create_function(someone, "ap-south-1", "miner")
+    fn = create_function(someone, "sa-east-1", "miner")
     team = create_function(someone, "us-east-1", "api")
 
     service_report = invoke("cloudtrail", service.event)
@@ -264,12 +264,12 @@ def test_instances_the_key_started_are_stopped_not_terminated(aws, invoke, mode)
 def test_launch_watcher_stops_an_instance_started_under_an_open_incident(aws, invoke):
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     team = aws.create_user("ml-team", key_id=TEAM_KEY)
-    [box] = _stopped_team_boxes(aws, team, "us-west-2", 1)
+    [box] = _stopped_team_boxes(aws, team, "sa-east-1", 1)
     invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
 
-    report = invoke("cloudtrail", start_instances(attacker, "us-west-2", [box]))
+    report = invoke("cloudtrail", start_instances(attacker, "sa-east-1", [box]))
 
-    assert aws.instance_states("us-west-2")[box] == "stopped"
+    assert aws.instance_states("sa-east-1")[box] == "stopped"
     assert [(a["action"], a["status"]) for a in report["actions"]] == [("stop-instance", "done")]
 
 
@@ -279,14 +279,14 @@ def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, 
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     team = aws.create_user("ml-team", key_id=TEAM_KEY)
     at = datetime.now(UTC) - timedelta(minutes=40)
-    notebook, _ = create_notebook(attacker, "us-west-2", "miner-notebook", at=at)
-    endpoint, _ = create_endpoint(attacker, "us-west-2", "miner-endpoint", at=at)
-    create_notebook(team, "us-west-2", "research", at=at)
-    create_endpoint(team, "us-west-2", "recommendations", at=at)
+    notebook, _ = create_notebook(attacker, "sa-east-1", "miner-notebook", at=at)
+    endpoint, _ = create_endpoint(attacker, "sa-east-1", "miner-endpoint", at=at)
+    create_notebook(team, "sa-east-1", "research", at=at)
+    create_endpoint(team, "sa-east-1", "recommendations", at=at)
 
     report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
 
-    client = aws.client("sagemaker", "us-west-2")
+    client = aws.client("sagemaker", "sa-east-1")
     status = {
         n["NotebookInstanceName"]: n["NotebookInstanceStatus"]
         for n in client.list_notebook_instances()["NotebookInstances"]
@@ -303,7 +303,7 @@ def test_sagemaker_notebook_stopped_and_endpoint_deleted_keeping_its_model(aws, 
         ("stop-notebook-instance", notebook),
         ("delete-sagemaker-endpoint", endpoint),
     }
-    assert report["regions"]["us-west-2"] == "contained"
+    assert report["regions"]["sa-east-1"] == "contained"
     assert report["estimatedHourlyCostStopped"] == pytest.approx(
         3.825 * 3, abs=0.01
     )  # a notebook and two endpoint instances
@@ -317,12 +317,12 @@ def test_eks_node_group_scaled_to_zero_team_group_untouched(aws, invoke, mode):
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     team = aws.create_user("ml-team", key_id=TEAM_KEY)
     at = datetime.now(UTC) - timedelta(minutes=30)
-    rogue, _ = create_nodegroup(attacker, "eu-north-1", "platform", "miners", at=at)
-    create_nodegroup(team, "eu-north-1", "platform", "workers", "m5.large", 3, at=at)
+    rogue, _ = create_nodegroup(attacker, "sa-east-1", "platform", "miners", at=at)
+    create_nodegroup(team, "sa-east-1", "platform", "workers", "m5.large", 3, at=at)
 
     report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
 
-    eks = aws.client("eks", "eu-north-1")
+    eks = aws.client("eks", "sa-east-1")
     sizes = {n: eks.describe_nodegroup(clusterName="platform", nodegroupName=n)["nodegroup"]["scalingConfig"]["desiredSize"]
              for n in ("miners", "workers")}  # fmt: skip
     assert sizes == {"miners": 0 if mode == "enforce" else 4, "workers": 3}
@@ -379,12 +379,12 @@ def test_codebuild_builds_stopped_team_build_untouched(aws, invoke, mode):
     aws.set_env(RESPONSE_MODE=mode)
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     team = aws.create_user("ml-team", key_id=TEAM_KEY)
-    rogue, _ = start_build(attacker, "us-west-2", "miner", at=datetime.now(UTC) - timedelta(minutes=20))
-    team_build, _ = start_build(team, "us-west-2", "release", gpu=False, at=datetime.now(UTC) - timedelta(minutes=10))
+    rogue, _ = start_build(attacker, "sa-east-1", "miner", at=datetime.now(UTC) - timedelta(minutes=20))
+    team_build, _ = start_build(team, "sa-east-1", "release", gpu=False, at=datetime.now(UTC) - timedelta(minutes=10))
 
     report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
 
-    builds = aws.client("codebuild", "us-west-2").batch_get_builds(ids=[rogue, team_build])["builds"]
+    builds = aws.client("codebuild", "sa-east-1").batch_get_builds(ids=[rogue, team_build])["builds"]
     status = {b["id"]: b["buildStatus"] for b in builds}
     assert status == {rogue: "STOPPED" if mode == "enforce" else "IN_PROGRESS", team_build: "IN_PROGRESS"}
     [step] = [a for a in report["actions"] if a["action"] == "stop-build" and a["status"] != "skipped"]
@@ -399,12 +399,12 @@ def test_glue_job_runs_stopped_team_run_untouched(aws, invoke, mode):
     aws.set_env(RESPONSE_MODE=mode)
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     team = aws.create_user("ml-team", key_id=TEAM_KEY)
-    rogue, _ = start_job_run(attacker, "ap-south-1", "etl-miner", at=datetime.now(UTC) - timedelta(minutes=20))
-    team_run, _ = start_job_run(team, "ap-south-1", "nightly-etl", at=datetime.now(UTC) - timedelta(minutes=10))
+    rogue, _ = start_job_run(attacker, "sa-east-1", "etl-miner", at=datetime.now(UTC) - timedelta(minutes=20))
+    team_run, _ = start_job_run(team, "sa-east-1", "nightly-etl", at=datetime.now(UTC) - timedelta(minutes=10))
 
     report = invoke("health", health_event(datetime.now(UTC) - timedelta(hours=1)))
 
-    glue = aws.client("glue", "ap-south-1")
+    glue = aws.client("glue", "sa-east-1")
     state = {
         r["Id"]: r["JobRunState"]
         for job in ("etl-miner", "nightly-etl")

@@ -22,14 +22,14 @@ def ledger_items(aws) -> list[dict]:
 def test_launch_outside_allowed_regions_is_contained_at_once(aws, invoke):
     aws.set_env(**ALLOWED)
     user = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
-    launched = user.run_instances("ap-south-1", "p3.16xlarge", 2, termination_protection=True)
+    launched = user.run_instances("sa-east-1", "p3.16xlarge", 2, termination_protection=True)
 
     report = invoke("cloudtrail", launched.event)
 
-    assert {aws.instance_states("ap-south-1")[i] for i in launched.instance_ids} == {"terminated"}
-    assert report["regions"] == {"ap-south-1": "contained"}
+    assert {aws.instance_states("sa-east-1")[i] for i in launched.instance_ids} == {"terminated"}
+    assert report["regions"] == {"sa-east-1": "contained"}
     [note] = aws.notifications()
-    assert "ap-south-1" in note.subject
+    assert "sa-east-1" in note.subject
     assert all("outside ALLOWED_REGIONS" in a["reason"] for a in report["actions"])
 
 
@@ -74,15 +74,15 @@ def test_small_launch_in_an_allowed_region_is_recorded_silently(aws, invoke):
 def test_protected_principal_and_protect_tag_are_honoured(aws, invoke):
     aws.set_env(**ALLOWED, PROTECTED_PRINCIPALS="break-glass-admin")
     admin = aws.create_user("break-glass-admin", key_id="AKIABREAKGLASEXAMPLE")
-    by_admin = admin.run_instances("ap-south-1", "c5.xlarge")
+    by_admin = admin.run_instances("sa-east-1", "c5.xlarge")
     tagged = aws.create_user("ml-team", key_id=TEAM_KEY).run_instances(
-        "ap-south-1", "c5.xlarge", tags={"compromise-responder:protect": "true"}
+        "sa-east-1", "c5.xlarge", tags={"compromise-responder:protect": "true"}
     )
 
     invoke("cloudtrail", by_admin.event)
     report = invoke("cloudtrail", tagged.event)
 
-    states = aws.instance_states("ap-south-1")
+    states = aws.instance_states("sa-east-1")
     assert states[by_admin.instance_ids[0]] == states[tagged.instance_ids[0]] == "running"
     assert [a["status"] for a in report["actions"]] == ["skipped"]
     assert "protect tag" in report["actions"][0]["reason"]
@@ -154,20 +154,20 @@ def test_launch_by_a_credential_under_an_open_incident_is_contained_even_when_ta
 def test_spot_fleet_ec2_fleet_and_asg_launches_are_stopped(aws, invoke):
     aws.set_env(**ALLOWED)
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
-    fleet = attacker.request_spot_fleet("eu-north-1", "p3.2xlarge", 2)
-    ec2_fleet = attacker.create_fleet("eu-north-1", "g4dn.xlarge", 2)
-    group = attacker.create_auto_scaling_group("eu-north-1", "miner", "g4dn.xlarge", 2)
+    fleet = attacker.request_spot_fleet("sa-east-1", "p3.2xlarge", 2)
+    ec2_fleet = attacker.create_fleet("sa-east-1", "g4dn.xlarge", 2)
+    group = attacker.create_auto_scaling_group("sa-east-1", "miner", "g4dn.xlarge", 2)
 
     reports = [invoke("cloudtrail", launched.event) for launched in (fleet, ec2_fleet, group)]
 
-    ec2 = aws.client("ec2", "eu-north-1")
+    ec2 = aws.client("ec2", "sa-east-1")
     assert ec2.describe_spot_fleet_requests(SpotFleetRequestIds=fleet.ids)["SpotFleetRequestConfigs"][0][
         "SpotFleetRequestState"
     ].startswith("cancelled")
     assert ec2.describe_fleets(FleetIds=ec2_fleet.ids)["Fleets"][0]["FleetState"].startswith("deleted")
-    asg = aws.client("autoscaling", "eu-north-1").describe_auto_scaling_groups(AutoScalingGroupNames=["miner"])
+    asg = aws.client("autoscaling", "sa-east-1").describe_auto_scaling_groups(AutoScalingGroupNames=["miner"])
     assert asg["AutoScalingGroups"][0]["MaxSize"] == 0
-    states = aws.instance_states("eu-north-1")
+    states = aws.instance_states("sa-east-1")
     for launched in (fleet, ec2_fleet):
         assert {states[i] for i in launched.instance_ids} == {"terminated"}
     assert next(a["action"] for a in reports[0]["actions"]) == "cancel-spot-fleet"

@@ -21,6 +21,7 @@ from tools.emulator.scenarios import LEAKED_KEY, spot_swarm
 
 REGIONS = ("us-east-1", "sa-east-1", "ap-south-1")
 ATTACKED = ("sa-east-1", "ap-south-1")
+pytestmark = pytest.mark.regions(*REGIONS)  # the world: snapshots read these regions
 CALLS = {  # service -> operations the health response makes against this scene
     "iam": ("GetAccessKeyLastUsed", "UpdateAccessKey", "AttachUserPolicy"),
     "ec2": (

@@ -35,7 +35,7 @@ def assert_contained(aws: EmulatedAws, scene) -> None:
 
 def test_leaked_key_spot_swarm_is_contained(aws, invoke):
     aws.set_env(**ALLOWED)
-    scene = spot_swarm(aws)
+    scene = spot_swarm(aws, protected_region="sa-east-1")
     for region, ids in scene.attacker_requests.items():
         assert set(ids) <= set(aws.spot_request_states(region))  # open before
 
@@ -56,12 +56,12 @@ def test_leaked_key_spot_swarm_is_contained(aws, invoke):
         "arn": "arn:aws:iam::123456789012:user/ci-deployer",
     }
     assert report["regions"] == {r: "contained" for r in scene.attacker_requests} | {"us-east-1": "clean"}
-    assert report["estimatedHourlyCostStopped"] == pytest.approx(20 * 2.60 + 2 * 24.48)
+    assert report["estimatedHourlyCostStopped"] == pytest.approx(8 * 2.60 + 2 * 24.48)
     skipped = {a["target"]: a["reason"] for a in report["actions"] if a["status"] == "skipped"}
     assert set(skipped) == {i for ids in scene.legitimate.values() for i in ids}
     protected = next(i for i, label in scene.labels.items() if label == "protect-tagged GPU box")
     assert "protect tag" in skipped[protected]
-    order = [a["action"] for a in report["actions"] if a["region"] == "ap-south-1" and a["status"] == "done"]
+    order = [a["action"] for a in report["actions"] if a["region"] == "sa-east-1" and a["status"] == "done"]
     assert (
         order.index("cancel-spot-request")
         < order.index("disable-termination-protection")
@@ -82,7 +82,7 @@ def test_leaked_key_spot_swarm_is_contained(aws, invoke):
 
 def test_dry_run_changes_nothing_and_returns_the_same_plan(aws, invoke):
     aws.set_env(**ALLOWED, RESPONSE_MODE="dry-run")
-    scene = spot_swarm(aws)
+    scene = spot_swarm(aws, protected_region="sa-east-1")
     before = aws.snapshot()
 
     plan = invoke("health", scene.health_event(event_id="11111111-1111-4111-8111-111111111111"))
@@ -109,7 +109,7 @@ def test_dry_run_changes_nothing_and_returns_the_same_plan(aws, invoke):
 def test_window_rule_when_cloudtrail_attribution_is_unavailable(aws, invoke):
     """LookupEvents denied everywhere and no ledger: rule 2 decides (suspicious type or region)."""
     aws.set_env(**ALLOWED)
-    scene = spot_swarm(aws)
+    scene = spot_swarm(aws, protected_region="sa-east-1")
     aws.trail.denied_regions = set(aws.regions)
 
     report = invoke("health", scene.health_event())
@@ -121,32 +121,33 @@ def test_window_rule_when_cloudtrail_attribution_is_unavailable(aws, invoke):
     details = [
         a.get("detail")
         for a in report["actions"]
-        if a["region"] == "ap-south-1" and a.get("instanceType") == "p3.16xlarge"
+        if a["region"] == "sa-east-1" and a.get("instanceType") == "p3.16xlarge"
     ]
     assert details == ["termination protection turned off first"] * 2
 
 
 def test_one_failing_region_does_not_stop_the_others_and_the_retry_completes(aws, invoke):
     aws.set_env(**ALLOWED)
-    scene = spot_swarm(aws)
-    aws.faults.fail(region="eu-north-1", services=["ec2"], code="UnauthorizedOperation")
+    scene = spot_swarm(aws, protected_region="sa-east-1")  # the world's three regions: home clean, two attacked
+    aws.faults.fail(region="eu-west-1", services=["ec2"], code="UnauthorizedOperation")
     event = scene.health_event()
 
-    with pytest.raises(IncompleteResponse, match="eu-north-1"):
+    with pytest.raises(IncompleteResponse, match="eu-west-1"):
         invoke("health", event)
     aws.faults.clear()  # the region recovers; the test reads the state
 
     states = all_states(aws)
     assert {states[i] for i in scene.attacker_instances["sa-east-1"]} == {"terminated"}
-    assert {states[i] for i in scene.attacker_instances["eu-north-1"]} == {"running"}
+    assert {states[i] for i in scene.attacker_instances["eu-west-1"]} == {"running"}
     [note] = aws.notifications()
-    assert note.report["regions"]["eu-north-1"] == "failed"
-    assert "region eu-north-1: UnauthorizedOperation" in note.summary
+    assert note.report["regions"]["eu-west-1"] == "failed"
+    assert note.report["regions"]["sa-east-1"] == "contained" and note.report["regions"]["us-east-1"] == "clean"
+    assert "region eu-west-1: UnauthorizedOperation" in note.summary
     assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
 
     # the platform retries the same event: it must complete, not double-act
     report = invoke("health", event)
-    assert report["regions"]["eu-north-1"] == "contained"
+    assert report["regions"]["eu-west-1"] == "contained"
     assert report["regions"]["sa-east-1"] == "contained"  # by the first attempt: the report covers the incident
     first = [a for a in report["actions"] if a["region"] == "sa-east-1" and a["status"] == "done"]
     assert first and all(a["detail"].startswith("attempt 1") for a in first)
@@ -157,7 +158,7 @@ def test_one_failing_region_does_not_stop_the_others_and_the_retry_completes(aws
 
 def test_throttled_region_is_retried_and_contained(aws, invoke):
     aws.set_env(**ALLOWED, AWS_MAX_ATTEMPTS="6")
-    scene = spot_swarm(aws, regions=("sa-east-1", "eu-north-1"))
+    scene = spot_swarm(aws, regions=("sa-east-1", "eu-west-1"))
     aws.faults.fail(
         region="sa-east-1",
         services=["ec2"],
@@ -305,7 +306,7 @@ def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, mon
 
     monkeypatch.setattr(entrypoint, "IDEMPOTENCY_RECORD_BYTES", 3_000)
     aws.set_env(**ALLOWED)
-    scene = spot_swarm(aws, regions=("sa-east-1", "eu-north-1"))
+    scene = spot_swarm(aws, regions=("sa-east-1", "eu-west-1"))
     event = scene.health_event()
 
     first = invoke("health", event)

@@ -30,7 +30,7 @@ KEY_B = "AKIA2OSFODNN7EXAMPLE"
 TEAM_B = "AKIA3OSFODNN7EXAMPLE"
 KEY_D = "AKIA4OSFODNN7EXAMPLE"
 TEAM_D = "AKIA5OSFODNN7EXAMPLE"
-SWARM = ("sa-east-1", "eu-north-1")
+SWARM = ("sa-east-1", "eu-west-1")
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_a_member_whose_role_cannot_be_assumed_fails_alone_and_the_retry_complet
 def test_sweep_organization_sweeps_every_member_in_parallel_one_failing_alone(aws, invoke, org):
     b, d = aws.in_account(org["B"]), aws.in_account(org["D"])
     swarm_b = spot_swarm(b, regions=SWARM, requests_per_region=2, key=KEY_B, team_key=TEAM_B)
-    swarm_d = spot_swarm(d, regions=("ap-south-1",), requests_per_region=1, key=KEY_D, team_key=TEAM_D)
+    swarm_d = spot_swarm(d, regions=("eu-west-1",), requests_per_region=1, key=KEY_D, team_key=TEAM_D)
     aws.assume_denied.accounts.add(org["C"])
 
     with pytest.raises(IncompleteResponse, match=org["C"]):
@@ -134,7 +134,7 @@ def test_sweep_organization_sweeps_every_member_in_parallel_one_failing_alone(aw
     assert set(report["accounts"]) == {*org.values(), aws.account}
     assert set(report["accounts"][org["C"]].values()) == {"failed"} and org["C"] in report["accountErrors"]
     assert report["accounts"][org["B"]]["sa-east-1"] == "contained"
-    assert report["accounts"][org["D"]]["ap-south-1"] == "contained"
+    assert report["accounts"][org["D"]]["eu-west-1"] == "contained"
     assert set(report["accounts"][org["A"]].values()) == {"clean"}
     for swarm, member in ((swarm_b, b), (swarm_d, d)):
         for region, ids in swarm.attacker_instances.items():
@@ -231,15 +231,15 @@ class HeldRegion:
 
 
 def test_an_account_sweep_that_outlasts_its_limit_is_reported_timed_out_and_never_swept_twice_at_once(aws, invoke, org):
-    """The map's item for B runs with a small limit (LIMIT s) and is held in eu-north-1 beyond it. Step Functions
+    """The map's item for B runs with a small limit (LIMIT s) and is held in eu-west-1 beyond it. Step Functions
     ends the item at the limit (``Sandbox.Timedout``: no retry; the Catch records the outcome); a retry of the item
     that comes while the first invocation still runs meets its lease and sweeps nothing. The report names B
     timed out, with what was done before the cut (sa-east-1 contained) and the region it had not finished."""
     limit = 0.5
-    aws.set_env(SWEEP_REGIONS="sa-east-1,us-east-1,eu-north-1")
+    aws.set_env(SWEEP_REGIONS="sa-east-1,us-east-1,eu-west-1")
     b = aws.in_account(org["B"])
     swarm = spot_swarm(b, regions=SWARM, requests_per_region=1, key=KEY_B, team_key=TEAM_B)
-    held = HeldRegion(org["B"], "eu-north-1")
+    held = HeldRegion(org["B"], "eu-west-1")
     aws.dispatcher.plugins.append(held)
     incident = "inc-20261205-0123456789"
     item = {"step": "sweep-account", "incidentId": incident, "sinceHours": 24}
@@ -257,7 +257,7 @@ def test_an_account_sweep_that_outlasts_its_limit_is_reported_timed_out_and_neve
     worker.start()
     try:
         assert held.holding.wait(10)
-        until = time.monotonic() + 10  # sa-east-1 and us-east-1 finish and are recorded while eu-north-1 is held
+        until = time.monotonic() + 10  # sa-east-1 and us-east-1 finish and are recorded while eu-west-1 is held
         while len(_part(aws, incident, org["B"]).get("regions") or {}) < 2 and time.monotonic() < until:
             time.sleep(0.05)
         time.sleep(limit)  # the limit passes: the item is cut, the invocation still runs
@@ -281,11 +281,11 @@ def test_an_account_sweep_that_outlasts_its_limit_is_reported_timed_out_and_neve
 
     [note] = aws.notifications()
     report = note.report
-    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "us-east-1": "clean", "eu-north-1": "failed"}
+    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "us-east-1": "clean", "eu-west-1": "failed"}
     assert set(report["accounts"][org["A"]].values()) == {"clean"}
     error = report["accountErrors"][org["B"]]
     assert "timed out (Sandbox.Timedout: Task timed out after 0.50 seconds)" in error and "2 of 3 regions" in error
-    assert "not finished" in report["regionErrors"][f"{org['B']}/eu-north-1"]
+    assert "not finished" in report["regionErrors"][f"{org['B']}/eu-west-1"]
     assert report["facts"]["accountsTimedOut"] == [org["B"]]
     cut = [a for a in report["actions"] if a["account"] == org["B"] and a["status"] == "done"]
     assert cut and {a["region"] for a in cut} == {"sa-east-1"}  # what was done before the cut, from the record
@@ -315,7 +315,7 @@ def _part(aws, incident: str, account: str) -> dict[str, Any]:
 def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_is_not_swept_again(aws, invoke, org):
     """The map's retries of one account: after a region failed, the retry sweeps again and the part keeps the
     first attempt's containment; once the account is swept whole, a further run of its item sweeps nothing."""
-    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-west-1")
     b = aws.in_account(org["B"])
     swarm = spot_swarm(b, regions=("sa-east-1",), requests_per_region=1, key=KEY_B, team_key=TEAM_B)
     counted = HeldRegion(org["B"], "none")
@@ -323,20 +323,20 @@ def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_
     aws.dispatcher.plugins.append(counted)
     incident = "inc-20261205-abcdef0123"
     item = {"step": "sweep-account", "incidentId": incident, "accountId": org["B"], "sinceHours": 24}
-    aws.faults.fail(region="eu-north-1", services=["ec2"])  # UnauthorizedOperation: an SCP, say
+    aws.faults.fail(region="eu-west-1", services=["ec2"])  # UnauthorizedOperation: an SCP, say
 
-    with pytest.raises(IncompleteResponse, match="eu-north-1"):
+    with pytest.raises(IncompleteResponse, match="eu-west-1"):
         invoke("organization", item)
     aws.faults.clear()
     first = counted.calls.total()
     invoke("organization", item, LambdaContext(aws_request_id="request-2"))  # the map's retry: swept again
-    assert counted.calls.total() > first and counted.calls["ec2:DescribeInstances eu-north-1"] >= 2
+    assert counted.calls.total() > first and counted.calls["ec2:DescribeInstances eu-west-1"] >= 2
     swept = counted.calls.total()
     again = invoke("organization", item, LambdaContext(aws_request_id="request-3"))
     assert "swept whole earlier" in again["facts"]["alreadySwept"] and counted.calls.total() == swept  # no call in B
 
     report = invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["B"]]})
-    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "eu-north-1": "clean"}
+    assert report["accounts"][org["B"]] == {"sa-east-1": "contained", "eu-west-1": "clean"}
     terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
     assert sorted(a["target"] for a in terminated) == sorted(swarm.attacker_instances["sa-east-1"])
     assert {b.instance_states("sa-east-1")[i] for i in swarm.attacker_instances["sa-east-1"]} == {"terminated"}
@@ -347,7 +347,7 @@ def test_an_account_item_run_again_keeps_what_it_did_and_an_account_swept_whole_
 def test_an_item_that_failed_before_recording_anything_reaches_the_report_with_its_error(aws, invoke, org):
     """The function died without a part (out of memory, say): the Catch records Step Functions' error, and the
     report names the account failed in every region it would have swept, with that error."""
-    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-north-1")
+    aws.set_env(SWEEP_REGIONS="sa-east-1,eu-west-1")
     incident = "inc-20261205-fedcba9876"
     cause = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: signal: killed"})
     invoke("organization", {"step": "account-outcome", "incidentId": incident, "accountId": org["C"],
@@ -356,7 +356,7 @@ def test_an_item_that_failed_before_recording_anything_reaches_the_report_with_i
     with pytest.raises(IncompleteResponse, match=org["C"]):
         invoke("organization", {"step": "report", "incidentId": incident, "accounts": [org["C"]]})
     [note] = aws.notifications()
-    assert note.report["accounts"][org["C"]] == {"sa-east-1": "failed", "eu-north-1": "failed"}
+    assert note.report["accounts"][org["C"]] == {"sa-east-1": "failed", "eu-west-1": "failed"}
     assert (
         "sweep failed (Lambda.Unknown: Runtime exited with error: signal: killed)"
         in (note.report["accountErrors"][org["C"]])

@@ -29,13 +29,14 @@ def run(invoke, **command):
 
 def test_contain_access_key_runbook_contains_everything(aws, invoke):
     aws.set_env(ALLOWED_REGIONS=ALLOWED)
-    scene = spot_swarm(aws, regions=("sa-east-1", "ap-south-1"))
+    scene = spot_swarm(aws, regions=("sa-east-1", "eu-west-1"), protected_region="eu-west-1")
 
     report = run(invoke, runbook="contain-access-key", accessKeyId=LEAKED_KEY, reason="found in a gist")
 
     assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
-    states = aws.instance_states("sa-east-1")
-    assert {states[i] for i in scene.attacker_instances["sa-east-1"]} == {"terminated"}
+    for region, ids in scene.attacker_instances.items():
+        states = aws.instance_states(region)
+        assert {states[i] for i in ids} == {"terminated"}, region
     assert report["trigger"] == "runbook" and report["facts"]["reason"] == "found in a gist"
     window = report["window"]
     assert datetime.fromisoformat(window["end"].replace("Z", "+00:00")) - datetime.fromisoformat(

@@ -16,7 +16,7 @@ from tests.report_truth import assert_truthful, incident_items
 from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
-TWO_REGIONS = ("sa-east-1", "eu-north-1")
+TWO_REGIONS = ("sa-east-1", "eu-west-1")
 
 
 def test_a_retry_keeps_the_first_attempt_and_reports_the_whole_incident(aws, invoke):

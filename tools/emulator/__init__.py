@@ -73,7 +73,10 @@ from .responder_world import LambdaLastModified  # noqa: E402
 
 HOME = "us-east-1"
 UNPACED_LOOKUPS = 1000.0  # LookupEvents per second per region when the quota is not emulated
-DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
+# The world a test sweeps unless it asks for more (``EmulatedAws(regions=...)``, ``@pytest.mark.regions(...)``): the
+# home region, a second region of the usual ALLOWED_REGIONS (us-east-1,eu-west-1) where the team runs, and one outside
+# it where the incidents' attacker runs. Each region swept costs every handler test its own calls.
+DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "sa-east-1")
 TOPIC_NAME = "compromise-responder-team"
 BASE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -14,13 +14,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from . import EmulatedAws
+from . import HOME, EmulatedAws
 from .actor import Actor
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 LEAKED_KEY = "AKIAIOSFODNN7EXAMPLE"
 TEAM_KEY = "AKIAI44QH8DHBEXAMPLE"
-ATTACKER_REGIONS = ("us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")
+ATTACKER_REGIONS = ("us-west-2", "eu-west-1", "eu-north-1", "ap-south-1", "sa-east-1")  # the demo's world but home
 ALLOWED = "us-east-1,eu-west-1"
 
 
@@ -69,16 +69,19 @@ class SpotSwarm:
 def spot_swarm(
     aws: EmulatedAws,
     *,
-    regions: tuple[str, ...] = ATTACKER_REGIONS,
+    regions: tuple[str, ...] | None = None,
     requests_per_region: int = 4,
     now: datetime | None = None,
     key: str = LEAKED_KEY,
     team_key: str = TEAM_KEY,
+    protected_region: str = "ap-south-1",
 ) -> SpotSwarm:
     """The team runs small instances in its two regions, an old GPU box and a protected GPU box;
-    the attacker, with the leaked key, opens persistent g2.8xlarge spot requests everywhere, plus
-    termination-protected p3.16xlarge instances in ap-south-1 (as the CloudTrail sample shows)."""
+    the attacker, with the leaked key, opens persistent g2.8xlarge spot requests in ``regions`` (unless given,
+    every region of the emulated world but home), plus two termination-protected p3.16xlarge instances in
+    ``protected_region`` when it is one of ``regions`` (ap-south-1, as the CloudTrail sample shows)."""
     now = now or datetime.now(UTC)
+    regions = regions if regions is not None else tuple(r for r in aws.regions if r != HOME)
     attacker = aws.create_user("ci-deployer", key_id=key, last_used=("ec2", "sa-east-1"))
     team = aws.create_user("ml-team", key_id=team_key)
     scene = SpotSwarm(notice_start=now - timedelta(hours=1), attacker=attacker, team=team, key=key)
@@ -113,11 +116,11 @@ def spot_swarm(
         scene.attacker_requests.setdefault(region, []).extend(launched.ids)
         scene.attacker_instances.setdefault(region, []).extend(launched.instance_ids)
         scene.events.append(launched.event)
-    if "ap-south-1" in regions:
+    if protected_region in regions:
         launched = attacker.run_instances(
-            "ap-south-1", "p3.16xlarge", 2, termination_protection=True, at=now - timedelta(hours=2)
+            protected_region, "p3.16xlarge", 2, termination_protection=True, at=now - timedelta(hours=2)
         )
-        scene.attacker_instances["ap-south-1"].extend(launched.instance_ids)
+        scene.attacker_instances[protected_region].extend(launched.instance_ids)
         scene.events.append(launched.event)
     for region, ids in scene.attacker_instances.items():
         for i in ids:
