@@ -106,26 +106,23 @@ def test_campaign_ec2_ecs_and_lambda_contained_team_untouched(aws, invoke, campa
     assert_truthful(aws, report, aws.notifications())
 
 
+@pytest.mark.regions(*CAMPAIGN_REGIONS, "us-west-2")  # one region more, where the chain made nothing
 def test_kinds_beyond_ec2_are_read_only_where_the_chain_made_them_or_attribution_is_unavailable(aws, invoke, campaign):
     """Where LookupEvents answers and names no create call of a kind, nothing of that kind can be rogue there
     (contract "What is rogue"): the sweep does not list it. Where attribution is unavailable, the window rule
     needs every kind read."""
-    blind = "us-west-2"  # the chain ran a service there; LookupEvents denied: the window rule decides
+    blind, quiet = "sa-east-1", "us-west-2"  # the chain ran a service in the blind one, nothing in the quiet one
     aws.faults.fail(region=blind, operations=["LookupEvents"], code="AccessDeniedException", status=400)
     report = invoke("health", health_event(campaign["notice"]))
 
     calls = aws.recorder.calls
-    made_services = {s.region for s in campaign["services"]}
     assert calls[("ecs:ListClusters", "eu-west-1")] >= 1 and calls[("lambda:ListFunctions", "eu-west-1")] >= 1
-    assert calls[("ecs:ListClusters", "us-east-1")] == 0  # the team's service there: the chain made none
-    assert (
-        calls[("lambda:ListFunctions", "us-east-1")] == 0
-        and calls[("sagemaker:ListNotebookInstances", "us-east-1")] == 0
-    )
-    assert calls[("ec2:DescribeInstances", "us-east-1")] >= 1  # EC2 is always described (skipped instances listed)
+    assert calls[("ecs:ListClusters", quiet)] == 0 and calls[("lambda:ListFunctions", quiet)] == 0
+    assert calls[("sagemaker:ListNotebookInstances", quiet)] == 0 and calls[("glue:GetJobs", quiet)] == 0
+    assert calls[("ec2:DescribeInstances", quiet)] >= 1  # EC2 is always described (skipped instances listed)
     assert calls[("ecs:ListClusters", blind)] >= 1 and calls[("glue:GetJobs", blind)] >= 1
     assert calls[("lambda:ListFunctions", blind)] >= 1  # every kind read where attribution is unavailable
-    assert blind in made_services and report["regions"]["us-east-1"] == "clean"
+    assert report["regions"][quiet] == "clean" and report["regions"]["eu-west-1"] == "contained"
     _assert_team_untouched(aws, campaign)
 
 
