@@ -61,10 +61,10 @@ synth: setup
 
 ## The README's Deploy commands, literally, with the pinned CDK CLI against moto in server mode (about a minute).
 deploy-local: setup
-	$(BIN)/python -m tools.deploy_local
+	$(BIN)/python -m compromise_responder.tools.deploy_local
 
 bench: setup
-	$(BIN)/python -m tools.bench
+	$(BIN)/python -m compromise_responder.tools.bench
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -7,10 +7,10 @@ from pathlib import Path
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import check_local_context, load
-from infra.forwarder import forwarders
-from infra.preflight import check_account
-from infra.responder_stack import ResponderStack
+from compromise_responder.infra.config import check_local_context, load
+from compromise_responder.infra.forwarder import forwarders
+from compromise_responder.infra.preflight import check_account
+from compromise_responder.infra.responder_stack import ResponderStack
 
 check_local_context(Path(__file__).resolve().parent)
 app = App()

@@ -22,8 +22,8 @@ def run_demo(console: Console) -> int:
         os.environ.setdefault(key, value)
     from handlers import health
 
-    from tools.emulator import EmulatedAws, LambdaContext
-    from tools.emulator.scenarios import ALLOWED, ATTACKER_REGIONS, LEAKED_KEY, spot_swarm
+    from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+    from compromise_responder.tools.emulator.scenarios import ALLOWED, ATTACKER_REGIONS, LEAKED_KEY, spot_swarm
 
     console.rule("[bold]Compromise responder - incident replay: leaked key, spot swarm in every region")
     with EmulatedAws(regions=("us-east-1", *ATTACKER_REGIONS), env={"ALLOWED_REGIONS": ALLOWED}) as aws:

@@ -503,8 +503,8 @@ def replay(
 def emulator() -> tuple[Any, Any, str]:
     """The emulator (``tools/emulator``) needs moto, a development requirement: imported only when asked for."""
     try:
-        from tools.emulator import EmulatedAws, LambdaContext
-        from tools.emulator.scenarios import LEAKED_KEY
+        from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+        from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
     except ImportError as exc:
         raise CliInputError(
             f"option '--emulated': needs tools/emulator and the dev requirements (moto): {exc}"

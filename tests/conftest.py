@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from responder import catalog
 
+from compromise_responder.tools.emulator import DEFAULT_REGIONS, EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator.authorization import NEEDS_NO_PERMISSION
 from tests.policies import MEMBER, policies
-from tools.emulator import DEFAULT_REGIONS, EmulatedAws, LambdaContext
-from tools.emulator.authorization import NEEDS_NO_PERMISSION
 
 HANDLER_TESTS = {
     "test_heartbeat.py",
@@ -101,7 +101,7 @@ def security_groups(ec2, instance_id: str) -> set[str]:
 REHEARSAL_FILES = {"test_deploy.py"}
 STACK_FILES = {"test_stack.py", "test_organization_stack.py"}
 EMULATED_FIXTURES = {"aws", "invoke"}
-EMULATION_WORDS = ("tools.emulator", "moto", "EmulatedAws", "moto_server")
+EMULATION_WORDS = ("compromise_responder.tools.emulator", "moto", "EmulatedAws", "moto_server")
 
 
 def _emulated_module(path: Any, seen: dict[Any, bool] = {}) -> bool:  # noqa: B006 - a cache on purpose

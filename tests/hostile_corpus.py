@@ -238,8 +238,8 @@ def invoke_checked(aws: Any, handler: str, event: Any) -> dict[str, Any]:
     """The real handler, with the least-privilege check of ``tests.conftest.invoke``."""
     import importlib
 
+    from compromise_responder.tools.emulator import LambdaContext
     from tests.conftest import DECLARED, NEEDS_NO_PERMISSION, USED
-    from tools.emulator import LambdaContext
 
     module = importlib.import_module(f"handlers.{handler}")
     aws.recorder.reset()
@@ -270,6 +270,6 @@ def cli_args(case: Case, saved: Path | None = None) -> list[str]:
 def run_cli(args: list[str]) -> Any:
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from compromise_responder.cli.main import app
 
     return CliRunner().invoke(app, args, env={"COLUMNS": "200", "NO_COLOR": "1"})

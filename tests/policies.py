@@ -11,8 +11,8 @@ from collections.abc import Callable
 from responder.config import DEFAULT_PROTECT_TAG_KEY
 from responder.table_keys import TABLES
 
-from infra.config import ResponderConfig, load
-from infra.policy_documents import (
+from compromise_responder.infra.config import ResponderConfig, load
+from compromise_responder.infra.policy_documents import (
     SWEEP_STATE_MACHINE_NAME,
     Place,
     boundary_statements,
@@ -20,8 +20,8 @@ from infra.policy_documents import (
     member_statements,
     own_resources,
 )
-from tools.emulator import HOME
-from tools.emulator.authorization import Policies, organization_of
+from compromise_responder.tools.emulator import HOME
+from compromise_responder.tools.emulator.authorization import Policies, organization_of
 
 MEMBER = "member-role"
 

@@ -17,8 +17,8 @@ from responder.actions.isolation import ISOLATED_TAG
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
+from compromise_responder.tools.emulator import EmulatedAws, Notification
 from tests.report_truth_capacity import CAPACITY_CONFIRM, CAPACITY_STOPS
-from tools.emulator import EmulatedAws, Notification
 
 QUARANTINE_GROUP = "compromise-responder-quarantine"
 # word in the human text -> the actions that must be done (and confirmed) for it to be said

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator import EmulatedAws
 
 
 def _service_at_zero(aws: EmulatedAws, action: dict[str, Any]) -> bool:

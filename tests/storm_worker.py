@@ -20,10 +20,10 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
-from tools.emulator import LambdaContext
-from tools.emulator.capacity import GlueRuns, Lightsail
-from tools.emulator.cloudtrail import EmulatedCloudTrail
-from tools.emulator.hooks import Dispatcher
+from compromise_responder.tools.emulator import LambdaContext
+from compromise_responder.tools.emulator.capacity import GlueRuns, Lightsail
+from compromise_responder.tools.emulator.cloudtrail import EmulatedCloudTrail
+from compromise_responder.tools.emulator.hooks import Dispatcher
 
 RETRIES = 2  # Lambda retries a failed asynchronous invocation twice
 START_TIMEOUT = 120.0

@@ -11,12 +11,12 @@ import pytest
 from responder.activity import Pacer, Tally, is_notable_write, summary_json
 from typer.testing import CliRunner
 
-from cli.main import app
+from compromise_responder.cli.main import app
+from compromise_responder.tools.emulator import DEFAULT_REGIONS
+from compromise_responder.tools.emulator.cloudtrail import Identity
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, spot_swarm
+from compromise_responder.tools.emulator.trails import attacker_trail
 from tests.report_truth import assert_truthful
-from tools.emulator import DEFAULT_REGIONS
-from tools.emulator.cloudtrail import Identity
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, spot_swarm
-from tools.emulator.trails import attacker_trail
 
 SERVICES = ("ec2", "iam", "s3", "kms", "cloudtrail", "guardduty")
 REGIONS = DEFAULT_REGIONS  # the attacker called from every region the handlers sweep

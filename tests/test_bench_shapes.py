@@ -3,9 +3,9 @@ functions run, and the ratio targets against the headline swarm (a run that was 
 
 from __future__ import annotations
 
-from tools.bench.runs import RunResult
-from tools.bench.scenario import ATTACKED_REGIONS, function_regions, hop_regions
-from tools.bench.targets import versus_swarm
+from compromise_responder.tools.bench.runs import RunResult
+from compromise_responder.tools.bench.scenario import ATTACKED_REGIONS, function_regions, hop_regions
+from compromise_responder.tools.bench.targets import versus_swarm
 
 
 def _run(label: str, wall: float, contained: bool = True) -> RunResult:

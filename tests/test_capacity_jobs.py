@@ -12,9 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from responder.kinds.prices import sagemaker_hour
 
+from compromise_responder.tools.emulator.capacity import (
+    create_compute_environment,
+    create_sagemaker_job,
+    submit_batch_job,
+)
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
 from tests.report_truth import assert_truthful
-from tools.emulator.capacity import create_compute_environment, create_sagemaker_job, submit_batch_job
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
 
 JOB_TYPES = ("Training", "Processing", "Transform")
 

@@ -11,8 +11,7 @@ import pytest
 from responder.kinds import kinds, launch_events
 from responder.kinds.prices import CODEBUILD_HOUR, fargate_task_hour, lambda_full_concurrency_hour
 
-from tests.report_truth import assert_truthful
-from tools.emulator.capacity import (
+from compromise_responder.tools.emulator.capacity import (
     create_compute_environment,
     create_endpoint,
     create_function,
@@ -26,8 +25,9 @@ from tools.emulator.capacity import (
     start_instances,
     start_job_run,
 )
-from tools.emulator.cloudtrail import envelope
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
+from compromise_responder.tools.emulator.cloudtrail import envelope
+from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, TEAM_KEY, health_event
+from tests.report_truth import assert_truthful
 
 CAMPAIGN_REGIONS = ("us-east-1", "eu-west-1", "sa-east-1")  # every region of the world, the team's home too
 TASKS = 3

@@ -13,9 +13,8 @@ import pytest
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
 
-from tests.report_truth import assert_truthful, incident_items
-from tools.emulator import EmulatedAws
-from tools.emulator.chain import (
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.chain import (
     SessionIdentity,
     add_lambda_permission,
     assume_role,
@@ -33,8 +32,8 @@ from tools.emulator.chain import (
     stop_logging,
     update_trust,
 )
-from tools.emulator.cloudtrail import envelope
-from tools.emulator.logging_moves import (
+from compromise_responder.tools.emulator.cloudtrail import envelope
+from compromise_responder.tools.emulator.logging_moves import (
     STRATUS_LIFECYCLE,
     create_flow_log,
     create_trail,
@@ -45,8 +44,9 @@ from tools.emulator.logging_moves import (
     put_bucket_lifecycle,
     put_event_selectors,
 )
-from tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event, load_event
-from tools.iam_policy import evaluate
+from compromise_responder.tools.emulator.scenarios import BACKDOOR_KEY, LEAKED_KEY, TEAM_KEY, health_event, load_event
+from compromise_responder.tools.iam_policy import evaluate
+from tests.report_truth import assert_truthful, incident_items
 
 SESSION_KEY = "ASIAIOSFODNN7EXAMPLE"  # the attacker's role session
 TEAM_SESSION_KEY = "ASIATEAMSESS0EXAMPLE"  # the team's pipeline, same role

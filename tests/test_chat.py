@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 from responder.notify import JSON_MARKER, SNS_MAX_BYTES, compose_per_protocol
 
+from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, spot_swarm
 from tests.report_truth import assert_text_truthful, assert_truthful
 from tests.test_notify import report as sample_report
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, spot_swarm
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "chatbot-custom-notification.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

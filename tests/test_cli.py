@@ -13,9 +13,9 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner
 
-from cli import main
-from cli.main import app
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
+from compromise_responder.cli import main
+from compromise_responder.cli.main import app
+from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1"}  # no folding of ids in tables, no escape codes

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from responder.actions.iam import QUARANTINE_POLICY_NAME
 
-from cli import main
+from compromise_responder.cli import main
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event
 from tests.test_cli import RUNBOOK, cli, has_row, stubbed_lambda
-from tools.emulator.scenarios import LEAKED_KEY, health_event
 
 CLI_CALLER = "arn:aws:sts::123456789012:user/moto via the responder CLI"  # moto's caller identity
 

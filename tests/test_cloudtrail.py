@@ -9,7 +9,7 @@ import pytest
 from responder.events import BadInput
 from responder.table_keys import TABLES
 
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 HOUR = timedelta(hours=1)

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from infra.config import DEFAULT_REGIONS, SETTINGS, ContextError, check_local_context, load, shadowed_settings
+from compromise_responder.infra.config import (
+    DEFAULT_REGIONS,
+    SETTINGS,
+    ContextError,
+    check_local_context,
+    load,
+    shadowed_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]

@@ -10,8 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.config import load
-from tools.deploy_local import (
+from compromise_responder.infra.config import load
+from compromise_responder.tools.deploy_local import (
     EXAMPLE_KEY_ID,
     README,
     Command,
@@ -22,7 +22,7 @@ from tools.deploy_local import (
     rehearse,
     resolve,
 )
-from tools.moto_server import MotoServer
+from compromise_responder.tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = json.loads((ROOT / "cdk.json").read_text())["context"]

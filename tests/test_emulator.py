@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 
 
 def test_termination_protection_is_refused_until_turned_off(aws):
@@ -68,7 +68,7 @@ def test_injected_throttling_is_retried_by_botocore(aws):
 def test_lookup_events_pages_by_50_newest_first_and_a_throttled_page_is_retried(aws):
     from datetime import UTC, datetime, timedelta
 
-    from tools.emulator.trails import attacker_trail
+    from compromise_responder.tools.emulator.trails import attacker_trail
 
     attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
     now = datetime.now(UTC)
@@ -91,7 +91,7 @@ def test_lookup_events_pages_by_50_newest_first_and_a_throttled_page_is_retried(
 
 
 def test_detaching_from_a_group_deregisters_from_its_target_groups_as_aws_does(aws):
-    from tools.emulator.scenarios import load_balanced_web_tier
+    from compromise_responder.tools.emulator.scenarios import load_balanced_web_tier
 
     tier = load_balanced_web_tier(aws)
     elbv2 = aws.client("elbv2")

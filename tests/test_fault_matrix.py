@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from responder.entrypoint import IncompleteResponse
 
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.hooks import Call
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, spot_swarm
 from tests.report_truth import assert_truthful
-from tools.emulator import EmulatedAws
-from tools.emulator.hooks import Call
-from tools.emulator.scenarios import LEAKED_KEY, spot_swarm
 
 REGIONS = ("us-east-1", "sa-east-1", "ap-south-1")
 ATTACKED = ("sa-east-1", "ap-south-1")

@@ -8,9 +8,9 @@ import json
 import pytest
 from responder import own_names
 
-from tools.emulator.cloudtrail import Identity
-from tools.emulator.responder_world import DEPLOY_ROLE, SESSION_ID, deploy_responder, role_session
-from tools.emulator.scenarios import LEAKED_KEY
+from compromise_responder.tools.emulator.cloudtrail import Identity
+from compromise_responder.tools.emulator.responder_world import DEPLOY_ROLE, SESSION_ID, deploy_responder, role_session
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
 
 FEW_REGIONS = {"SWEEP_REGIONS": "us-east-1,eu-west-1"}
 LAUNCH_RULE = own_names.rule("launch-calls")
@@ -65,7 +65,7 @@ OTHERS_CALLS: list[tuple[str, str, dict | None]] = [
 
 def tamper_events() -> tuple[list[dict], list[dict]]:
     """(calls on the responder's own resources, calls on others' or reads), as EventBridge delivers them."""
-    from tools.emulator.cloudtrail import cloudtrail_detail, envelope
+    from compromise_responder.tools.emulator.cloudtrail import cloudtrail_detail, envelope
 
     who = Identity("IAMUser", "ci-deployer", LEAKED_KEY)
 
@@ -247,7 +247,7 @@ def test_the_record_names_the_target_and_session(aws, world):
 
 
 def test_the_rule_pattern_catches_every_tamper_call_on_the_responder_only():
-    from infra.guard import GUARD_PATTERN
+    from compromise_responder.infra.guard import GUARD_PATTERN
     from tests.test_stack import delivered
 
     own, others = tamper_events()

@@ -11,8 +11,8 @@ from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.events import BadInput, parse_guardduty
 from responder.findings import family_for
 
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 from tests.conftest import security_groups
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 

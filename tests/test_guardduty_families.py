@@ -23,9 +23,9 @@ from responder.findings.documented import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOU
 from responder.findings.models import severity_band
 from responder.findings.notify_only import FALLBACK
 
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 from tests.conftest import security_groups
 from tests.report_truth import assert_truthful
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "guardduty"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -10,8 +10,8 @@ from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 
-from tools.emulator import EmulatedAws
-from tools.emulator.scenarios import LEAKED_KEY, health_event, load_event, spot_swarm
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from responder.notice_identity import keyed_by_notice, notice_id
 
+from compromise_responder.tools.emulator.scenarios import spot_swarm
 from tests.report_truth import assert_truthful
-from tools.emulator.scenarios import spot_swarm
 
 ROLE = "CompromiseResponderMember"
 KEY_B = "AKIA2OSFODNN7EXAMPLE"

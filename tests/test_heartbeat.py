@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from responder import own_names
 
-from tools.emulator.responder_world import deploy_responder
+from compromise_responder.tools.emulator.responder_world import deploy_responder
 
 BEAT = {
     "version": "0",

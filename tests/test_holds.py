@@ -10,9 +10,9 @@ import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.config import ConfigError, Settings
 
+from compromise_responder.tools.emulator import clock
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached, health_event
 from tests.report_truth import assert_truthful
-from tools.emulator import clock
-from tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached, health_event
 
 USER = "ci-deployer"
 

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 import pytest
 from responder.events import BadInput
 
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.scenarios import ALLOWED, spot_swarm
 from tests.hostile_corpus import (
     CHANGE_KINDS,
     CLI_COMMANDS,
@@ -45,8 +47,6 @@ from tests.hostile_corpus import (
     run_cli,
     world_state,
 )
-from tools.emulator import EmulatedAws
-from tools.emulator.scenarios import ALLOWED, spot_swarm
 
 REFUSED = [c for c in load_cases() if c.expect == "bad-input" and c.target != "cli-replay"]
 REGIONS = ("us-east-1", "eu-west-1", "sa-east-1", "ap-south-1")

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
 from tests.hostile_corpus import (
     HANDLERS,
     changed,
@@ -28,8 +30,6 @@ from tests.hostile_corpus import (
     world_state,
 )
 from tests.report_truth import assert_truthful
-from tools.emulator import EmulatedAws
-from tools.emulator.scenarios import LEAKED_KEY
 
 ACCEPTED = [c for c in load_cases() if c.expect == "ok" and c.target != "cli-replay"]
 REGIONS = ("us-east-1", "eu-west-1")  # the sweep's cost is per region; what is tested here is the input

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from cli import main
+from compromise_responder.cli import main
+from compromise_responder.tools.emulator import EmulatedAws
 from tests.hostile_corpus import (
     changed,
     cli_args,
@@ -26,7 +27,6 @@ from tests.hostile_corpus import (
     sns_safe,
     world_state,
 )
-from tools.emulator import EmulatedAws
 
 REPLAYED = [c for c in load_cases() if c.target == "cli-replay"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tools.iam_policy import Context, allows, evaluate, resolve, statements_of
+from compromise_responder.tools.iam_policy import Context, allows, evaluate, resolve, statements_of
 
 ACCOUNT = "123456789012"
 BUCKET = "arn:aws:s3:::example-bucket"

@@ -10,9 +10,9 @@ from responder.actions import ACTIONS, ActionName
 from responder.actions.isolation import QUARANTINE_GROUP_NAME, UNTRACKING_GROUP_NAME
 from responder.entrypoint import IncompleteResponse
 
+from compromise_responder.tools.emulator.scenarios import load_balanced_web_tier, load_event
 from tests.conftest import security_groups
 from tests.report_truth import CONFIRM, assert_truthful
-from tools.emulator.scenarios import load_balanced_web_tier, load_event
 
 FINDING_ID = "c3d4e5f60718293a4b5c6d7e8f90a1b2"  # the sample finding's id
 KEEPING_EVIDENCE = [

@@ -11,7 +11,7 @@ import re
 
 from responder import capabilities, catalog
 
-from tools.policy_review import resource_types
+from compromise_responder.tools.policy_review import resource_types
 
 # IAM actions that name no API operation of their own (Service Authorization Reference): the operations they authorize
 NOT_OPERATIONS = {

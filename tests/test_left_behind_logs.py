@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from responder.actions.undo_trail_selectors import ALL_MANAGEMENT
 
-from tests.report_truth import assert_truthful
-from tools.emulator import EmulatedAws
-from tools.emulator.chain import stop_logging
-from tools.emulator.logging_moves import (
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.chain import stop_logging
+from compromise_responder.tools.emulator.logging_moves import (
     STRATUS_LIFECYCLE,
     create_trail,
     delete_flow_logs,
@@ -24,7 +23,8 @@ from tools.emulator.logging_moves import (
     put_bucket_lifecycle,
     put_event_selectors,
 )
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+from tests.report_truth import assert_truthful
 
 REGION = "us-east-1"
 TEAM_SELECTORS = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "ExcludeManagementEventSources": [],

@@ -11,9 +11,9 @@ import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
 from responder.events import BadInput
 
+from compromise_responder.tools.emulator import ClientContext, LambdaContext
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event
 from tests.report_truth import assert_truthful, incident_items
-from tools.emulator import ClientContext, LambdaContext
-from tools.emulator.scenarios import LEAKED_KEY, health_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 CALLER = "arn:aws:sts::123456789012:assumed-role/SecurityOnCall/jane"

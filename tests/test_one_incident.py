@@ -9,7 +9,7 @@ import pytest
 from responder.config import ConfigError, Settings
 from responder.flows import left_running
 
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,us-west-2,eu-west-1", "SWEEP_REGIONS": "us-east-1,us-west-2,eu-west-1"}
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

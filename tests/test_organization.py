@@ -20,10 +20,10 @@ from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 
+from compromise_responder.tools.emulator import LambdaContext
+from compromise_responder.tools.emulator.hooks import Call
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 from tests.report_truth import assert_truthful
-from tools.emulator import LambdaContext
-from tools.emulator.hooks import Call
-from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ROLE = "CompromiseResponderMember"
 KEY_B = "AKIA2OSFODNN7EXAMPLE"

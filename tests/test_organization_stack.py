@@ -20,11 +20,11 @@ from responder import catalog
 from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
 from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
 
-from infra.rules import REGIONAL_CLOUDTRAIL_PATTERN
+from compromise_responder.infra.rules import REGIONAL_CLOUDTRAIL_PATTERN
+from compromise_responder.tools import deploy_checks
+from compromise_responder.tools.iam_policy import evaluate, resolve
+from compromise_responder.tools.policy_review import acknowledged_count, review, unacknowledged
 from tests.templates import attached_role_policies, cfn_lint, resources
-from tools import deploy_checks
-from tools.iam_policy import evaluate, resolve
-from tools.policy_review import acknowledged_count, review, unacknowledged
 
 ROOT = Path(__file__).resolve().parent.parent
 ORG_ID = "o-a1b2c3d4e5"
@@ -49,8 +49,8 @@ def org_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 import json
 from aws_cdk import App, Environment, Validations
 from cdk_nag import AwsSolutionsChecks
-from infra.config import load
-from infra.responder_stack import ResponderStack
+from compromise_responder.infra.config import load
+from compromise_responder.infra.responder_stack import ResponderStack
 context = json.load(open("cdk.json"))["context"] | json.loads({json.dumps(json.dumps(ORGANIZATION_CONTEXT))})
 app = App(context=context, outdir={str(out)!r})
 config = load(app.node.get_all_context())

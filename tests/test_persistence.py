@@ -12,9 +12,15 @@ from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.aws import default_clients
 from responder.events import BadInput
 
-from tools.emulator import EmulatedAws
-from tools.emulator.cloudtrail import envelope
-from tools.emulator.scenarios import ADMIN_POLICY, BACKDOOR_KEY, LEAKED_KEY, code_spaces, load_event
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.cloudtrail import envelope
+from compromise_responder.tools.emulator.scenarios import (
+    ADMIN_POLICY,
+    BACKDOOR_KEY,
+    LEAKED_KEY,
+    code_spaces,
+    load_event,
+)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""tools.policy_review on hand-written policies: what cloudsplaining and parliament really report (pinned, so an
+"""compromise_responder.tools.policy_review on hand-written policies: what cloudsplaining and parliament really report (pinned, so an
 upgrade that changes their semantics fails here first), and how acknowledgements filter findings."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tools import policy_review
-from tools.policy_review import Finding, acknowledged_count, review, unacknowledged
+from compromise_responder.tools import policy_review
+from compromise_responder.tools.policy_review import Finding, acknowledged_count, review, unacknowledged
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/compromise-responder-*"
 TAGGED = {"StringEquals": {"aws:ResourceTag/project": "compromise-responder"}}
@@ -191,7 +191,7 @@ import socket
 def refuse(*args, **kwargs):
     raise OSError("network used")
 socket.socket.connect = socket.socket.connect_ex = socket.create_connection = socket.getaddrinfo = refuse
-from tools.policy_review import review
+from compromise_responder.tools.policy_review import review
 findings = review({"ExampleRole": [{"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["iam:PutRolePolicy", "sns:*", "s3:GetObject"], "Resource": "*"}]}]})
 print(len(findings))

@@ -15,8 +15,8 @@ from responder import runbooks
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.events import BadInput
 
+from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 from tests.conftest import security_groups
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 RUNBOOKS = runbooks.names()  # every registered runbook (responder.runbooks: one module each)

@@ -9,9 +9,9 @@ import pytest
 from responder.config import ConfigError, Settings
 from responder.securityhub import finding_id
 
+from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, load_event, spot_swarm
 from tests.report_truth import assert_truthful
 from tests.test_lifecycle import CALLER, oncall
-from tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, load_event, spot_swarm
 
 PRODUCT = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
 REQUIRED = {  # ASFF's required top-level attributes (Security Hub user guide)

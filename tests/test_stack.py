@@ -13,14 +13,14 @@ import pytest
 from responder import catalog, own_names
 from responder.table_keys import TABLES
 
-from infra.config import ContextError, load
-from infra.policy_documents import INFRA_ACTIONS
+from compromise_responder.infra.config import ContextError, load
+from compromise_responder.infra.policy_documents import INFRA_ACTIONS
+from compromise_responder.tools import deploy_checks
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.scenarios import load_event
+from compromise_responder.tools.iam_policy import evaluate, statements_of
+from compromise_responder.tools.policy_review import acknowledged_count, resource_types, review, unacknowledged
 from tests.templates import ACCOUNT, attached_role_policies, cfn_lint, refs, resources, role_of
-from tools import deploy_checks
-from tools.emulator import EmulatedAws
-from tools.emulator.scenarios import load_event
-from tools.iam_policy import evaluate, statements_of
-from tools.policy_review import acknowledged_count, resource_types, review, unacknowledged
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_VARIABLES = {
@@ -630,7 +630,7 @@ def test_a_policy_over_its_quota_is_found(template):
 def test_forty_protected_principals_fit_the_boundary_and_more_are_refused_naming_the_setting(template):
     """The session synth protects 40 principals: its boundary is within 6,144 characters as IAM counts them (and
     test_every_policy_fits_its_quota... checks every other policy of it); so is organization mode's."""
-    from infra.permissions import MANAGED_POLICY_CHARS, check_boundary_size, iam_chars
+    from compromise_responder.infra.permissions import MANAGED_POLICY_CHARS, check_boundary_size, iam_chars
 
     [boundary] = [r for k, r in resources(template, "AWS::IAM::ManagedPolicy").items() if k.startswith("Boundary")]
     document = deploy_checks.resolve(boundary["Properties"]["PolicyDocument"], stack_refs(template))
@@ -654,8 +654,8 @@ def test_another_home_region_gets_the_global_events_from_us_east_1_or_is_refused
     script = f"""
 import json
 from aws_cdk import App
-from infra.config import load
-from infra.forwarder import forwarders
+from compromise_responder.infra.config import load
+from compromise_responder.infra.forwarder import forwarders
 context = json.load(open("cdk.json"))["context"] | {{"homeRegion": "eu-west-1", "forwarderRegions": "eu-west-1,us-east-1,ap-south-1"}}
 app = App(context=context, outdir={str(tmp_path)!r})
 forwarders(app, load(app.node.get_all_context()))
@@ -680,8 +680,8 @@ app.synth()
 
 
 def test_a_sixth_trail_in_the_home_region_is_refused_at_synth_naming_create_trail():
-    from infra.preflight import trail_quota_problem
-    from infra.trail import TRAIL_NAME
+    from compromise_responder.infra.preflight import trail_quota_problem
+    from compromise_responder.infra.trail import TRAIL_NAME
 
     trails = [
         {"Name": f"team-{n}", "TrailARN": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/team-{n}"} for n in range(5)
@@ -692,7 +692,7 @@ def test_a_sixth_trail_in_the_home_region_is_refused_at_synth_naming_create_trai
 
 
 def test_reserved_concurrency_beyond_the_accounts_limit_is_refused_at_synth_naming_the_setting():
-    from infra.preflight import concurrency_problem
+    from compromise_responder.infra.preflight import concurrency_problem
 
     assert concurrency_problem(1000, 40) is None and concurrency_problem(140, 40) is None
     assert "'reservedConcurrency'" in str(concurrency_problem(10, 40))  # a new account's limit

@@ -22,10 +22,10 @@ import boto3
 from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
 from responder.table_keys import TABLES, create_table_request
 
-from tools.emulator import AMI
-from tools.emulator.cloudtrail import EmulatedCloudTrail, Identity, cloudtrail_detail
-from tools.emulator.scenarios import LEAKED_KEY, health_event, load_event
-from tools.moto_server import MotoServer
+from compromise_responder.tools.emulator import AMI
+from compromise_responder.tools.emulator.cloudtrail import EmulatedCloudTrail, Identity, cloudtrail_detail
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event, load_event
+from compromise_responder.tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = "us-east-1"

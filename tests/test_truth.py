@@ -12,8 +12,8 @@ from responder.entrypoint import IncompleteResponse
 from responder.events import BadInput
 from responder.notify import SNS_MAX_BYTES
 
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 from tests.report_truth import assert_truthful, incident_items
-from tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 
 ALLOWED = {"ALLOWED_REGIONS": "us-east-1,eu-west-1"}
 TWO_REGIONS = ("sa-east-1", "eu-west-1")

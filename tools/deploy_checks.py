@@ -24,8 +24,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.permissions import iam_chars
-from tools.iam_policy import evaluate, resolve
+from compromise_responder.infra.permissions import iam_chars
+from compromise_responder.tools.iam_policy import evaluate, resolve
 
 # IAM and STS quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): characters,
 # whitespace not counted. The trust-policy and managed-policies-per-role quotas are the defaults (adjustable).

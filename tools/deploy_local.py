@@ -72,9 +72,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from infra.config import load
-from tools import deploy_checks
-from tools.moto_server import MotoServer
+from compromise_responder.infra.config import load
+from compromise_responder.tools import deploy_checks
+from compromise_responder.tools.moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -660,7 +660,7 @@ class Rehearsal:
             **environment,  # the deployed function's own configuration, last: it wins
         }
         done = subprocess.run(
-            [sys.executable, "-m", "tools.replay", "health", function["FunctionName"], function["FunctionArn"],
+            [sys.executable, "-m", "compromise_responder.tools.replay", "health", function["FunctionName"], function["FunctionArn"],
              str(event_file), str(result_file)],
             cwd=self.project, env=env, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
@@ -701,7 +701,9 @@ def rehearse(workdir: Path, say: Callable[[str], None] = print) -> Result:
         pid = server.process.pid if server.process else None
         say(f"[{started:6.1f} s] moto server: {server.endpoint} (pid {pid})")
         rehearsal = Rehearsal(workdir, server.endpoint, say)
-        rehearsal.result.steps.append(Step("moto server", f"python -m tools.moto_server: {server.endpoint}", started))
+        rehearsal.result.steps.append(
+            Step("moto server", f"python -m compromise_responder.tools.moto_server: {server.endpoint}", started)
+        )
         result = rehearsal.run(commands)
         stopping = time.monotonic()
     result.steps.append(Step("stop server", "by its PID", round(time.monotonic() - stopping, 1)))

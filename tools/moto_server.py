@@ -5,7 +5,7 @@ picks a free port atomically (another worktree may run the same rehearsal at the
 probe-then-bind race), and reports it through a file; the server must answer before it is used,
 and it is always stopped by its PID - also when what ran against it failed.
 
-    python -m tools.moto_server <port-file>     # the server process (started by MotoServer)
+    python -m compromise_responder.tools.moto_server <port-file>     # the server process (started by MotoServer)
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class MotoServer:
         self.port_file.unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tools.moto_server", str(self.port_file)],
+                [sys.executable, "-m", "compromise_responder.tools.moto_server", str(self.port_file)],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

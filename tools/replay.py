@@ -1,7 +1,7 @@
 """Run one deployed function's handler code in this process, as Lambda would, against the endpoint
 in ``AWS_ENDPOINT_URL`` - for the deploy rehearsal (moto's Lambda invoke needs Docker).
 
-    python -m tools.replay <handler> <function-name> <function-arn> <event.json> <result.json>
+    python -m compromise_responder.tools.replay <handler> <function-name> <function-arn> <event.json> <result.json>
 
 The caller sets the environment: the deployed function's own variables plus the endpoint and
 dummy credentials. The handler's result (or its error) is written to ``result.json``.
@@ -15,10 +15,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from tools.emulator import LambdaContext
-from tools.emulator.capacity import BatchJobs, GlueRuns, Lightsail, SageMakerJobs, UnofferedRegions
-from tools.emulator.cloudtrail import EmulatedCloudTrail
-from tools.emulator.hooks import Dispatcher
+from compromise_responder.tools.emulator import LambdaContext
+from compromise_responder.tools.emulator.capacity import BatchJobs, GlueRuns, Lightsail, SageMakerJobs, UnofferedRegions
+from compromise_responder.tools.emulator.cloudtrail import EmulatedCloudTrail
+from compromise_responder.tools.emulator.hooks import Dispatcher
 
 
 def main(argv: list[str]) -> int:

@@ -1,8 +1,8 @@
 """Benchmark of the compromise responder against emulated AWS with injected per-call latency.
 
-``python -m tools.bench`` (``make bench``); see tools/bench/README.md for what is measured and how to read it.
+``python -m compromise_responder.tools.bench`` (``make bench``); see tools/bench/README.md for what is measured and how to read it.
 """
 
 from __future__ import annotations
 
-import tools.emulator  # noqa: F401 - first: it configures moto (MOTO_AMIS_PATH) before anything imports moto
+import compromise_responder.tools.emulator  # noqa: F401 - first: it configures moto (MOTO_AMIS_PATH) before anything imports moto

@@ -1,4 +1,4 @@
-"""``python -m tools.bench [--quick]``: run the benchmark, print the tables, write tools/bench/results/latest.json."""
+"""``python -m compromise_responder.tools.bench [--quick]``: run the benchmark, print the tables, write tools/bench/results/latest.json."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def timed(console: Console, label: str, work: Callable[[], T]) -> T:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m compromise_responder.tools.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs at 100 ms; estimates for the slow ones")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON result (default: %(default)s)")
     args = parser.parse_args(argv)

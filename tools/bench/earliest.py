@@ -4,7 +4,7 @@ handler contains every access key of that user. Measured: from the event reachin
 user's keys Inactive (``iam:UpdateAccessKey`` accepted), in the 17 default regions, every AWS call 100 ms.
 Target: <= 2 s, shown beside the Health-triggered run's key Inactive.
 
-``python -m tools.bench.earliest [LATENCY]`` runs it alone."""
+``python -m compromise_responder.tools.bench.earliest [LATENCY]`` runs it alone."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tools.emulator import EmulatedAws, LambdaContext, clock
-from tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached
+from compromise_responder.tools.emulator import EmulatedAws, LambdaContext, clock
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached
 
 from .instrument import KEY_ACTION, Timeline
 from .scenario import ALLOWED_REGIONS, REGIONS

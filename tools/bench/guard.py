@@ -1,7 +1,7 @@
 """Guarding the responder: from a tamper event (a leaked key stopped the responder's trail) to the trail logging
 again and the key Inactive, through the real CloudTrail handler, every AWS call 100 ms. Target: both <= 1 s.
 
-``python -m tools.bench.guard`` runs it alone."""
+``python -m compromise_responder.tools.bench.guard`` runs it alone."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from responder import own_names
 
-from tools.emulator import EmulatedAws, LambdaContext
-from tools.emulator.responder_world import deploy_responder
-from tools.emulator.scenarios import LEAKED_KEY
+from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator.responder_world import deploy_responder
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
 
 from .instrument import KEY_ACTION, Timeline
 from .targets import LATENCY, Target, _ratio_target

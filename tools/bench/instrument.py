@@ -23,8 +23,8 @@ import boto3.session
 import botocore.parsers
 from moto.core.botocore_stubber import BotocoreStubber
 
-from tools.emulator import EmulatedAws
-from tools.emulator.hooks import Call
+from compromise_responder.tools.emulator import EmulatedAws
+from compromise_responder.tools.emulator.hooks import Call
 
 STOP_ACTIONS = frozenset(
     {

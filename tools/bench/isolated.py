@@ -1,6 +1,6 @@
 """The 1,000-instance run in a fresh interpreter, so its memory figures are its own.
 
-``python -m tools.bench.isolated OUT LABEL TOTAL LATENCY [cold]``: warm-up (unless cold: then the handler is
+``python -m compromise_responder.tools.bench.isolated OUT LABEL TOTAL LATENCY [cold]``: warm-up (unless cold: then the handler is
 first imported for the run, as in a new Lambda container), then one measured response with the resident
 memory sampled; the ``RunResult`` goes to OUT as JSON.
 """
@@ -26,7 +26,15 @@ def run_isolated(label: str, total: int, latency: float, cold: bool = False) -> 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         subprocess.run(
-            [sys.executable, "-m", "tools.bench.isolated", str(out), label, str(total), str(latency)]
+            [
+                sys.executable,
+                "-m",
+                "compromise_responder.tools.bench.isolated",
+                str(out),
+                label,
+                str(total),
+                str(latency),
+            ]
             + (["cold"] if cold else []),
             cwd=ROOT,
             check=True,

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tools.emulator import EmulatedAws, LambdaContext
-from tools.emulator.scenarios import spot_swarm
+from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator.scenarios import spot_swarm
 
 from .instrument import RssSampler
 from .scenario import ALLOWED_REGIONS, REGIONS

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from responder.aws import retry_config
 
-from tools.emulator import EmulatedAws, LambdaContext
-from tools.emulator.scenarios import LEAKED_KEY
+from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
 
 from . import sequential
 from .instrument import (

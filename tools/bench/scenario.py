@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from infra.config import DEFAULT_REGIONS
-from tools.emulator import EmulatedAws, Launched
-from tools.emulator.capacity import create_function, create_service
-from tools.emulator.chain import assume_role
-from tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
-from tools.emulator.trails import attacker_trail
+from compromise_responder.infra.config import DEFAULT_REGIONS
+from compromise_responder.tools.emulator import EmulatedAws, Launched
+from compromise_responder.tools.emulator.capacity import create_function, create_service
+from compromise_responder.tools.emulator.chain import assume_role
+from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event
+from compromise_responder.tools.emulator.trails import attacker_trail
 
 REGIONS: tuple[str, ...] = DEFAULT_REGIONS  # the 17 regions enabled by default, as the stack forwards
 CLEAN_REGIONS: tuple[str, ...] = ("ca-central-1", "eu-west-3", "ap-northeast-3")

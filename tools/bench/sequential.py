@@ -22,7 +22,7 @@ from responder.rogue import RoguePolicy
 from responder.sweep import attribution_suspects
 from responder.timeutil import utcnow
 
-from tools.emulator import ACCOUNT
+from compromise_responder.tools.emulator import ACCOUNT
 
 
 def contain(access_key_id: str, notice_start: datetime, regions: Sequence[str]) -> int:

@@ -2,7 +2,7 @@
 the launch watcher handles each launch event in turn. Measured: from the third region's launch event reaching
 the handler to ``UpdateAccessKey`` accepted (the key Inactive), at the injected per-call latency.
 
-``python -m tools.bench.swarm [LATENCY]`` prints the figure; ``make bench`` runs ``measure_swarm``.
+``python -m compromise_responder.tools.bench.swarm [LATENCY]`` prints the figure; ``make bench`` runs ``measure_swarm``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from responder.flows import left_running
 
-from tools.emulator import EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 KEY = "AKIAIOSFODNN7EXAMPLE"

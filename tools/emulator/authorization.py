@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.iam_policy import evaluate
+from compromise_responder.tools.iam_policy import evaluate
 
 from .hooks import UNWATCHED, Call, error
 
