@@ -21,6 +21,7 @@ Layout (functional core, imperative shell: parsing, deciding and planning make n
     capabilities        the declarations; catalog maps handlers -> flows -> capabilities
     actions/            the changes (iam, capacity, isolation, undo, restore, role_session, ecs_task) and the executor
     probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
+    attribution         who launched what, in one place: the ledger first, LookupEvents second; by key and by resource
     kinds/              capacity beyond EC2, one module per kind (ECS, Lambda, SageMaker, Batch, EKS, Lightsail,
                         CodeBuild, Glue, started instances, purchases): create calls, probe, stop actions, price
     activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)

@@ -8,14 +8,14 @@ the others; the caller raises at the very end so the platform retries (idempoten
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
+from . import attribution
 from .actions import ACTIONS, STOPS_CAPACITY, execute, report_order
 from .aws import Clients, describe_error
 from .cloudtrail_records import CallRecord, launch_events
@@ -27,7 +27,6 @@ from .planner import plan_region
 from .probes import describe_region, lookup_calls
 from .rogue import RoguePolicy
 from .store import Ledger
-from .timeutil import iso
 
 
 @dataclass(frozen=True)
@@ -49,21 +48,6 @@ def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
     if any(o.step.action in STOPS_CAPACITY and o.status in ("done", "planned") for o in outcomes):
         return "contained"
     return "clean"
-
-
-def attribution_suspects(key: str, launches: Iterable[Launch]) -> dict[str, Suspect]:
-    out: dict[str, Suspect] = {}
-    for launch in launches:
-        for rid in launch.resource_ids:
-            out.setdefault(
-                rid,
-                Suspect(
-                    reason=f"launched by {key} ({launch.event_name} at {iso(launch.time)}, source: {launch.source})",
-                    source=launch.source,
-                    compromised=True,
-                ),
-            )
-    return out
 
 
 class RegionSweep:
@@ -98,7 +82,7 @@ class RegionSweep:
     ) -> list[RegionResult]:
         if not regions:
             return []
-        ledger_launches, ledger_note = self._ledger_launches(request)
+        ledger_launches, ledger_note = attribution.ledger_launches(self.ledger, request.access_key_id)
         workers = max(1, min(len(regions), self.settings.max_workers))
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="region") as outer,
@@ -113,19 +97,6 @@ class RegionSweep:
                     on_region(future.result())
             results = [f.result() for f in futures]  # in region order
         return results
-
-    def _ledger_launches(self, request: SweepRequest) -> tuple[dict[str, list[Launch]], str | None]:
-        if not (request.access_key_id and self.ledger):
-            return {}, None
-        try:
-            calls = self.ledger.calls_by_key(request.access_key_id, None)
-        except Exception as exc:  # noqa: BLE001 - attribution is best effort; rule 2 covers its absence
-            return {}, f"launch ledger unreadable ({describe_error(exc)})"
-        by_region: dict[str, list[Launch]] = defaultdict(list)
-        for call in calls:
-            if call.kind == "launch":
-                by_region[call.region].append(call.to_launch("ledger"))
-        return by_region, None
 
     def _named(self, step: Step) -> Step:
         cls = ACTIONS.get(step.action)  # type: ignore[call-overload]
@@ -220,7 +191,7 @@ class RegionSweep:
         available = bool(sources)
         suspects: dict[str, Suspect] = {}
         if request.access_key_id:
-            suspects.update(attribution_suspects(request.access_key_id, launches))
+            suspects.update(attribution.suspects_of(request.access_key_id, launches))
         for rid, suspect in request.suspects.get(region, {}).items():
             suspects.setdefault(rid, suspect)
         for instance in instances:  # a cancelled request is no longer listed; its instance still names it

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from responder.actions import ACTIONS
+from responder.attribution import suspects_of
 from responder.aws import AWS_ERRORS, Clients
 from responder.cloudtrail_records import LAUNCH_EVENTS
 from responder.config import Settings
@@ -19,7 +20,6 @@ from responder.planner import plan_key_containment, plan_region
 from responder.probes import REGION_DESCRIBES, describe_instances, key_owner, lookup_calls
 from responder.quarantine import quarantine_policy_arn, with_quarantine_arn
 from responder.rogue import RoguePolicy
-from responder.sweep import attribution_suspects
 from responder.timeutil import utcnow
 
 from compromise_responder.tools.emulator import ACCOUNT
@@ -58,7 +58,7 @@ def _evidence(clients: Clients, region: str, access_key_id: str, window: Window)
         capacity=tuple(capacity),
         attribution_available=True,
         attribution_source="cloudtrail",
-        suspects=attribution_suspects(access_key_id, launches),
+        suspects=suspects_of(access_key_id, launches),
         termination_protected=protected,
     )
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..aws import describe_error
+from ..attribution import launcher_of
 from ..context import ResponseContext
 from ..events import FindingDetail, InstanceDetails
 from ..flows import ISOLATION, NOTICE, isolate_instance, terminate_attributed_instance
 from ..model import Launch
-from ..probes import launch_of
 from ..report import Report
 from .base import family
 from .common import finish
@@ -49,12 +48,7 @@ def instance_report(ctx: ResponseContext, finding: FindingDetail, instance_id: s
 def launcher_under_incident(ctx: ResponseContext, instance_id: str, region: str) -> tuple[Launch | None, str | None]:
     """Who launched the instance - the ledger, else CloudTrail LookupEvents by resource name (contract: attribution
     is ledger or LookupEvents everywhere) - and that credential's open incident, if it has one."""
-    launcher = ctx.ledger.launchers_of([instance_id]).get(instance_id) if ctx.ledger else None
-    if launcher is None:
-        try:
-            launcher = launch_of(ctx.clients, region, instance_id)
-        except Exception as exc:  # noqa: BLE001 - no attribution: isolate, as for any compromised instance
-            ctx.log("launcher lookup failed", instance=instance_id, error=describe_error(exc))
+    launcher = launcher_of(ctx.ledger, ctx.clients, region, instance_id, ctx.log)
     if launcher is None or ctx.incidents is None:
         return launcher, None
     return launcher, ctx.incidents.open_incident(launcher.access_key_id, launcher.principal_arn)
