@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -427,16 +427,21 @@ def _by(links: Sequence[Link]) -> str:
     return ", ".join(f"{x.parent} ({x.via} at {iso(x.at)})" for x in links)
 
 
-def chain_suspects(chain: Chain) -> dict[str, dict[str, Suspect]]:
-    """region -> resource id -> Suspect: what any derived credential launched is attributed to C (rule 1)."""
-    out: dict[str, dict[str, Suspect]] = defaultdict(dict)
+def _derived_launches(chain: Chain) -> Iterator[tuple[Any, str, Any]]:
+    """(call, source, link) of every launch call by a derived credential of the chain."""
     derived = {x.key: x for x in chain.links if x.key}
     calls = [(c, "cloudtrail") for c in chain.calls(derived_only=True)]
     calls += [(c, "ledger") for key, found in chain.ledger_calls.items() if key in derived for c in found]
     for call, source in calls:
         link = derived.get(call.access_key_id or "")
-        if link is None or call.kind != "launch":
-            continue
+        if link is not None and call.kind == "launch":
+            yield call, source, link
+
+
+def chain_suspects(chain: Chain) -> dict[str, dict[str, Suspect]]:
+    """region -> resource id -> Suspect: what any derived credential launched is attributed to C (rule 1)."""
+    out: dict[str, dict[str, Suspect]] = defaultdict(dict)
+    for call, source, link in _derived_launches(chain):
         for rid in call.resource_ids:
             out[call.region].setdefault(
                 rid,
@@ -448,6 +453,14 @@ def chain_suspects(chain: Chain) -> dict[str, dict[str, Suspect]]:
                 ),
             )
     return dict(out)
+
+
+def chain_launch_calls(chain: Chain) -> dict[str, frozenset[str]]:
+    """region -> the launch calls (event names) the derived credentials made there: which kinds to read."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for call, _source, _link in _derived_launches(chain):
+        out[call.region].add(call.event_name)
+    return {region: frozenset(names) for region, names in out.items()}
 
 
 def chain_report(chain: Chain, outcomes: Iterable[Any], dry_run: bool) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ class SweepRequest:
     termination_protected: frozenset[str] = frozenset()
     use_lookup: bool = True
     ledger_regions: frozenset[str] = frozenset()  # where the ledger holds launches of C's chain (attribution)
+    chain_launches: Mapping[str, frozenset[str]] = field(default_factory=dict)  # region -> the chain's launch calls
 
 
 def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
@@ -247,13 +248,17 @@ def kinds_to_probe(
 ) -> tuple[CapacityKind, ...]:
     """The kinds beyond EC2 worth reading in a region (pure). Where attribution is available and names no call of
     the chain there, nothing of any kind is rogue there (contract "What is rogue"): only the kinds whose create
-    calls the chain made are read. Every kind is read where the window rule may decide (attribution unavailable),
-    where outside evidence names resources (the chain's sessions, a finding's scope), and for sweeps by rule 2.
+    calls the chain (C or a credential it became) made are read. Every kind is read where the window rule may
+    decide (attribution unavailable), where outside evidence names resources without their launch calls (a
+    finding's scope), and for sweeps by rule 2.
     EC2 itself is always described: its skipped instances are listed whatever attribution says."""
     available = bool(ledger_launches) or region in request.ledger_regions or looked_up is not None
-    if not (request.access_key_id and available) or request.scope is not None or request.suspects.get(region):
+    if not (request.access_key_id and available) or request.scope is not None:
         return kinds()
+    if request.suspects.get(region) and region not in request.chain_launches:
+        return kinds()  # resources named by outside evidence whose launch calls are unknown
     made = {launch.event_name for launch in ledger_launches} | {c.event_name for c in looked_up or ()}
+    made |= request.chain_launches.get(region, frozenset())
     return tuple(kind for kind in kinds() if kind.create_events & made)
 
 

@@ -31,7 +31,7 @@ from ..actions.undo_trail_selectors import RestoreEventSelectors
 from ..activity import read_activity
 from ..aws import describe_error
 from ..backdoors import backdoors_from, plan_backdoors
-from ..chain import CHAIN_READ, Chain, chain_report, chain_suspects, plan_cuts, read_chain
+from ..chain import CHAIN_READ, Chain, chain_launch_calls, chain_report, chain_suspects, plan_cuts, read_chain
 from ..context import ResponseContext
 from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
 from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
@@ -74,7 +74,13 @@ class ChainResponse:
     def sweep_request(self, window: Window, access_key_id: str) -> SweepRequest:
         """The region sweep for C: what any credential of the chain launched is attributed to C (rule 1)."""
         ledger = frozenset(r for r, found in self.suspects.items() if any(s.source == "ledger" for s in found.values()))
-        return SweepRequest(window=window, access_key_id=access_key_id, suspects=self.suspects, ledger_regions=ledger)
+        return SweepRequest(
+            window=window,
+            access_key_id=access_key_id,
+            suspects=self.suspects,
+            ledger_regions=ledger,
+            chain_launches=chain_launch_calls(self.chain),
+        )
 
 
 def follow_chain(
