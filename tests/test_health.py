@@ -184,8 +184,13 @@ def test_duplicate_delivery_acts_once(aws, invoke):
     second = invoke("health", event)
 
     assert second == first
-    # the idempotency record, and the owner read ahead beside it (entrypoint.read_owner_ahead): nothing changed
-    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem", "iam:GetAccessKeyLastUsed"}
+    # the idempotency record, and the reads started beside it (entrypoint.read_ahead): nothing changed
+    assert aws.recorder.actions() <= {
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "iam:GetAccessKeyLastUsed",
+    }
     assert len(aws.notifications()) == 1
 
 
@@ -314,5 +319,10 @@ def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, mon
 
     assert len(first["actions"]) > len(again["actions"]) and again["actionsOmitted"] > 0
     assert again["incidentId"] == first["incidentId"] and again["regions"] == first["regions"]
-    assert aws.recorder.actions() <= {"dynamodb:PutItem", "dynamodb:GetItem", "iam:GetAccessKeyLastUsed"}
+    assert aws.recorder.actions() <= {
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "iam:GetAccessKeyLastUsed",
+    }
     assert len(aws.notifications()) == 1

@@ -64,7 +64,14 @@ class ResponseContext:
     caller: str = "unknown caller"  # who invoked it, as far as the invocation tells (recorded by close/release)
     request_id: str | None = None  # the invocation's request id (Lambda's aws_request_id)
     claim: Any = None  # joining.Claim: the open incident this response opened or joined (one per credential)
-    owner_ahead: dict[str, Future[Any]] = field(default_factory=dict)  # key -> its owner, read beside idempotency
+    # reads started beside the idempotency record: ("owner", key) -> its owner, ("chain-parent", key) -> the open
+    # incident whose chain holds the key (entrypoint.read_ahead); each taken once by ``ahead``
+    read_ahead: dict[tuple[str, str], Future[Any]] = field(default_factory=dict)
+
+    def ahead(self, what: str, key: str, read: Callable[[], Any]) -> Any:
+        """The read started ahead for ``(what, key)``, else ``read()`` now."""
+        started = self.read_ahead.pop((what, key), None)
+        return started.result() if started is not None else read()
 
     @cached_property
     def earlier(self) -> Journal:

@@ -146,7 +146,7 @@ def entrypoint(
             logger.append_keys(incident_id=ctx.incident_id, trigger=trigger, mode=ctx.mode, account=ctx.account)
             why_not = accounts.refusal(ctx)
             if not why_not:
-                read_owner_ahead(ctx, first_key, parsed)
+                read_ahead(ctx, first_key, parsed)
             try:
 
                 def run() -> dict[str, Any]:
@@ -172,7 +172,7 @@ def entrypoint(
                     return _once(ctx, event, context, run)
                 return run()
             finally:
-                for unread in ctx.owner_ahead.values():  # a duplicate delivery never needed it: no call outlives us
+                for unread in ctx.read_ahead.values():  # a duplicate delivery never needed them: no call outlives us
                     unread.exception()
                 logger.remove_keys(["incident_id", "trigger", "mode", "account"])
                 with warnings.catch_warnings():  # a duplicate delivery publishes no metric: that is fine
@@ -184,21 +184,26 @@ def entrypoint(
     return decorate
 
 
-_AHEAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead")
+_AHEAD = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ahead")
 
 
-def read_owner_ahead(ctx: ResponseContext, first_key: Callable[[P], str | None], parsed: P) -> None:
-    """Start ``GetAccessKeyLastUsed`` for the key the response will contain while the idempotency record is
-    written: the door then closes one round trip sooner. A read, so a duplicate delivery that answers from the
-    idempotency record only wasted one read. Single-account mode only (a member's clients come later)."""
+def read_ahead(ctx: ResponseContext, first_key: Callable[[P], str | None], parsed: P) -> None:
+    """Start the two reads that come before the door - the key's owner (``GetAccessKeyLastUsed``) and whether
+    the key is a credential of an open incident's chain (the incidents table) - while the idempotency record is
+    written: the door then closes a round trip sooner. Reads, so a duplicate delivery that answers from the
+    idempotency record only wasted them. Single-account mode only (a member's clients come later)."""
     if ctx.settings.organization or ctx.account != ctx.own_account:
         return
     try:
         key = first_key(parsed)
-    except Exception:  # noqa: BLE001 - no read-ahead; the response reads the owner itself
+    except Exception:  # noqa: BLE001 - no read-ahead; the response reads them itself
         return
     if key:
-        ctx.owner_ahead[key] = _AHEAD.submit(key_owner, ctx.clients, ctx.settings.home_region, key, ctx.account)
+        ctx.read_ahead[("owner", key)] = _AHEAD.submit(
+            key_owner, ctx.clients, ctx.settings.home_region, key, ctx.account
+        )
+        if ctx.incidents is not None and not ctx.dry_run:
+            ctx.read_ahead[("chain-parent", key)] = _AHEAD.submit(joining.chain_parent, ctx, key)
 
 
 def _respond_or_report_failure(

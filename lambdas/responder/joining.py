@@ -120,7 +120,8 @@ def open_or_join(ctx: ResponseContext, credential: str, principal_arn: str | Non
         return None
     client, table = where
     now = utcnow()
-    parent = chain_parent(ctx, credential)  # a credential the chain of an open incident minted: that incident's
+    # a credential the chain of an open incident minted: that incident's (read ahead beside idempotency, if it was)
+    parent = ctx.ahead("chain-parent", credential, lambda: chain_parent(ctx, credential))
     item = {
         **_key(credential),
         "incidentId": {"S": parent.incident_id if parent else ctx.incident_id},

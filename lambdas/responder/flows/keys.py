@@ -61,9 +61,8 @@ def contain_access_key(
     report.facts.update(facts or {})
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bg") as background:
         regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
-        ahead = ctx.owner_ahead.pop(access_key_id, None)  # read beside the idempotency record (entrypoint)
-        owner = (
-            ahead.result() if ahead else key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
+        owner = ctx.ahead(  # read beside the idempotency record (entrypoint.read_ahead)
+            "owner", access_key_id, lambda: key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
         )
         if owner.principal is None:
             parent = chain_parent(ctx, access_key_id)  # a session or token key the chain of an open incident minted
