@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import importlib
 import sys
-import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from compromise_responder.tools.emulator import EmulatedAws, LambdaContext, clock
+from compromise_responder.tools.emulator import EmulatedAws, clock
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached
 
-from .instrument import KEY_ACTION, Timeline
+from .instrument import KEY_ACTION, timed_invocation
 from .scenario import ALLOWED_REGIONS, REGIONS
 from .targets import LATENCY, Target, _ratio_target
 
@@ -55,15 +54,7 @@ def run_earliest(latency: float = LATENCY) -> EarliestRun:
             attacker.create_access_key(USER, key_id=SECOND_KEY, at=earlier)
         keys = len(aws.key_status(USER))
         event = aws_quarantine_attached(USER, POLICY.removeprefix(QUARANTINE_PREFIX), datetime.now(UTC))
-        timeline = Timeline()
-        timeline.install(aws)
-        timeline.reset()
-        aws.latency.seconds = latency
-        began = time.perf_counter()
-        handler(event, LambdaContext())
-        wall = time.perf_counter() - began
-        aws.latency.seconds = 0.0
-        timeline.stop()
+        timeline, began, wall = timed_invocation(aws, handler, event, latency)
         offs = sorted(e.at for e in timeline.events if e.action == KEY_ACTION)
         status = aws.key_status(USER)
     return EarliestRun(

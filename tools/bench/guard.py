@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import importlib
 import sys
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from responder import own_names
 
-from compromise_responder.tools.emulator import EmulatedAws, LambdaContext
+from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.responder_world import deploy_responder
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY
 
-from .instrument import KEY_ACTION, Timeline
+from .instrument import KEY_ACTION, timed_invocation
 from .targets import LATENCY, Target, _ratio_target
 
 LIMIT_S = 1.0
@@ -48,15 +47,7 @@ def run_tamper(latency: float = LATENCY) -> TamperRun:
         attacker = aws.create_user("ci-deployer", key_id=LEAKED_KEY)
         aws.client("cloudtrail").stop_logging(Name=own_names.TRAIL)
         event = world.tamper(attacker.identity, "StopLogging", "cloudtrail.amazonaws.com", {"name": own_names.TRAIL})
-        timeline = Timeline()
-        timeline.install(aws)
-        timeline.reset()
-        aws.latency.seconds = latency
-        began = time.perf_counter()
-        handler(event, LambdaContext())
-        wall = time.perf_counter() - began
-        aws.latency.seconds = 0.0
-        timeline.stop()
+        timeline, began, wall = timed_invocation(aws, handler, event, latency)
         logging = timeline.first("cloudtrail:StartLogging")
         key = timeline.first(KEY_ACTION)
         done = max(logging or 0.0, key or 0.0)
