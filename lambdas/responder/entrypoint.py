@@ -202,7 +202,7 @@ def read_ahead(ctx: ResponseContext, first_key: Callable[[P], str | None], parse
         ctx.read_ahead[("owner", key)] = _AHEAD.submit(
             key_owner, ctx.clients, ctx.settings.home_region, key, ctx.account
         )
-        if ctx.incidents is not None and not ctx.dry_run:
+        if joining.claims(ctx):  # only a response that claims reads it (open_or_join)
             ctx.read_ahead[("chain-parent", key)] = _AHEAD.submit(joining.chain_parent, ctx, key)
 
 

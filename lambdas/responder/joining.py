@@ -98,6 +98,11 @@ def chain_parent(ctx: ResponseContext, credential: str) -> ChainParent | None:
     return None
 
 
+def claims(ctx: ResponseContext) -> bool:
+    """Whether this response opens or joins incidents at all (a dry-run, or no incidents table: it does not)."""
+    return _table(ctx) is not None
+
+
 def _table(ctx: ResponseContext) -> tuple[Any, str] | None:
     if ctx.incidents is None or ctx.dry_run:
         return None
