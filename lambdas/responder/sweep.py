@@ -181,14 +181,7 @@ class RegionSweep:
         workloads: Sequence[Workload] = (),
     ) -> RegionEvidence:
         launches = list(ledger_launches) + [c.to_launch("cloudtrail") for c in looked_up or [] if c.kind == "launch"]
-        sources = [
-            name
-            for name, used in (
-                ("ledger", bool(ledger_launches) or region in request.ledger_regions),
-                ("cloudtrail", looked_up is not None),
-            )
-            if used
-        ]
+        sources = attribution_sources(region, request, ledger_launches, looked_up)
         available = bool(sources)
         suspects: dict[str, Suspect] = {}
         if request.access_key_id:
@@ -243,6 +236,21 @@ class RegionSweep:
             return {}
 
 
+def attribution_sources(
+    region: str, request: SweepRequest, ledger_launches: Sequence[Launch], looked_up: Sequence[CallRecord] | None
+) -> list[str]:
+    """Where attribution comes from in a region (contract "What is rogue"): the ledger when it holds the chain's
+    launches there, CloudTrail when LookupEvents answered; empty: attribution is unavailable (rule 2 decides)."""
+    return [
+        name
+        for name, used in (
+            ("ledger", bool(ledger_launches) or region in request.ledger_regions),
+            ("cloudtrail", looked_up is not None),
+        )
+        if used
+    ]
+
+
 def kinds_to_probe(
     region: str, request: SweepRequest, ledger_launches: Sequence[Launch], looked_up: Sequence[CallRecord] | None
 ) -> tuple[CapacityKind, ...]:
@@ -252,7 +260,7 @@ def kinds_to_probe(
     decide (attribution unavailable), where outside evidence names resources without their launch calls (a
     finding's scope), and for sweeps by rule 2.
     EC2 itself is always described: its skipped instances are listed whatever attribution says."""
-    available = bool(ledger_launches) or region in request.ledger_regions or looked_up is not None
+    available = bool(attribution_sources(region, request, ledger_launches, looked_up))
     if not (request.access_key_id and available) or request.scope is not None:
         return kinds()
     if request.suspects.get(region) and region not in request.chain_launches:
