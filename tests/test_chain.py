@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
+from responder.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.chain import (
@@ -86,7 +87,7 @@ def role_session_scene(aws: EmulatedAws) -> dict[str, Any]:
     get_federation_token(backdoor, "sync", FEDERATION_KEY, at=now - timedelta(minutes=32))
     get_session_token(attacker, SESSION_TOKEN_KEY, at=now - timedelta(minutes=31))
     return {"rogue": rogue, "team": teams, "backdoor": backdoor_launch, "session": session, "team_session": team,
-            "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
+            "attacker": attacker, "event": health_event(now - timedelta(minutes=20))}  # fmt: skip
 
 
 def session_denied(aws: EmulatedAws, role: str, session_id: str) -> str:
@@ -562,3 +563,60 @@ def test_sts_calls_recorded_by_the_watcher_extend_the_chain_without_lookup_event
     }  # fmt: skip
     assert {aws.instance_states("eu-west-1")[i] for i in scene["rogue"].ids} == {"terminated"}
     assert aws.instance_states("eu-west-1")[scene["team"].ids[0]] == "running"
+
+
+def _key_lookups(aws: EmulatedAws, key: str, threads: tuple[str, ...]) -> list[str]:
+    """Regions of the LookupEvents calls by ``key`` made from threads whose name starts with one of ``threads``."""
+    return sorted(
+        r.call.region
+        for r in aws.recorder.sequence
+        if r.call.action == "cloudtrail:LookupEvents"
+        and r.thread.startswith(threads)
+        and r.call.params.get("LookupAttributes", [{}])[0].get("AttributeValue") == key
+    )
+
+
+SWEEP_THREADS = ("region", "probe")  # responder.sweep's pools
+
+
+def test_the_sweep_takes_the_keys_calls_from_the_chains_reading_and_asks_only_where_it_failed(aws, invoke):
+    """The chain reads C in every region; the region sweep attributes from that reading instead of asking
+    CloudTrail again (LookupEvents allows 2 calls a second per region), and asks itself where the chain could not
+    read (here it is denied again: attribution unavailable, rule 2 decides there)."""
+    scene = role_session_scene(aws)
+    aws.trail.denied_regions = {"us-east-1"}
+
+    report = invoke("health", scene["event"])
+
+    assert _key_lookups(aws, LEAKED_KEY, ("chain",)) == sorted(REGIONS)
+    assert _key_lookups(aws, LEAKED_KEY, SWEEP_THREADS) == ["us-east-1"]  # only where the chain's read failed
+    assert f"{LEAKED_KEY} us-east-1" in report["facts"]["chainUnread"]
+    states = aws.instance_states("eu-west-1")
+    assert {states[i] for i in scene["rogue"].ids} == {"terminated"}  # the session's, read by the chain
+    assert states[scene["team"].ids[0]] == "running"
+    assert_truthful(aws, report, aws.notifications())
+
+
+def test_a_chain_that_cannot_be_read_at_all_still_sweeps_the_keys_own_launches_and_is_retried(aws, invoke, monkeypatch):
+    """A reading that fails as a whole never holds the region sweep (it waits for it): the regions are swept with
+    C's own attribution, the failure is named and the handler raises for a retry."""
+    from responder.flows import chain as chain_flow
+
+    scene = role_session_scene(aws)
+    now = datetime.now(UTC)
+    own = scene["attacker"].run_instances("eu-west-1", "g4dn.xlarge", 1, at=now - timedelta(minutes=25))
+
+    def unreadable(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("chain reader broke")
+
+    monkeypatch.setattr(chain_flow, "read_chain", unreadable)
+    with pytest.raises(IncompleteResponse, match="chain reader broke"):
+        invoke("health", scene["event"])
+
+    states = aws.instance_states("eu-west-1")
+    assert states[own.ids[0]] == "terminated"  # C's own launch: the sweep's own LookupEvents
+    assert states[scene["team"].ids[0]] == "running"
+    assert aws.key_status("ci-deployer") == {LEAKED_KEY: "Inactive"}
+    (note,) = aws.notifications()
+    assert "credential chain not read: RuntimeError: chain reader broke" in note.body
+    assert_truthful(aws, note.report, [note])

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .aws import Clients, describe_error
+from .cloudtrail_records import CallRecord
 from .model import Launch, Suspect
 from .probes import launch_of
 from .store import Ledger
@@ -41,11 +42,16 @@ def ledger_launches(ledger: Ledger | None, key: str | None) -> tuple[dict[str, l
         calls = ledger.calls_by_key(key, None)
     except Exception as exc:  # noqa: BLE001 - attribution is best effort; rule 2 covers its absence
         return {}, f"launch ledger unreadable ({describe_error(exc)})"
+    return launches_by_region(calls), None
+
+
+def launches_by_region(calls: Iterable[CallRecord]) -> dict[str, list[Launch]]:
+    """The launches among a key's ledger records, by region (pure)."""
     by_region: dict[str, list[Launch]] = defaultdict(list)
     for call in calls:
         if call.kind == "launch":
             by_region[call.region].append(call.to_launch("ledger"))
-    return by_region, None
+    return by_region
 
 
 def launcher_of(

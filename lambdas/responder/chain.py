@@ -16,7 +16,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -160,6 +160,7 @@ class Chain:
     root: str
     links: list[Link] = field(default_factory=list)
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # access key id -> CloudTrail records
+    by_region: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)  # key -> region -> records
     ledger_calls: dict[str, list[CallRecord]] = field(default_factory=dict)  # access key id -> ledger records
     unread: dict[str, str] = field(default_factory=dict)  # "key region" -> why
 
@@ -170,6 +171,14 @@ class Chain:
 
     def link(self, credential: str) -> Link | None:
         return next((x for x in self.links if x.credential == credential or x.session_id == credential), None)
+
+    def calls_in(self, key: str, region: str, event_names: frozenset[str]) -> list[CallRecord] | None:
+        """The calls named ``event_names`` that ``key`` made in ``region``, as read; None when that region was not
+        read for it (the region sweep then asks CloudTrail itself)."""
+        records = self.by_region.get(key, {}).get(region)
+        if records is None:
+            return None
+        return [read_record(d, strict=False) for d in records if d.get("eventName") in event_names]
 
     def calls(self, *, derived_only: bool = False) -> list[CallRecord]:
         """Every call of the chain as the reader sees it (CloudTrail records read leniently)."""
@@ -216,12 +225,13 @@ def read_chain(
     pacers = {region: Pacer() for region in regions}
     seen = {root}
     level = [root]
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(len(regions) or 1, max_workers)), thread_name_prefix="chain"
+    with ThreadPoolExecutor(  # one more than the regions: the ledger is read beside them
+        max_workers=max(1, min(len(regions) or 1, max_workers)) + 1, thread_name_prefix="chain"
     ) as pool:
         for depth in range(1, MAX_DEPTH + 2):  # the last level is read (what it did), not followed further
             if not level:
                 break
+            ledger_reads = {key: pool.submit(ledger.calls_by_key, key, None) for key in level} if ledger else {}
 
             def read_region(region: str, keys: list[str] = level) -> dict[str, list[dict[str, Any]]]:
                 found: dict[str, list[dict[str, Any]]] = {}
@@ -235,18 +245,16 @@ def read_chain(
                 return found
 
             next_level: list[str] = []
-            for found in pool.map(read_region, regions):
+            for region, found in zip(regions, pool.map(read_region, regions), strict=True):
                 for key, records in found.items():
                     chain.records.setdefault(key, []).extend(records)
+                    chain.by_region.setdefault(key, {})[region] = records
             for key in level:
+                links = _ledger_links(chain, ledger_reads[key], key, depth, account, partition) if ledger else []
                 if depth > MAX_DEPTH:
-                    if ledger is not None:
-                        _ledger_links(chain, ledger, key, depth, account, partition)  # its launches, for attribution
-                    continue
+                    continue  # the ledger was read for its launches (attribution), not followed further
                 records = sorted(chain.records.get(key, []), key=lambda d: str(d.get("eventTime") or ""))
-                candidates = [link_of(d, key, depth, account, partition) for d in records]
-                if ledger is not None:
-                    candidates += _ledger_links(chain, ledger, key, depth, account, partition)
+                candidates = [link_of(d, key, depth, account, partition) for d in records] + links
                 for link in candidates:
                     if link is None or link.credential in seen or link.credential == root:
                         continue
@@ -261,11 +269,11 @@ def read_chain(
 
 
 def _ledger_links(
-    chain: Chain, ledger: Any, key: str, depth: int, account: str | None, partition: str
+    chain: Chain, read: Future[Any], key: str, depth: int, account: str | None, partition: str
 ) -> list[Link | None]:
     """Keys the launch watcher saw ``key`` create (and the ledger's launches by it, kept for attribution)."""
     try:
-        calls = ledger.calls_by_key(key, None)
+        calls = read.result()
     except Exception as exc:  # noqa: BLE001 - CloudTrail is read too
         chain.unread[f"{key} ledger"] = describe_error(exc)
         return []

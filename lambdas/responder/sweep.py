@@ -7,6 +7,7 @@ the others; the caller raises at the very end so the platform retries (idempoten
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -41,6 +42,38 @@ class SweepRequest:
     use_lookup: bool = True
     ledger_regions: frozenset[str] = frozenset()  # where the ledger holds launches of C's chain (attribution)
     chain_launches: Mapping[str, frozenset[str]] = field(default_factory=dict)  # region -> the chain's launch calls
+    # what the chain's reading already holds: the key's launch calls by region (a region absent: asked here),
+    # and its ledger records (None: read here)
+    looked_up: Mapping[str, Sequence[CallRecord]] = field(default_factory=dict)
+    ledger_calls: Sequence[CallRecord] | None = None
+
+
+class PendingRequest:
+    """A request that may not be known yet (the chain is still being read when the regions start): each region
+    describes what runs there meanwhile and asks for it only when it must decide. Settled once, with the key's
+    ledger launches."""
+
+    def __init__(self, request: SweepRequest | Callable[[], SweepRequest], ledger: Ledger | None) -> None:
+        self._source = request
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._settled: tuple[SweepRequest, dict[str, list[Launch]], str | None] | None = None
+
+    def ready(self) -> SweepRequest | None:
+        """The request when it was given as one (no wait), else None."""
+        return self._source if isinstance(self._source, SweepRequest) else None
+
+    def get(self) -> tuple[SweepRequest, dict[str, list[Launch]], str | None]:
+        """The request, the key's ledger launches by region, and why the ledger could not be read."""
+        with self._lock:
+            if self._settled is None:
+                request = self._source if isinstance(self._source, SweepRequest) else self._source()
+                if request.ledger_calls is not None:
+                    launches = attribution.launches_by_region(request.ledger_calls)
+                    self._settled = (request, launches, None)
+                else:
+                    self._settled = (request, *attribution.ledger_launches(self._ledger, request.access_key_id))
+            return self._settled
 
 
 def region_status(outcomes: Sequence[Outcome]) -> RegionStatus:
@@ -78,21 +111,21 @@ class RegionSweep:
     def run(
         self,
         regions: Sequence[str],
-        request: SweepRequest,
+        request: SweepRequest | Callable[[], SweepRequest],
         on_region: Callable[[RegionResult], None] | None = None,
     ) -> list[RegionResult]:
+        """Sweep ``regions``; ``request`` may be a callable that blocks until it is known (the chain's reading):
+        the regions are described meanwhile."""
         if not regions:
             return []
-        ledger_launches, ledger_note = attribution.ledger_launches(self.ledger, request.access_key_id)
+        pending = PendingRequest(request, self.ledger)
         workers = max(1, min(len(regions), self.settings.max_workers))
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="region") as outer,
             ThreadPoolExecutor(max_workers=min(64, 6 * workers), thread_name_prefix="probe") as inner,
         ):
-            futures = [
-                outer.submit(self.sweep_region, r, request, ledger_launches.get(r, []), ledger_note, inner)
-                for r in regions
-            ]
+            inner.submit(pending.get)  # settled (the ledger read, the chain awaited) beside the first describes
+            futures = [outer.submit(self.sweep_region, r, pending, inner) for r in regions]
             for future in as_completed(futures):  # told as each region finishes, not behind a slower one
                 if on_region:
                     on_region(future.result())
@@ -105,21 +138,21 @@ class RegionSweep:
             return step
         return replace(step, params={**step.params, "incidentId": self.incident_id})
 
-    def sweep_region(
-        self,
-        region: str,
-        request: SweepRequest,
-        ledger_launches: list[Launch],
-        ledger_note: str | None,
-        pool: ThreadPoolExecutor,
-    ) -> RegionResult:
+    def sweep_region(self, region: str, pending: PendingRequest, pool: ThreadPoolExecutor) -> RegionResult:
         started = time.perf_counter()
         try:
-            lookup = (
-                pool.submit(self._lookup, region, request) if request.access_key_id and request.use_lookup else None
-            )
+            known = pending.ready()
+            lookup = pool.submit(self._lookup, region, known) if known and _asks(region, known) else None
             instances, capacity = describe_region(self.clients, region, pool)  # EC2, beside the lookup
-            looked_up, lookup_note = lookup.result() if lookup else (None, None)
+            request, ledger_by_region, ledger_note = pending.get()  # waits for the chain's reading, if any
+            ledger_launches = ledger_by_region.get(region, [])
+            if lookup is not None:
+                looked_up, lookup_note = lookup.result()
+            elif _asks(region, request):
+                looked_up, lookup_note = self._lookup(region, request)
+            else:
+                read = request.looked_up.get(region)  # the chain's reading of it (absent: no key, or not asked)
+                looked_up, lookup_note = (None if read is None else list(read)), None
             needed = kinds_to_probe(region, request, ledger_launches, looked_up)
             probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in needed]
             workloads, kind_errors = _workloads(probed)
@@ -234,6 +267,11 @@ class RegionSweep:
             return self.ledger.launchers_of(ids)
         except Exception:  # noqa: BLE001 - unknown launcher: the window rule decides as the contract says
             return {}
+
+
+def _asks(region: str, request: SweepRequest) -> bool:
+    """Whether the sweep asks CloudTrail for the key's launches in ``region`` (not already read by the chain)."""
+    return bool(request.access_key_id and request.use_lookup and region not in request.looked_up)
 
 
 def attribution_sources(

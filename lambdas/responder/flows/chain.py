@@ -1,12 +1,13 @@
 """The credential chain in a key containment: read what the key became, cut each derived credential, attribute
 what the chain did to the key, undo what it left behind (contract: "The credential chain", "What the attacker
-left behind"). Hooks of ``flows.keys.contain_access_key``: ``follow_chain`` before the region sweep,
-``finish_chain`` once the regions and the persistence sweep are done."""
+left behind"). Hooks of ``flows.keys.contain_access_key``: ``ChainFollowing`` beside the region sweep (which waits
+for its reading), ``finish_chain`` once the regions and the persistence sweep are done."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -32,10 +33,11 @@ from ..activity import read_activity
 from ..aws import describe_error
 from ..backdoors import backdoors_from, plan_backdoors
 from ..chain import CHAIN_READ, Chain, chain_launch_calls, chain_report, chain_suspects, plan_cuts, read_chain
+from ..cloudtrail_records import launch_events
 from ..context import ResponseContext
 from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
 from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
-from ..model import Principal, Suspect, Window
+from ..model import Outcome, Principal, Suspect, Window
 from ..sweep import SweepRequest
 from ..timeutil import iso
 from . import history_undos
@@ -70,46 +72,90 @@ TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
 class ChainResponse:
     chain: Chain
     suspects: dict[str, dict[str, Suspect]] = field(default_factory=dict)
+    cuts: list[Outcome] = field(default_factory=list)  # each derived credential cut (or listed)
+    error: str | None = None  # why the chain could not be read at all
 
     def sweep_request(self, window: Window, access_key_id: str) -> SweepRequest:
-        """The region sweep for C: what any credential of the chain launched is attributed to C (rule 1)."""
+        """The region sweep for C: what any credential of the chain launched is attributed to C (rule 1); C's own
+        calls as the chain read them (the sweep does not ask CloudTrail again where they were read)."""
+        chain = self.chain
         ledger = frozenset(r for r, found in self.suspects.items() if any(s.source == "ledger" for s in found.values()))
+        read = chain.by_region.get(access_key_id, {})
         return SweepRequest(
             window=window,
             access_key_id=access_key_id,
             suspects=self.suspects,
             ledger_regions=ledger,
-            chain_launches=chain_launch_calls(self.chain),
+            chain_launches=chain_launch_calls(chain),
+            looked_up={r: chain.calls_in(access_key_id, r, launch_events()) or [] for r in read},
+            ledger_calls=chain.ledger_calls.get(access_key_id),
         )
 
 
-def follow_chain(
-    ctx: ResponseContext, report: Any, access_key_id: str, principal: Principal, window: Window, regions: Sequence[str]
-) -> ChainResponse:
-    """Read the chain of ``access_key_id`` and cut every derived credential (before the region sweep)."""
-    chain = read_chain(
-        ctx.clients,
-        regions,
-        access_key_id,
-        window,
-        account=ctx.account,
-        partition=ctx.settings.partition,
-        budget_seconds=ctx.settings.activity_budget_seconds,
-        max_workers=ctx.settings.max_workers,
-        ledger=ctx.ledger,
-        log=ctx.log,
-    )
-    if chain.unread:
-        report.facts["chainUnread"] = "; ".join(f"{k}: {v}" for k, v in sorted(chain.unread.items()))[:600]
-    # keys C created itself are the persistence sweep's (the same step twice would be sent twice)
-    own = {x.credential for x in chain.links if x.kind == "access-key" and x.parent == access_key_id}
-    contained = principal.name if principal.type == "IAMUser" else None
-    steps = plan_cuts(chain, ctx.policy, contained, ctx.now, skip_keys=own)
-    report.add(ctx.run(steps))
-    if any(s.status == "skipped" for s in steps):
-        report.severity = "critical"
-        report.facts["chainProtected"] = "a credential of the chain belongs to a protected principal: not touched"
-    return ChainResponse(chain, chain_suspects(chain))
+class ChainFollowing:
+    """The chain of C, read and cut in the background while the regions are swept: each region describes what
+    runs there meanwhile and waits only for the reading (``sweep_request``), not for the cuts."""
+
+    def __init__(
+        self,
+        ctx: ResponseContext,
+        background: Executor,
+        access_key_id: str,
+        principal: Principal,
+        window: Window,
+        regions: Sequence[str],
+    ) -> None:
+        self.ctx = ctx
+        self.access_key_id = access_key_id
+        self.window = window
+        self._read: Future[ChainResponse] = Future()
+        self._cut = background.submit(self._follow, principal, regions)
+
+    def _follow(self, principal: Principal, regions: Sequence[str]) -> ChainResponse:
+        ctx = self.ctx
+        try:
+            chain = read_chain(
+                ctx.clients,
+                regions,
+                self.access_key_id,
+                self.window,
+                account=ctx.account,
+                partition=ctx.settings.partition,
+                budget_seconds=ctx.settings.activity_budget_seconds,
+                max_workers=ctx.settings.max_workers,
+                ledger=ctx.ledger,
+                log=ctx.log,
+            )
+            response = ChainResponse(chain, chain_suspects(chain))
+        except Exception as exc:  # noqa: BLE001 - the sweep goes on with C's own attribution; the failure is named
+            response = ChainResponse(Chain(self.access_key_id), error=describe_error(exc))
+        self._read.set_result(response)
+        # keys C created itself are the persistence sweep's (the same step twice would be sent twice)
+        own = {x.credential for x in response.chain.links if x.kind == "access-key" and x.parent == self.access_key_id}
+        contained = principal.name if principal.type == "IAMUser" else None
+        response.cuts = ctx.run(plan_cuts(response.chain, ctx.policy, contained, ctx.now, skip_keys=own))
+        return response
+
+    def sweep_request(self) -> SweepRequest:
+        """The region sweep's request, once the chain is read (blocks until then)."""
+        return self._read.result().sweep_request(self.window, self.access_key_id)
+
+    def result(self, report: Any) -> ChainResponse:
+        """Wait for the cuts; their outcomes and what the reading could not do go into the report."""
+        try:
+            response = self._cut.result()
+        except Exception as exc:  # noqa: BLE001 - the cuts failed as a whole: named, the response goes on
+            response = self._read.result()
+            report.errors.append(f"credential chain not cut: {describe_error(exc)}")
+        if response.error:
+            report.errors.append(f"credential chain not read: {response.error}")
+        if response.chain.unread:
+            report.facts["chainUnread"] = "; ".join(f"{k}: {v}" for k, v in sorted(response.chain.unread.items()))[:600]
+        report.add(response.cuts)
+        if any(o.step.status == "skipped" for o in response.cuts):
+            report.severity = "critical"
+            report.facts["chainProtected"] = "a credential of the chain belongs to a protected principal: not touched"
+        return response
 
 
 def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, principal: Principal) -> None:

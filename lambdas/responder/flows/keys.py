@@ -23,7 +23,7 @@ from ..sweep import SweepRequest, enabled_regions
 from ..timeutil import iso, utcnow
 from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
-from .chain import CHAIN, chain_activity, finish_chain, follow_chain
+from .chain import CHAIN, ChainFollowing, chain_activity, finish_chain
 from .holding import HOLDS, also_deactivate, attacker_acted_after_containment, finish_recheck, start_recheck
 
 KEY_CONTAINMENT = Flow(
@@ -59,7 +59,7 @@ def contain_access_key(
     report = ctx.new_report()
     report.window = window
     report.facts.update(facts or {})
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="bg") as background:
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="bg") as background:
         regions_future = background.submit(enabled_regions, ctx.clients, ctx.settings)
         owner = ctx.ahead(  # read beside the idempotency record (entrypoint.read_ahead)
             "owner", access_key_id, lambda: key_owner(ctx.clients, ctx.settings.home_region, access_key_id, ctx.account)
@@ -98,8 +98,9 @@ def contain_access_key(
         except Exception as exc:  # noqa: BLE001 - still sweep backdoors; the failure is reported
             report.errors.append(f"could not list enabled regions: {describe_error(exc)}")
             regions = []
-        chain = follow_chain(ctx, report, access_key_id, principal, window, regions)  # what the key became: cut
-        results = ctx.region_sweep().run(regions, chain.sweep_request(window, access_key_id), ctx.progress)
+        following = ChainFollowing(ctx, background, access_key_id, principal, window, regions)  # what it became
+        results = ctx.region_sweep().run(regions, following.sweep_request, ctx.progress)  # waits for the reading
+        chain = following.result(report)  # every derived credential cut
         report.add_regions(results)
         # the door is closed and the regions are swept: only now read what the key did (it never delays them)
         if chain.chain.links:
