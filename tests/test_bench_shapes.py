@@ -3,9 +3,9 @@ functions run, and the ratio targets against the headline swarm (a run that was 
 
 from __future__ import annotations
 
-from compromise_responder.tools.bench.runs import RunResult
+from compromise_responder.tools.bench.runs import RunResult, credentials_read
 from compromise_responder.tools.bench.scenario import ATTACKED_REGIONS, function_regions, hop_regions
-from compromise_responder.tools.bench.targets import versus_swarm
+from compromise_responder.tools.bench.targets import clean_regions, versus_swarm
 
 
 def _run(label: str, wall: float, contained: bool = True) -> RunResult:
@@ -37,3 +37,19 @@ def test_ratio_target_passes_within_the_limit_and_never_for_an_uncontained_run()
     missed = versus_swarm(head, _run("hop", 4.0, contained=False), 1.3, "hop")
     assert missed.passed is False and "attacker instances terminated" in missed.note
     assert versus_swarm(None, _run("hop", 4.0), 1.3, "hop").measured == "n/a"
+
+
+def test_a_clean_region_may_read_each_credential_of_the_chain_twice_and_no_more():
+    """One describe per kind, and per credential read (the key, each key of its chain) one lookup for the chain's
+    reading and one for the activity summary."""
+    describes = {"ec2:DescribeInstances": 1, "ec2:DescribeSpotInstanceRequests": 1, "ec2:DescribeSpotFleetRequests": 1,
+                 "ec2:DescribeFleets": 1, "autoscaling:DescribeAutoScalingGroups": 1}  # fmt: skip
+    hop = _run("17x10 role hop", 3.4)
+    hop.calls_by_region = {"ca-central-1": {**describes, "cloudtrail:LookupEvents": 4}}
+    hop.credentials = credentials_read({"chain": [{"credential": "ASIAIOSFODNN7EXAMPLE"}, {"credential": "AROA:x"}]})
+    assert hop.credentials == 2
+    assert clean_regions([hop]).passed is True
+    hop.credentials = 1  # the same calls for a key alone: one lookup too many per credential
+    assert clean_regions([hop]).passed is False
+    hop.calls_by_region["ca-central-1"] = {**describes, "ec2:DescribeInstances": 2, "cloudtrail:LookupEvents": 2}
+    assert clean_regions([hop]).passed is False  # a describe twice

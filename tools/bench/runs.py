@@ -91,6 +91,7 @@ class RunResult:
     activity_s: float | None = None  # the activity summary: from its first lookup sent to the notification sent
     activity_calls: int = 0  # LookupEvents calls the activity summary made
     activity_after_contained_s: float | None = None  # when the summary began, after the last stop call
+    credentials: int = 1  # credentials read in every region: the key and each key of its chain (the report's)
 
     @property
     def contained(self) -> bool:
@@ -181,6 +182,7 @@ def run(spec: RunSpec, meter: CpuMeter) -> RunResult:
         aws.faults.clear()
         verified = verify(aws, scene, spec.sweep, reports[-1] if reports else None)
     result = _result(spec, measured, verified)
+    result.credentials = credentials_read(reports[-1] if reports else None)
     result.init_s = init if spec.cold else None
     return result
 
@@ -299,6 +301,12 @@ def _result(spec: RunSpec, m: Measured, verified: dict[str, bool]) -> RunResult:
         activity_calls=sum(1 for e in m.timeline.events if e.thread.startswith(ACTIVITY_THREAD)),
         activity_after_contained_s=activity[0] - contained_at if activity and contained_at else None,
     )
+
+
+def credentials_read(report: dict[str, Any] | None) -> int:
+    """The key and every key of its chain (``report.chain``: its entries with an access key id)."""
+    chain = (report or {}).get("chain") or []
+    return 1 + sum(1 for link in chain if str(link.get("credential", "")).startswith(("AKIA", "ASIA")))
 
 
 def activity_phase(timeline: Timeline, latency: float) -> tuple[float, float] | None:

@@ -143,29 +143,35 @@ def versus_sequential(head: RunResult | None, baseline: RunResult | None, when: 
 
 
 def clean_regions(runs: list[RunResult]) -> Target:
-    worst: dict[str, int] = {}
+    """A region with nothing rogue: one describe per kind and, for each credential the response reads (the key and
+    every key of its chain: the contract reads each in every region), one lookup to attribute and one to count."""
+    worst: tuple[float, dict[str, int], int] | None = None
     for run in runs:
         if run.engine != "responder" or run.faults_injected:
             continue
+        allowed = len(DESCRIBES) + 2 * run.credentials
         for ops in run.clean_region_calls().values():
-            if sum(ops.values()) > sum(worst.values()):
-                worst = ops
-    if not worst:
+            share = sum(ops.values()) / allowed
+            if worst is None or share > worst[0]:
+                worst = (share, ops, run.credentials)
+    if worst is None:
         return Target("calls in a region with nothing to do", "n/a", "1 describe per kind", None, None)
-    describes = sum(n for op, n in worst.items() if op in DESCRIBES)
-    lookups = sum(n for op, n in worst.items() if op in LOOKUPS)
-    other = {op: n for op, n in worst.items() if op not in DESCRIBES | LOOKUPS}
-    ok = all(worst.get(op, 0) <= 1 for op in DESCRIBES) and lookups <= 2 and not other
-    measured = f"{sum(worst.values())} = {describes} describes + {lookups} LookupEvents" + (
+    share, ops, credentials = worst
+    describes = sum(n for op, n in ops.items() if op in DESCRIBES)
+    lookups = sum(n for op, n in ops.items() if op in LOOKUPS)
+    other = {op: n for op, n in ops.items() if op not in DESCRIBES | LOOKUPS}
+    ok = all(ops.get(op, 0) <= 1 for op in DESCRIBES) and lookups <= 2 * credentials and not other
+    measured = f"{sum(ops.values())} = {describes} describes + {lookups} LookupEvents" + (
         f" + {sum(other.values())} other" if other else ""
     )
     return Target(
         "calls in a region with nothing to do",
-        measured,
-        "<= 5 describes (1 per kind) + 2 lookups, no per-item",
-        sum(worst.values()) / (len(DESCRIBES) + 2),
+        measured + f" ({credentials} credential{'s' * (credentials != 1)} read)",
+        "<= 5 describes (1 per kind) + 2 lookups per credential read, no per-item",
+        share,
         ok,
-        "worst clean region over all runs; LookupEvents = the CloudTrail attribution and the activity summary",
+        "worst clean region over all runs; LookupEvents = the chain's reading (which the sweep attributes from) "
+        "and the activity summary, for the key and each key of its chain",
     )
 
 
