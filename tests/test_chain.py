@@ -620,3 +620,48 @@ def test_a_chain_that_cannot_be_read_at_all_still_sweeps_the_keys_own_launches_a
     (note,) = aws.notifications()
     assert "credential chain not read: RuntimeError: chain reader broke" in note.body
     assert_truthful(aws, note.report, [note])
+
+
+HOP_KEY = "ASIAHOPSESSI1EXAMPLE"  # the attacker's session assuming the role again, seen after the chain was read
+AGAIN_KEY = "ASIAAGAINSESSEXAMPLE"  # a new key of the attacker's session name, its minting never seen
+
+
+def test_a_session_the_chain_minted_after_its_reading_is_cut_at_once_and_its_launches_contained(aws, invoke):
+    """CloudTrail's event history lags EventBridge: the attacker's session assumed the role again (another session
+    name, a new key) before its cut held, and the watcher receives that record after the containment read the
+    chain. The watcher cuts the new session at once (joining the incident) and contains its launch: the ledger
+    says the incident's chain minted its key. A launch by a new key of the attacker's own session name, whose
+    minting it never saw, is matched by the session id (``AROA...:session``). The team's pipeline keeps working."""
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    hop = assume_role(scene["session"], "deploy-role", "y", HOP_KEY, region="us-west-2",
+                      at=datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
+
+    minted = invoke("cloudtrail", envelope(aws.trail.records[-1]))
+
+    assert minted["incidentId"] == opened["incidentId"] and minted["page"] == "none"
+    assert [(c["credential"], c["session"], c["status"]) for c in minted["chain"]] == [
+        (HOP_KEY, hop.identity.session_id, "done")
+    ]
+    revoke = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]["Statement"][0]["Condition"]
+    assert set(revoke["StringEquals"]["aws:userid"]) == {scene["session"].identity.session_id, hop.identity.session_id}
+    assert session_denied(aws, "deploy-role", hop.identity.session_id) == "explicit-deny"
+    assert session_denied(aws, "deploy-role", scene["team_session"].identity.session_id) != "explicit-deny"
+
+    launched = hop.run_instances("eu-west-1", "p3.2xlarge")
+    contained = invoke("cloudtrail", launched.event)
+    same_name = aws.actor(SessionIdentity("AssumedRole", "deploy-role", AGAIN_KEY, aws.account, session="x",
+                                          role_id=scene["session"].identity.role_id))  # fmt: skip
+    again = same_name.run_instances("us-west-2", "g4dn.xlarge")
+    matched = invoke("cloudtrail", again.event)
+    teams = scene["team_session"].run_instances("us-west-2", "t3.large")
+    team_report = invoke("cloudtrail", teams.event)
+
+    assert contained["incidentId"] == matched["incidentId"] == opened["incidentId"]
+    assert aws.instance_states("eu-west-1")[launched.instance_ids[0]] == "terminated"
+    assert aws.instance_states("us-west-2")[again.instance_ids[0]] == "terminated"
+    assert aws.instance_states("us-west-2")[teams.instance_ids[0]] == "running"
+    assert team_report.get("incidentId") != opened["incidentId"]
+    assert len(aws.notifications()) == 1  # the opener's page only: the joined triggers wait for the digest
+    for report in (minted, contained, matched):
+        assert_truthful(aws, report)

@@ -281,7 +281,7 @@ def _ledger_links(
     out: list[Link | None] = []
     for call in calls:
         if call.event_name in DERIVING and call.event_name != "CreateAccessKey" and not call.error_code:
-            out += [_minted_link(call, key, created, depth) for kind, created in call.resources if kind == "credential"]
+            out += [minted_link(call, key, created, depth) for kind, created in call.resources if kind == "credential"]
         if call.event_name != "CreateAccessKey" or call.error_code:
             continue
         for kind, created in call.resources:
@@ -306,7 +306,7 @@ def _ledger_links(
     return out
 
 
-def _minted_link(call: CallRecord, parent: str, key: str, depth: int) -> Link:
+def minted_link(call: CallRecord, parent: str, key: str, depth: int) -> Link:
     """An STS call the launch watcher recorded (``cloudtrail_records._minted``) as a link."""
     d = call.details
     return Link(key, DERIVING[call.event_name], d.get("principal") or call.principal_arn or "", parent,

@@ -101,6 +101,7 @@ class CallRecord:
     termination_protected: bool = False
     details: Mapping[str, str] = field(default_factory=dict, compare=False)
     account: str | None = None  # the account the call was made in (the envelope's)
+    session_id: str | None = None  # a role session's ``AROA...:session`` (``userIdentity.principalId``)
 
     @property
     def kind(self) -> str:
@@ -209,6 +210,7 @@ def read_record(detail: Mapping[str, Any], *, strict: bool = True) -> CallRecord
         principal_arn=identity.get("arn"),
         principal_name=principal_name(identity),
         access_key_id=identity.get("accessKeyId"),
+        session_id=str(identity.get("principalId") or "") or None if identity.get("type") == "AssumedRole" else None,
         source_ip=detail.get("sourceIPAddress"),
         user_agent=detail.get("userAgent"),
         error_code=str(error) if error else None,

@@ -39,6 +39,7 @@ from .store import credential_pointer
 from .timeutil import iso, parse_time, utcnow
 
 if TYPE_CHECKING:
+    from .cloudtrail_records import CallRecord
     from .context import ResponseContext
     from .report import Report
 
@@ -95,6 +96,31 @@ def chain_parent(ctx: ResponseContext, credential: str) -> ChainParent | None:
                     return ChainParent(incident_id, root, link)
     except Exception as exc:  # noqa: BLE001 - a read: without it this trigger is handled on its own
         ctx.log("chain parent unreadable", credential=credential, error=str(exc)[:300])
+    return None
+
+
+MINTED_DEPTH = 3  # the chain's depth (``chain.MAX_DEPTH``): how far back a temporary key's minting is followed
+
+
+def incident_of_call(ctx: ResponseContext, rec: CallRecord) -> str | None:
+    """The open incident whose chain a call's credential belongs to: its key, principal or role session
+    (``AROA...:session``, also when the session's key is new) points to it, or its temporary key was minted - as
+    the watcher recorded it - by a credential that does (a session assumed after the chain was read). None when the
+    incidents or the ledger cannot be read (the call is then handled on its own)."""
+    if ctx.incidents is None:
+        return None
+    call: CallRecord | None = rec
+    try:
+        for _ in range(MINTED_DEPTH + 1):
+            if call is None:
+                return None
+            incident = ctx.incidents.open_incident(call.access_key_id, call.principal_arn, call.session_id)
+            key = call.access_key_id or ""
+            if incident or ctx.ledger is None or not key.startswith("ASIA"):
+                return incident
+            call = ctx.ledger.minter_of(key)
+    except Exception as exc:  # noqa: BLE001 - a read: without it this call is judged on its own
+        ctx.log("incident of call unreadable", key=rec.access_key_id, error=str(exc)[:300])
     return None
 
 

@@ -37,7 +37,11 @@ from .model import Launch, Window
 from .timeutil import iso, parse_time, utcnow
 
 LEDGER_READ = cap.declare(
-    "record", "ledger-read", ("dynamodb:Query", "dynamodb:BatchGetItem"), cap.LEDGER_TABLE, "attribution"
+    "record",
+    "ledger-read",
+    ("dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:GetItem"),
+    cap.LEDGER_TABLE,
+    "attribution; which call minted a temporary key",
 )
 LEDGER_WRITE = cap.declare("record", "ledger-write", ("dynamodb:BatchWriteItem",), cap.LEDGER_TABLE, "launch watcher")
 INCIDENTS_READ = cap.declare(
@@ -107,6 +111,7 @@ class Ledger(_Table):
             "region": rec.region,
             "eventTime": iso(rec.time),
             "accessKeyId": rec.access_key_id,
+            "sessionId": rec.session_id,
             "principalArn": rec.principal_arn,
             "principalType": rec.identity_type,
             "principalName": rec.principal_name,
@@ -126,11 +131,21 @@ class Ledger(_Table):
             details=dict(rec.details),
         )
         items = [call]
-        if rec.kind == "launch":
-            for kind, rid in rec.resources:
+        for kind, rid in rec.resources:
+            if rec.kind == "launch":
                 items.append(dict(common, pk=f"resource#{rid}", sk="launch", resourceKind=kind))
+            elif kind == "credential" and not rec.error_code:  # an STS call: who minted this temporary key
+                items.append(dict(common, pk=f"minted#{rid}", sk="minted", resources=[{"kind": kind, "id": rid}],
+                                  details=dict(rec.details)))  # fmt: skip
         self.write_all(items)
         return len(items)
+
+    def minter_of(self, access_key_id: str) -> CallRecord | None:
+        """The STS call that minted a temporary key, when the watcher saw it (None: unknown)."""
+        item = self.client.get_item(
+            TableName=self.name, Key={"pk": {"S": f"minted#{access_key_id}"}, "sk": {"S": "minted"}}
+        ).get("Item")
+        return _call(_unmarshal(item)) if item else None
 
     def calls_by_key(self, access_key_id: str, window: Window | None) -> list[CallRecord]:
         return [_call(i) for i in self.query(**_range("pk", f"key#{access_key_id}", window))]
@@ -192,6 +207,7 @@ def _call(item: Mapping[str, Any]) -> CallRecord:
         principal_arn=item.get("principalArn"),
         principal_name=item.get("principalName"),
         access_key_id=item.get("accessKeyId"),
+        session_id=item.get("sessionId"),
         source_ip=item.get("sourceIp"),
         user_agent=item.get("userAgent"),
         error_code=item.get("errorCode"),
@@ -241,10 +257,14 @@ def pointer_items(pointers: Sequence[str], incident_id: str, status: str, at: st
 class Incidents(_Table):
     """Incidents: open ones make later launches by the same credential rogue at once."""
 
-    def open_incident(self, access_key_id: str | None = None, principal_arn: str | None = None) -> str | None:
+    def open_incident(
+        self, access_key_id: str | None = None, principal_arn: str | None = None, session_id: str | None = None
+    ) -> str | None:
+        """The open incident of a key, a principal, or a role session (``AROA...:session``) of an incident's chain."""
         for pk in (
             credential_pointer(access_key_id) if access_key_id else None,
             principal_pointer(principal_arn) if principal_arn else None,
+            credential_pointer(session_id) if session_id else None,
         ):
             if pk is None:
                 continue

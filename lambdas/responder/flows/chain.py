@@ -32,12 +32,23 @@ from ..actions.undo_trail_selectors import RestoreEventSelectors
 from ..activity import read_activity
 from ..aws import describe_error
 from ..backdoors import backdoors_from, plan_backdoors
-from ..chain import CHAIN_READ, Chain, chain_launch_calls, chain_report, chain_suspects, plan_cuts, read_chain
-from ..cloudtrail_records import launch_events
+from ..chain import (
+    CHAIN_READ,
+    Chain,
+    chain_launch_calls,
+    chain_report,
+    chain_suspects,
+    minted_link,
+    plan_cuts,
+    read_chain,
+)
+from ..cloudtrail_records import CHAIN_EVENTS, CallRecord, launch_events
 from ..context import ResponseContext
+from ..joining import incident_of_call, join
 from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
 from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
 from ..model import Outcome, Principal, Suspect, Window
+from ..report import Report
 from ..sweep import SweepRequest
 from ..timeutil import iso
 from . import history_undos
@@ -66,6 +77,7 @@ CHAIN = (
     RecreateFlowLog.capability,
 )
 TRUST_HISTORY_DAYS = 90  # CloudTrail's event history
+MINTED_CUTS = (RevokeSession.capability, RevokeRoleSessions.capability, QuarantineUser.capability)
 
 
 @dataclass
@@ -156,6 +168,34 @@ class ChainFollowing:
             report.severity = "critical"
             report.facts["chainProtected"] = "a credential of the chain belongs to a protected principal: not touched"
         return response
+
+
+def cut_minted(ctx: ResponseContext, report: Report, rec: CallRecord) -> Report:
+    """An STS call by a credential of an open incident's chain that its containment did not read (CloudTrail's
+    event history lags; EventBridge delivered it later): the credential it minted is cut at once, as the chain's
+    are (contract "Containment that holds": while an incident is open, what its chain does is contained at once).
+    The trigger joins the incident; it pages only by the incident's digest."""
+    if rec.event_name not in CHAIN_EVENTS or rec.error_code or not rec.access_key_id:
+        return report
+    links = [minted_link(rec, rec.access_key_id, key, 1) for kind, key in rec.resources if kind == "credential"]
+    incident = incident_of_call(ctx, rec) if links else None
+    if incident is None:
+        return report
+    join(ctx, incident, rec.access_key_id)
+    report.incident_id = incident
+    outcomes = ctx.run(plan_cuts(Chain(rec.access_key_id, links), ctx.policy, None, ctx.now))
+    report.add(outcomes)
+    report.chain = chain_report(Chain(rec.access_key_id, links), outcomes, ctx.dry_run)
+    report.status = "planned" if ctx.dry_run else "contained"
+    report.severity = "critical"
+    minted = ", ".join(x.credential for x in links)
+    report.subject = f"{rec.event_name} by {rec.access_key_id} (open incident {incident}): {minted}"
+    report.done_word = "cut"
+    report.todo = [
+        f"{rec.access_key_id}, a credential of open incident {incident}, obtained {minted} with {rec.event_name} "
+        f"at {iso(rec.time)}: see that incident for everything its chain did."
+    ]
+    return report
 
 
 def finish_chain(ctx: ResponseContext, report: Any, response: ChainResponse, principal: Principal) -> None:

@@ -16,6 +16,7 @@ import re
 from ..backdoors import backdoors_from, plan_backdoors
 from ..cloudtrail_records import IAM_PERSISTENCE_EVENTS, CallRecord
 from ..context import ResponseContext
+from ..joining import incident_of_call
 from ..model import Principal
 from ..report import Report
 from ..timeutil import iso
@@ -68,7 +69,7 @@ def persistence_under_incident(ctx: ResponseContext, report: Report, rec: CallRe
     """An IAM persistence call by a credential under an open incident: neutralise what it created, at once."""
     if rec.kind != "persistence" or rec.event_name not in IAM_PERSISTENCE_EVENTS or ctx.incidents is None:
         return report
-    incident = ctx.incidents.open_incident(rec.access_key_id, rec.principal_arn)
+    incident = incident_of_call(ctx, rec)
     if not incident:
         return report
     who = rec.principal_arn or rec.principal_name or "unknown principal"

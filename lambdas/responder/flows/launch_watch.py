@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from .. import store
-from ..cloudtrail_records import WATCHED_EVENTS, CallRecord
+from ..cloudtrail_records import CHAIN_EVENTS, WATCHED_EVENTS, CallRecord
 from ..context import ResponseContext
 from ..guard_calls import is_tamper_call
-from ..joining import join
+from ..joining import incident_of_call, join
 from ..model import Principal, Suspect
 from ..report import Report
 from ..report.needs_human import purchase_todo
 from ..timeutil import iso
 from .base import DESCRIBE, RECORD, STOP, Flow
+from .chain import MINTED_CUTS, cut_minted
 from .earliest import persistence_under_incident
 from .instances import stop_these
 from .left_running import hold_or_page
@@ -20,8 +21,8 @@ from .tamper import respond_to_tamper
 
 LAUNCH_CONTAINMENT = Flow(
     "launch-containment",
-    (store.LEDGER_WRITE, store.INCIDENTS_READ, *DESCRIBE, *STOP, *RECORD),
-    "contract: CloudTrail launch events",
+    (store.LEDGER_WRITE, store.LEDGER_READ, store.INCIDENTS_READ, *DESCRIBE, *STOP, *MINTED_CUTS, *RECORD),
+    "contract: CloudTrail launch events; a credential minted by an open incident's chain cut at once",
 )
 
 
@@ -56,13 +57,15 @@ def watch_call(ctx: ResponseContext, rec: CallRecord) -> Report:
     if ctx.ledger is not None:
         ctx.ledger.record(rec)
     report.headline = f"recorded {rec.event_name} ({rec.kind}) by {who} in {rec.region}"
+    if rec.event_name in CHAIN_EVENTS:  # a credential minted by an open incident's chain: cut at once
+        return cut_minted(ctx, report, rec)
     if rec.kind != "launch":  # failed attempts are only recorded; persistence calls too, unless under an incident
         return persistence_under_incident(ctx, report, rec)
 
     report.principal = Principal(
         rec.identity_type or "Unknown", rec.principal_name or "unknown", rec.principal_arn, rec.access_key_id
     )
-    incident = ctx.incidents.open_incident(rec.access_key_id, rec.principal_arn) if ctx.incidents else None
+    incident = incident_of_call(ctx, rec)
     protected = ctx.policy.is_protected_principal(rec.principal_arn, rec.principal_name)
     outside = ctx.policy.region_outside_allowed(rec.region)
     suspicious = bool(rec.instance_type) and ctx.policy.is_suspicious([rec.instance_type or ""])

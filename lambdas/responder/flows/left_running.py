@@ -16,7 +16,7 @@ from typing import Any
 
 from ..cloudtrail_records import CallRecord, creator_arn
 from ..context import ResponseContext
-from ..joining import join
+from ..joining import incident_of_call, join
 from ..model import Window
 from ..report import Report
 from ..timeutil import iso, parse_time, utcnow
@@ -46,7 +46,7 @@ def hold_or_page(
         return report
     if GRACE_SECONDS:  # only a notice that would page waits
         time.sleep(GRACE_SECONDS)
-    incident = ctx.incidents.open_incident(rec.access_key_id, rec.principal_arn)
+    incident = incident_of_call(ctx, rec)
     if incident:
         join(ctx, incident, rec.access_key_id)
         report.incident_id = incident
