@@ -28,7 +28,7 @@ from rich.console import Console
 from . import ROOT, render
 
 if TYPE_CHECKING:
-    from responder.config import Settings
+    from responder.core.config import Settings
     from responder.runbooks.base import RunbookBase
 
 EVENTS_DIR = ROOT / "events"
@@ -60,7 +60,7 @@ def consoles() -> tuple[Console, Console]:
 def exit_codes(err: Console) -> Iterator[None]:
     """Map what the engine raises to the documented exit codes, with a readable message."""
     from responder.aws import AWS_ERRORS, describe_error
-    from responder.entrypoint import IncompleteResponse
+    from responder.shell.entrypoint import IncompleteResponse
 
     try:
         yield
@@ -108,7 +108,7 @@ def region_list(value: str | None, option: str) -> tuple[str, ...] | None:
     """A comma-separated option, validated like the environment variable it stands for."""
     if value is None:
         return None
-    from responder.partitions import not_regions, partition_of
+    from responder.core.partitions import not_regions, partition_of
 
     regions = tuple(part.strip() for part in value.split(",") if part.strip())
     bad = not_regions(regions, partition_of(os.environ.get("AWS_REGION") or "us-east-1"))
@@ -201,7 +201,7 @@ def plan_settings(
     allowed_regions: str | None, protected_principals: str | None, regions: str | None, ledger_table: str | None
 ) -> Settings:
     """Environment first, options over it; forced dry-run; no incidents/idempotency table (read-only)."""
-    from responder.config import TOPIC_ARN_PATTERN, Settings
+    from responder.core.config import TOPIC_ARN_PATTERN, Settings
 
     env = dict(os.environ)
     if not TOPIC_ARN_PATTERN.match(env.get("NOTIFY_TOPIC_ARN", "").strip()):
@@ -256,12 +256,12 @@ def plan(
 
 def make_plan(command: RunbookBase, settings: Settings, err: Console) -> dict[str, Any]:
     """The engine itself, dry-run, with a progress line per region; ``finish`` (notify/record) is skipped."""
-    from responder.accounts import act_in, refusal
     from responder.aws import Clients, caller_account
-    from responder.context import ResponseContext, incident_id_for
+    from responder.core.timeutil import utcnow
     from responder.flows import not_acted
     from responder.runbooks import run_runbook
-    from responder.timeutil import utcnow
+    from responder.shell.accounts import act_in, refusal
+    from responder.shell.context import ResponseContext, incident_id_for
 
     clients = Clients()
     account = caller_account(clients, settings.home_region)
@@ -399,7 +399,7 @@ def run(
 def run_local(event: dict[str, Any], dry_run: bool, yes: bool, verbose: bool, err: Console) -> dict[str, Any]:
     """``handlers.runbook`` in-process: parse, respond, notify, record, raise - exactly as deployed."""
     from responder.aws import caller_account, default_clients
-    from responder.config import Settings
+    from responder.core.config import Settings
 
     settings = Settings.from_env()  # fails here (exit 2, variable named) before the prompt
     if not (settings.dry_run or yes or dry_run):
@@ -529,7 +529,7 @@ def replay_emulated(name: str, event: Any, out: Console, err: Console, verbose: 
 
 
 def replay_real(name: str, event: Any, yes: bool, verbose: bool, out: Console, err: Console) -> dict[str, Any]:
-    from responder.config import Settings
+    from responder.core.config import Settings
 
     settings = Settings.from_env()
     err.print(
@@ -622,7 +622,7 @@ def release(
 def incidents_store(table: str | None, region: str | None) -> Any:
     """The incidents table, read with the current credentials (the CLI's own reads: no function needs them)."""
     from responder.aws import Clients
-    from responder.store import Incidents
+    from responder.record.store import Incidents
 
     if not table:
         raise CliInputError("option '--table': required (or set INCIDENTS_TABLE): the stack's incidents table")
@@ -662,7 +662,7 @@ def show_incident(
     as_json: AsJson = False,
 ) -> None:
     """One incident: its stored report (every attempt folded in), each attempt, each close and release."""
-    from responder.events import INCIDENT_ID
+    from responder.parse.events import INCIDENT_ID
 
     out, err = consoles()
     with exit_codes(err):

@@ -140,7 +140,7 @@ def incomplete(console: Console, message: str) -> None:
 
 
 def progress(console: Console, result: Any, dry_run: bool) -> None:
-    """One line per region as it finishes (a ``responder.model.RegionResult``)."""
+    """One line per region as it finishes (a ``responder.core.model.RegionResult``)."""
     counts = Counter(o.status for o in result.outcomes)
     verb = "to act on" if dry_run else "acted on"
     line = Text("  ")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from responder.config import DEFAULT_SUSPICIOUS_INSTANCE_TYPES
-from responder.partitions import is_region, not_regions, partition_of
+from responder.core.config import DEFAULT_SUSPICIOUS_INSTANCE_TYPES
+from responder.core.partitions import is_region, not_regions, partition_of
 
 # The local part and the domain as SMTP allows them unquoted: no brackets, quotes, commas or spaces
 EMAIL = re.compile(

@@ -23,7 +23,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from responder import own_names
+from responder.core import own_names
 
 from .config import ResponderConfig, global_events_region
 from .guard import GUARD_PATTERN

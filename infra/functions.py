@@ -10,11 +10,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from responder import capabilities as cap
-from responder import catalog, kinds, own_names
-from responder import guard_state as guarded
+from responder import kinds
 from responder.actions import restore, undo, undo_flow_logs
 from responder.actions.ecs_task import ECS_TASK
+from responder.core import capabilities as cap
+from responder.core import own_names
+from responder.evidence import guard_state as guarded
+from responder.shell import catalog
 
 from . import LAMBDAS
 from .config import ResponderConfig

@@ -1,7 +1,7 @@
 """Guarding the responder (contract section of that name): the rule pattern of the tamper calls, the heartbeat's
 schedule and its alarm (missing data is breaching), the watchdog topic, and the trail bucket's harder policy.
 
-The names come from ``responder.own_names``, the one list the functions read too."""
+The names come from ``responder.core.own_names``, the one list the functions read too."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from responder import own_names
-from responder.guard_calls import LAMBDA_EVENT_NAMES, SOURCES, TAMPER_CALLS, base_name
+from responder.core import own_names
+from responder.parse.guard_calls import LAMBDA_EVENT_NAMES, SOURCES, TAMPER_CALLS, base_name
 
 WATCHDOG_TOPIC = f"{own_names.PREFIX}-watchdog"
 HEARTBEAT_MINUTES = 5

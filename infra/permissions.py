@@ -1,6 +1,6 @@
 """Each function's IAM policy: the statements of ``policy_documents`` for the hub stack, as CDK statements.
 
-``responder.catalog.grants_for(handler, ...)`` says what a handler's flows call, on which resources, under which
+``responder.shell.catalog.grants_for(handler, ...)`` says what a handler's flows call, on which resources, under which
 conditions; here the responder's own resources get the stack's ARNs, and the configuration's denies are added.
 """
 

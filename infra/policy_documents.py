@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from responder import capabilities as cap
-from responder import catalog
-from responder.table_keys import TABLES
+from responder.core import capabilities as cap
+from responder.core.table_keys import TABLES
+from responder.shell import catalog
 
 from .config import ResponderConfig
 

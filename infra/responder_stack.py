@@ -7,8 +7,9 @@ from typing import Any
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from responder import catalog, own_names
 from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
+from responder.core import own_names
+from responder.shell import catalog
 
 from .alarms import FailureAlarms
 from .chat import ChatChannels
@@ -43,7 +44,7 @@ ROUTES: dict[str, tuple[dict[str, Any], str, str]] = {
     "IamRule": (IAM_CLOUDTRAIL_PATTERN, "cloudtrail", "IAM persistence calls -> ledger"),
     "GuardRule": (GUARD_PATTERN, "cloudtrail", "Calls that tamper with the responder (all regions) -> restore"),
 }
-# Fixed rule names (responder.own_names): a tamper call on a rule is recognised by its name.
+# Fixed rule names (responder.core.own_names): a tamper call on a rule is recognised by its name.
 RULE_NAMES = {
     "HealthRule": own_names.rule("health"),
     "GuardDutyRule": own_names.rule("guardduty"),

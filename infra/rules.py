@@ -10,9 +10,15 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from responder import kinds, own_names
-from responder.cloudtrail_records import CHAIN_EVENTS, EC2_PERSISTENCE_EVENTS, IAM_PERSISTENCE_EVENTS, LAUNCH_EVENTS
-from responder.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
+from responder import kinds
+from responder.core import own_names
+from responder.parse.cloudtrail_records import (
+    CHAIN_EVENTS,
+    EC2_PERSISTENCE_EVENTS,
+    IAM_PERSISTENCE_EVENTS,
+    LAUNCH_EVENTS,
+)
+from responder.parse.events import HEALTH_CREDENTIAL_CODES, HEALTH_DETAIL_TYPES
 
 HEALTH_PATTERN: dict[str, Any] = {
     "source": ["aws.health"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from constructs import Construct
-from responder.table_keys import TABLES
+from responder.core.table_keys import TABLES
 
 
 class ResponderTables(Construct):

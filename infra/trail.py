@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from responder import own_names
+from responder.core import own_names
 
 from .guard import harden_trail_bucket
 from .keys import evidence_key

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from responder import catalog
+from responder.shell import catalog
 
 from compromise_responder.tools.emulator import DEFAULT_REGIONS, EmulatedAws, LambdaContext
 from compromise_responder.tools.emulator.authorization import NEEDS_NO_PERMISSION

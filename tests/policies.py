@@ -8,8 +8,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from responder.config import DEFAULT_PROTECT_TAG_KEY
-from responder.table_keys import TABLES
+from responder.core.config import DEFAULT_PROTECT_TAG_KEY
+from responder.core.table_keys import TABLES
 
 from compromise_responder.infra.config import ResponderConfig, load
 from compromise_responder.infra.policy_documents import (

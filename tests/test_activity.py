@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from responder.activity import Pacer, Tally, is_notable_write, summary_json
+from responder.evidence.activity import Pacer, Tally, is_notable_write, summary_json
 from typer.testing import CliRunner
 
 from compromise_responder.cli.main import app

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
 from responder.actions.undo import REVOKE_SINCE_POLICY_NAME
-from responder.entrypoint import IncompleteResponse
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.chain import (

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from responder.chain import Chain, Link, link_of, plan_cuts
-from responder.left_behind import left_behind_from, plan_undos, previous_trust, without_outside_principals
-from responder.rogue import RoguePolicy
+from responder.decide.left_behind import left_behind_from, plan_undos, previous_trust, without_outside_principals
+from responder.decide.rogue import RoguePolicy
+from responder.evidence.chain import Chain, Link, link_of, plan_cuts
 
 C = "AKIAIOSFODNN7EXAMPLE"
 USER = {"type": "IAMUser", "principalId": "AIDACKCEVSQ6C2EXAMPLE", "arn": "arn:aws:iam::123456789012:user/ci-deployer",
@@ -124,7 +124,7 @@ def test_the_trust_policy_to_put_back_is_the_last_one_set_outside_the_chain():
 
 
 def test_a_protected_target_keeps_its_undo_listed_skipped_naming_why():
-    from responder.left_behind_tags import guard_protected, key_of
+    from responder.evidence.left_behind_tags import guard_protected, key_of
 
     found = left_behind_from(
         [
@@ -209,7 +209,7 @@ def test_trail_selectors_put_back_from_the_history_or_management_events_logged_a
 
 
 def test_lifecycle_rules_are_read_from_the_record_as_cloudtrail_writes_them():
-    from responder.bucket_lifecycle import previous_lifecycle, rules_of
+    from responder.decide.bucket_lifecycle import previous_lifecycle, rules_of
 
     stratus = {"Host": "team-audit-logs.s3.us-east-1.amazonaws.com", "bucketName": "team-audit-logs", "lifecycle": "",
                "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}, "Filter": {"Prefix": "*"},

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from responder.notify import JSON_MARKER, SNS_MAX_BYTES, compose_per_protocol
+from responder.record.notify import JSON_MARKER, SNS_MAX_BYTES, compose_per_protocol
 
 from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, spot_swarm
 from tests.report_truth import assert_text_truthful, assert_truthful

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.events import BadInput
-from responder.table_keys import TABLES
+from responder.core.table_keys import TABLES
+from responder.parse.events import BadInput
 
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from responder.config import ConfigError, Settings
+from responder.core.config import ConfigError, Settings
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:team"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from responder.entrypoint import IncompleteResponse
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.hooks import Call

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from responder import own_names
+from responder.core import own_names
 
 from compromise_responder.tools.emulator.cloudtrail import Identity
 from compromise_responder.tools.emulator.responder_world import DEPLOY_ROLE, SESSION_ID, deploy_responder, role_session
@@ -237,7 +237,7 @@ def test_a_call_on_someone_elses_rule_is_not_tampering(aws, world, invoke):
 
 
 def test_the_record_names_the_target_and_session(aws, world):
-    from responder.cloudtrail_records import parse_call_event
+    from responder.parse.cloudtrail_records import parse_call_event
 
     event = world.tamper(role_session("ops-automation"), "PutFunctionConcurrency20171031", "lambda.amazonaws.com",
                          {"functionName": "compromise-responder-health", "reservedConcurrentExecutions": 0})  # fmt: skip

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from responder.actions.iam import REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
-from responder.events import BadInput, parse_guardduty
 from responder.findings import family_for
+from responder.parse.events import BadInput, parse_guardduty
 
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event
 from tests.conftest import security_groups

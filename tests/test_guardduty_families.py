@@ -17,11 +17,11 @@ import pytest
 from responder.actions.iam import REVOKE_SESSIONS_POLICY_NAME
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
 from responder.actions.role_session import REVOKE_SESSION_POLICY_NAME
-from responder.events import parse_guardduty
 from responder.findings import families, family_for, readme_table
 from responder.findings.documented import DOCUMENTED_TYPES, DOCUMENTED_TYPES_SOURCE
 from responder.findings.models import severity_band
 from responder.findings.notify_only import FALLBACK
+from responder.parse.events import parse_guardduty
 
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY
 from tests.conftest import security_groups

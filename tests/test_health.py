@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME
-from responder.entrypoint import IncompleteResponse
-from responder.events import BadInput
+from responder.parse.events import BadInput
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event, load_event, spot_swarm
@@ -307,7 +307,7 @@ def test_every_enabled_region_of_the_partition_is_swept(aws, invoke):
 def test_a_report_too_big_for_a_dynamodb_item_is_stored_compact(aws, invoke, monkeypatch):
     """1,000+ instances make a report larger than a 400 KB DynamoDB item: the idempotency record keeps
     a compact form (found by the benchmark), so a redelivery still acts once."""
-    from responder import entrypoint
+    from responder.shell import entrypoint
 
     monkeypatch.setattr(entrypoint, "IDEMPOTENCY_RECORD_BYTES", 3_000)
     aws.set_env(**ALLOWED)

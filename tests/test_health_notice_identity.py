@@ -1,10 +1,10 @@
 """Organization mode: a global Health notice arrives twice - us-east-1 and its us-west-2 backup, each forwarded by
-the member under its own envelope id - and is answered once (responder.notice_identity), through the handler."""
+the member under its own envelope id - and is answered once (responder.parse.notice_identity), through the handler."""
 
 from __future__ import annotations
 
 import pytest
-from responder.notice_identity import keyed_by_notice, notice_id
+from responder.parse.notice_identity import keyed_by_notice, notice_id
 
 from compromise_responder.tools.emulator.scenarios import spot_swarm
 from tests.report_truth import assert_truthful

@@ -8,7 +8,7 @@ import json
 import zipfile
 
 import pytest
-from responder import own_names
+from responder.core import own_names
 
 from compromise_responder.tools.emulator.responder_world import deploy_responder
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME
-from responder.config import ConfigError, Settings
+from responder.core.config import ConfigError, Settings
 
 from compromise_responder.tools.emulator import clock
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, aws_quarantine_attached, health_event

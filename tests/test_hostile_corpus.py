@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from responder.events import BadInput
+from responder.parse.events import BadInput
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.scenarios import ALLOWED, spot_swarm

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from responder.cloudtrail_records import parse_call_event
-from responder.events import BadInput, parse_guardduty, parse_health
+from responder.parse.cloudtrail_records import parse_call_event
+from responder.parse.events import BadInput, parse_guardduty, parse_health
 from responder.runbooks import parse_runbook
 
 from tests.hostile_corpus import EVENTS, MESSAGE_MAX, components, named_fields

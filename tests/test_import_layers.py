@@ -16,13 +16,13 @@ LAMBDAS = ROOT / "lambdas"
 
 # The pure core: parsing, settings, the decision and its vocabulary. It makes no AWS call and imports only itself.
 CORE = {
-    "responder.arns",
-    "responder.capabilities",
-    "responder.cloudtrail_records",
-    "responder.config",
-    "responder.events",
-    "responder.fit",
-    "responder.guard_calls",
+    "responder.core.arns",
+    "responder.core.capabilities",
+    "responder.parse.cloudtrail_records",
+    "responder.core.config",
+    "responder.parse.events",
+    "responder.core.fit",
+    "responder.parse.guard_calls",
     # the registries (their __init__) and what they declare units with; each unit's module is loaded on first use
     "responder.findings",
     "responder.findings.base",
@@ -31,13 +31,13 @@ CORE = {
     "responder.kinds",
     "responder.runbooks",
     "responder.runbooks.base",
-    "responder.model",
-    "responder.own_names",
-    "responder.partitions",
-    "responder.pricing",
-    "responder.rogue",
-    "responder.table_keys",
-    "responder.timeutil",
+    "responder.core.model",
+    "responder.core.own_names",
+    "responder.core.partitions",
+    "responder.decide.pricing",
+    "responder.decide.rogue",
+    "responder.core.table_keys",
+    "responder.core.timeutil",
 }
 OUTSIDE_THE_ASSET = ("infra", "cli", "tools", "tests")
 
@@ -138,6 +138,33 @@ def test_the_pure_core_imports_only_the_core(name):
     assert GRAPH[name] - CORE == set(), f"{name} imports outside the pure core"
 
 
+# The pipeline's layers (``responder/__init__``): what each package may import besides itself. The vocabulary and
+# the reading of what AWS delivers import no step after them; the decision never reads (no evidence, record, shell).
+LAYERS = {
+    "responder.core": {"responder.core"},
+    "responder.parse": {"responder.core", "responder.kinds", "responder.findings"},  # the registries' models
+    "responder.decide": {"responder.core", "responder.parse", "responder.actions", "responder.kinds"},
+}
+
+
+def _package(name: str) -> str:
+    return ".".join(name.split(".")[:2])
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_each_layer_of_the_pipeline_imports_only_what_comes_before_it(layer):
+    allowed = LAYERS[layer] | {layer}
+    members = [name for name in MODULES if _package(name) == layer]
+    assert members, f"{layer} has no module"
+    upward = {f"{name} -> {m}" for name in members for m in GRAPH[name] if _package(m) not in allowed}
+    assert not upward, f"{layer} imports a later step: {sorted(upward)}"
+
+
+def test_the_layer_check_sees_an_upward_arrow():
+    graph = {"responder.decide.planner": {"responder.evidence.probes"}}
+    assert {m for m in graph["responder.decide.planner"] if _package(m) not in LAYERS["responder.decide"]}
+
+
 def test_the_engine_never_imports_its_handlers_or_anything_outside_the_asset():
     for name in MODULES:
         if name.startswith("responder"):
@@ -148,10 +175,10 @@ def test_the_engine_never_imports_its_handlers_or_anything_outside_the_asset():
 def test_the_catalog_does_not_pull_in_the_lambda_shell():
     """The CDK synth reads the catalog; the handler glue (Powertools, telemetry) is not its business."""
     reached: set[str] = set()
-    todo = ["responder.catalog"]
+    todo = ["responder.shell.catalog"]
     while todo:
         name = todo.pop()
         if name not in reached:
             reached.add(name)
             todo.extend(GRAPH[name])
-    assert "responder.entrypoint" not in reached
+    assert "responder.shell.entrypoint" not in reached

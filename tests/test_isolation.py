@@ -8,7 +8,7 @@ import uuid
 import pytest
 from responder.actions import ACTIONS, ActionName
 from responder.actions.isolation import QUARANTINE_GROUP_NAME, UNTRACKING_GROUP_NAME
-from responder.entrypoint import IncompleteResponse
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator.scenarios import load_balanced_web_tier, load_event
 from tests.conftest import security_groups

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from responder import capabilities, catalog
+from responder.core import capabilities
+from responder.shell import catalog
 
 from compromise_responder.tools.policy_review import resource_types
 

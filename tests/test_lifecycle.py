@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from responder.actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME
-from responder.events import BadInput
+from responder.parse.events import BadInput
 
 from compromise_responder.tools.emulator import ClientContext, LambdaContext
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, health_event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from responder.notify import JSON_MARKER, SNS_MAX_BYTES, compose
+from responder.record.notify import JSON_MARKER, SNS_MAX_BYTES, compose
 from responder.report.summary import subject_line
 
 
@@ -95,7 +95,7 @@ def test_huge_reports_still_fit_in_one_sns_message():
 
 
 def test_fit_keeps_what_was_done_before_what_was_left_alone():
-    from responder.fit import fit
+    from responder.core.fit import fit
 
     big = report(actions=[{"action": "terminate-instance", "target": f"i-{n:017x}", "region": "sa-east-1",
                            "status": "skipped" if n % 2 else "done", "reason": "x" * 100} for n in range(400)])  # fmt: skip

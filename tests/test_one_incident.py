@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.config import ConfigError, Settings
+from responder.core.config import ConfigError, Settings
 from responder.flows import left_running
 
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, TEAM_KEY, health_event, load_event

@@ -15,10 +15,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from responder.account_parts import AccountSweepInProgress
 from responder.actions.iam import QUARANTINE_POLICY_NAME
-from responder.entrypoint import IncompleteResponse
-from responder.events import BadInput
+from responder.parse.events import BadInput
+from responder.record.account_parts import AccountSweepInProgress
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator import LambdaContext
 from compromise_responder.tools.emulator.hooks import Call

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from responder import catalog
-from responder.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
-from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
+from responder.parse.events import AccountOutcomeStep, AccountSweepStep, OrganizationReportStep
+from responder.record.account_parts import LEASE_MARGIN_SECONDS, AccountSweepInProgress
+from responder.shell import catalog
 
 from compromise_responder.infra.rules import REGIONAL_CLOUDTRAIL_PATTERN
 from compromise_responder.tools import deploy_checks

@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from responder.actions.iam import QUARANTINE_POLICY_NAME
 from responder.aws import default_clients
-from responder.events import BadInput
+from responder.parse.events import BadInput
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.cloudtrail import envelope

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.arns import principal_names
-from responder.model import Capacity, Instance, Launch, Principal, RegionEvidence, Suspect, Window
-from responder.planner import plan_key_containment, plan_region
-from responder.rogue import RoguePolicy
+from responder.core.arns import principal_names
+from responder.core.model import Capacity, Instance, Launch, Principal, RegionEvidence, Suspect, Window
+from responder.decide.planner import plan_key_containment, plan_region
+from responder.decide.rogue import RoguePolicy
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 WINDOW = Window(NOW - timedelta(hours=72), NOW)

@@ -17,15 +17,17 @@ from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict
-from responder import capabilities, catalog, findings, runbooks
-from responder.context import ResponseContext
-from responder.events import BadInput, FindingDetail, RegionField, parse_guardduty
+from responder import findings, runbooks
+from responder.core import capabilities
 from responder.findings.base import FindingFamily, family
 from responder.findings.notify_only import FALLBACK
 from responder.flows import NOTICE, notify_only
 from responder.flows.base import RECORD, Flow
+from responder.parse.events import BadInput, FindingDetail, RegionField, parse_guardduty
 from responder.report import Report
 from responder.runbooks.base import Runbook, RunbookBase, runbook
+from responder.shell import catalog
+from responder.shell.context import ResponseContext
 
 from tests.report_truth import assert_truthful
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from responder import runbooks
 from responder.actions.isolation import QUARANTINE_GROUP_NAME
-from responder.events import BadInput
+from responder.parse.events import BadInput
 
 from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, spot_swarm
 from tests.conftest import security_groups

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from responder.config import ConfigError, Settings
-from responder.securityhub import finding_id
+from responder.core.config import ConfigError, Settings
+from responder.record.securityhub import finding_id
 
 from compromise_responder.tools.emulator.scenarios import ALLOWED, LEAKED_KEY, health_event, load_event, spot_swarm
 from tests.report_truth import assert_truthful

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from responder import catalog, own_names
-from responder.table_keys import TABLES
+from responder.core import own_names
+from responder.core.table_keys import TABLES
+from responder.shell import catalog
 
 from compromise_responder.infra.config import ContextError, load
 from compromise_responder.infra.policy_documents import INFRA_ACTIONS

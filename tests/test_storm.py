@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 from responder.actions.iam import DENY_ALL, QUARANTINE_POLICY_NAME
-from responder.table_keys import TABLES, create_table_request
+from responder.core.table_keys import TABLES, create_table_request
 
 from compromise_responder.tools.emulator import AMI
 from compromise_responder.tools.emulator.cloudtrail import EmulatedCloudTrail, Identity, cloudtrail_detail

@@ -8,9 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from responder.entrypoint import IncompleteResponse
-from responder.events import BadInput
-from responder.notify import SNS_MAX_BYTES
+from responder.parse.events import BadInput
+from responder.record.notify import SNS_MAX_BYTES
+from responder.shell.entrypoint import IncompleteResponse
 
 from compromise_responder.tools.emulator.scenarios import LEAKED_KEY, load_event, spot_swarm
 from tests.report_truth import assert_truthful, incident_items
@@ -177,7 +177,7 @@ def test_a_concurrent_duplicate_is_not_an_error(aws, invoke, monkeypatch, contex
     """Idempotency in progress: a second delivery while the first runs returns quietly (no Errors alarm),
     notifies nobody and changes nothing; the first delivery completes and notifies once."""
     import handlers.health
-    from responder import entrypoint
+    from responder.shell import entrypoint
 
     aws.set_env(**ALLOWED)
     aws.create_user("ci-deployer", key_id=LEAKED_KEY)

@@ -3,12 +3,12 @@ and instant containment of a launch that is clearly abuse."""
 
 from __future__ import annotations
 
-from responder.cloudtrail_records import CallRecord, parse_call_event
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
 from responder.flows import watch_call
 from responder.flows.earliest import aws_quarantined_user, contain_quarantined_user
+from responder.parse.cloudtrail_records import CallRecord, parse_call_event
 from responder.report import Report
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 
 @entrypoint("cloudtrail", parse_call_event, account=lambda call: call.account, eager_journal=False)

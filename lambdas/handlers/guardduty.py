@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
-from responder.events import GuardDutyEvent, parse_guardduty
 from responder.findings.dispatch import respond_to_finding
+from responder.parse.events import GuardDutyEvent, parse_guardduty
 from responder.report import Report
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 
 @entrypoint("guardduty", parse_guardduty, account=lambda event: event.detail.accountId or event.account)

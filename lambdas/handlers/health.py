@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
-from responder.events import CONSOLE_COMPROMISE, HEALTH_NOTICES, HealthEvent, parse_health
 from responder.flows import contain_access_key
 from responder.flows.console import console_compromise
-from responder.notice_identity import keyed_by_notice
+from responder.parse.events import CONSOLE_COMPROMISE, HEALTH_NOTICES, HealthEvent, parse_health
+from responder.parse.notice_identity import keyed_by_notice
 from responder.report import Report
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:
     """Organization mode: answered once per notice, not per delivery - every member forwards the notice from
-    us-east-1 and from its us-west-2 backup (responder.notice_identity). A single account has one Health rule."""
+    us-east-1 and from its us-west-2 backup (responder.parse.notice_identity). A single account has one Health rule."""
     if os.environ.get("MEMBER_ROLE_NAME"):
         event = keyed_by_notice(event, os.environ.get("RESPONSE_MODE", "enforce"))
     return respond(event, context)

@@ -3,10 +3,10 @@ topic; switch back on what can be; notify what was found; publish the heartbeat 
 
 from __future__ import annotations
 
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
 from responder.flows.heartbeat import Beat, heartbeat, parse_beat
 from responder.report import Report
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 
 @entrypoint("heartbeat", parse_beat, idempotent=False, eager_journal=False)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from responder.account_parts import AccountSweepInProgress
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
-from responder.events import AccountOutcomeStep, AccountSweepStep, OrganizationStep, parse_organization_step
 from responder.flows.organization import fold, record_outcome, sweep_item
+from responder.parse.events import AccountOutcomeStep, AccountSweepStep, OrganizationStep, parse_organization_step
+from responder.record.account_parts import AccountSweepInProgress
 from responder.report import Report
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 DEFAULT_SECONDS = 900.0  # the function's timeout, when the invocation does not say how long it has left
 _remaining = ContextVar("remaining_seconds", default=DEFAULT_SECONDS)

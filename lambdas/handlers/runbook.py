@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from responder.context import ResponseContext
-from responder.entrypoint import entrypoint
 from responder.report import Report
 from responder.runbooks import parse_runbook, run_runbook
 from responder.runbooks.base import RunbookBase
+from responder.shell.context import ResponseContext
+from responder.shell.entrypoint import entrypoint
 
 
 @entrypoint(

@@ -1,48 +1,37 @@
 """Compromise responder: contain an AWS credential compromise without destroying anything.
 
-Layout (functional core, imperative shell: parsing, deciding and planning make no AWS call):
+The layout is the pipeline: parse -> evidence -> decide -> execute -> report, with what outlives an invocation
+in record/ and the imperative shell around it (functional core: parsing and deciding make no AWS call).
 
-  parsing and settings (pure)
-    events              typed models of what AWS delivers, the runbooks' field shapes; BadInput names the field
-    cloudtrail_records  one reader of CloudTrail records (watcher events and LookupEvents alike)
-    config              environment configuration, validated once per invocation
-    partitions, arns    regions of a partition; ARN text, partition-aware
-    own_names           the fixed names of the responder's own resources (the stack gives them, the code reads them)
-    guard_calls         the calls that tamper with the responder, their targets, who may make them
-    timeutil, pricing   UTC time parsing; on-demand $/hour of instance types
-  the decision (pure)
-    model               principals, windows, evidence, planned steps, outcomes
-    rogue               RoguePolicy: what is rogue, and why
-    planner             evidence -> ordered steps
-    backdoors           what a contained principal created to come back, and what to do with it
-    chain               the credential chain: what the key became (links from CloudTrail and the ledger), the cuts
-    left_behind         what the chain left behind: the undo of each call, or a line for a human
-  AWS calls (thin executors, each declaring its IAM permissions)
-    capabilities        the declarations; catalog maps handlers -> flows -> capabilities
-    actions/            the changes (iam, capacity, isolation, undo, restore, role_session, ecs_task) and the executor
-    probes              the reads (describes, key owner, LookupEvents, Auto Scaling and target-group membership)
-    attribution         who launched what, in one place: the ledger first, LookupEvents second; by key and by resource
-    kinds/              capacity beyond EC2, one module per kind (ECS, Lambda, SageMaker, Batch, EKS, Lightsail,
-                        CodeBuild, Glue, started instances, purchases): create calls, probe, stop actions, price
-    activity            what a key did: LookupEvents in every region, paced, budgeted, counted (Tally is pure)
-    sweep               RegionSweep: every region in parallel, fault-isolated
-    store, table_keys   DynamoDB: launch ledger, incidents (every attempt, close, release); the tables' keys
-    account_parts       an organization sweep's account: its lease (never swept twice at once), its part
-    attempts            earlier attempts of an incident: a retry keeps what they did
-    joining             one incident per credential: open or join (conditional writes), the page budget
-    guard_state         the responder's own trail, detector, rules, functions, topic: read, and what to restore
-    notify              the one SNS call (per protocol: e-mail text + JSON, chat custom notification)
-    securityhub         the incident as a Security Hub finding (SECURITY_HUB_FINDINGS)
-  responses
-    context             what one response needs: settings, clients, stores, the journal
-    flows/              keys, activity, roles, instances, tasks, launch_watch (swarm, left_running), notices,
-                        lifecycle, organization, chain, holding, console, tamper (a tampering incident),
-                        heartbeat (every 5 minutes):
-                        each returns a Report
-    findings/           the GuardDuty finding families, one module each (types, target, response, flows), their
-                        registry, the dispatcher (the gate, then the first matching family); where each family names
-                        its target (models), GuardDuty's severity bands, the finding types AWS documents
-    runbooks/           the manual runbooks, one module each (model, runner, flows), their registry (parse, run)
-    report/             the Report; its words (only what AWS confirmed), summary, chat message, NEEDS A HUMAN
-    entrypoint          handler glue: parse -> respond once -> notify -> record every attempt -> raise
+  core/        the shared vocabulary (pure): model (principals, windows, evidence, steps, outcomes), config
+               (validated once), arns, partitions, timeutil, fit (sizes), capabilities (every AWS call declared
+               with its IAM permissions), own_names and table_keys (what the stack creates, read by the code)
+  parse/       1. what AWS delivers: events (one typed model per source, the runbooks' fields; BadInput names the
+               field), cloudtrail_records (one reader of CloudTrail records), guard_calls (the tamper calls),
+               notice_identity (one answer per Health notice)
+  evidence/    2. the reads: probes (describes, key owner, LookupEvents, memberships), attribution (who launched
+               what: the ledger, then LookupEvents), chain (what the key became, and the cuts' plan), backdoors
+               (what a contained principal created to come back, and what to do with it), activity (what a key
+               did, paced and budgeted), left_behind_tags, guard_state (the responder's own state)
+  decide/      3. pure, and never reading: rogue (RoguePolicy), planner (evidence -> ordered steps), pricing,
+               left_behind (the undo of what the chain left), bucket_lifecycle (a bucket's earlier lifecycle)
+  actions/     4. execute: every change, each class with its permissions, phase, words and what it stops; the
+               executor runs a plan (dry-run: plans only)
+  aws          one boto3 client per account, service and region, with adaptive retries; AWS errors in words
+  kinds/       capacity beyond EC2, one module per kind: create calls, probe, stop actions, price (a registry)
+  sweep        RegionSweep: the pipeline for one region (describe, attribute, plan, execute), every region in
+               parallel, fault-isolated; it may start before the chain's reading ends and waits for it to decide
+  report/      5. the Report: only what AWS confirmed (wording), the summary, the chat message, NEEDS A HUMAN
+  record/      store (launch ledger, incidents), attempts (a retry keeps what earlier ones did), joining (one
+               incident per compromise, the page budget), account_parts (an organization sweep's accounts), notify
+               (the one SNS call), securityhub (the ASFF finding), idempotency (its declaration)
+  flows/       the responses, each a Flow listing the capabilities it uses and returning a Report: keys, chain,
+               holding, activity, roles, instances, tasks, launch_watch (swarm, left_running), notices, lifecycle,
+               organization, console, tamper, heartbeat
+  findings/    the GuardDuty finding families, one module each, their registry and the dispatcher
+  runbooks/    the manual runbooks, one module each (model, runner, flows), their registry
+  shell/       context (what one response needs),
+               accounts (which account a response acts in, and whether it may), quarantine (the managed policy's
+               ARN), entrypoint (parse -> respond once -> notify -> record every attempt -> raise), catalog
+               (handlers -> flows -> capabilities: each function's IAM policy)
 """

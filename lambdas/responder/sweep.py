@@ -16,18 +16,18 @@ from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
-from . import attribution
 from .actions import ACTIONS, STOPS_CAPACITY, execute, report_order
 from .aws import Clients, describe_error
-from .cloudtrail_records import CallRecord, launch_events
-from .config import Settings
+from .core.config import Settings
+from .core.model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Step, Suspect, Window, planned
+from .decide.planner import plan_region
+from .decide.rogue import RoguePolicy
+from .evidence import attribution
+from .evidence.probes import describe_region, lookup_calls
 from .kinds import kinds
 from .kinds.base import CapacityKind, Workload, plan_workloads
-from .model import Launch, Outcome, RegionEvidence, RegionResult, RegionStatus, Step, Suspect, Window, planned
-from .planner import plan_region
-from .probes import describe_region, lookup_calls
-from .rogue import RoguePolicy
-from .store import Ledger
+from .parse.cloudtrail_records import CallRecord, launch_events
+from .record.store import Ledger
 
 
 @dataclass(frozen=True)

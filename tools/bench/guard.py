@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from responder import own_names
+from responder.core import own_names
 
 from compromise_responder.tools.emulator import EmulatedAws
 from compromise_responder.tools.emulator.responder_world import deploy_responder

@@ -30,7 +30,7 @@ from .instrument import (
 from .scenario import ALLOWED_REGIONS, CLEAN_REGIONS, REGIONS, Scene, Shape, Size, build, verify
 
 Engine = Literal["responder", "sequential"]
-ACTIVITY_THREAD = "activity"  # the activity summary's reader threads (responder.activity)
+ACTIVITY_THREAD = "activity"  # the activity summary's reader threads (responder.evidence.activity)
 THROTTLE: dict[str, Any] = {
     "services": ["ec2"],
     "code": "RequestLimitExceeded",
@@ -200,7 +200,7 @@ def _responder(spec: RunSpec, scene: Scene, reports: list[dict[str, Any]]) -> Ca
         assert "handlers.health" not in sys.modules, "a cold run needs a fresh interpreter (run_isolated)"
         os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "compromise-responder-health"
     from handlers import health
-    from responder.entrypoint import prewarm
+    from responder.shell.entrypoint import prewarm
 
     event = scene.health_event()
     if not spec.cold:

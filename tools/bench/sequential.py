@@ -11,16 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from responder.actions import ACTIONS
-from responder.attribution import suspects_of
 from responder.aws import AWS_ERRORS, Clients
-from responder.cloudtrail_records import LAUNCH_EVENTS
-from responder.config import Settings
-from responder.model import GLOBAL, Capacity, RegionEvidence, Step, Window
-from responder.planner import plan_key_containment, plan_region
-from responder.probes import REGION_DESCRIBES, describe_instances, key_owner, lookup_calls
-from responder.quarantine import quarantine_policy_arn, with_quarantine_arn
-from responder.rogue import RoguePolicy
-from responder.timeutil import utcnow
+from responder.core.config import Settings
+from responder.core.model import GLOBAL, Capacity, RegionEvidence, Step, Window
+from responder.core.timeutil import utcnow
+from responder.decide.planner import plan_key_containment, plan_region
+from responder.decide.rogue import RoguePolicy
+from responder.evidence.attribution import suspects_of
+from responder.evidence.probes import REGION_DESCRIBES, describe_instances, key_owner, lookup_calls
+from responder.parse.cloudtrail_records import LAUNCH_EVENTS
+from responder.shell.quarantine import quarantine_policy_arn, with_quarantine_arn
 
 from compromise_responder.tools.emulator import ACCOUNT
 
@@ -35,7 +35,7 @@ def contain(access_key_id: str, notice_start: datetime, regions: Sequence[str]) 
     owner = key_owner(clients, home, access_key_id, ACCOUNT)
     if owner.principal is None:
         raise RuntimeError(f"{access_key_id} has no owner in the emulated account")
-    # the quarantine step names the stack's managed policy, as the engine's context adds it (responder.quarantine)
+    # the quarantine step names the stack's managed policy, as the engine's context adds it (responder.shell.quarantine)
     quarantine = with_quarantine_arn(
         list(plan_key_containment(access_key_id, owner.principal, policy)), quarantine_policy_arn(settings, ACCOUNT)
     )

@@ -45,10 +45,10 @@ os.environ.setdefault("MOTO_AMIS_PATH", str(Path(__file__).resolve().parent / "a
 AMI = "ami-0abcdef1234567890"
 
 from moto import mock_aws  # noqa: E402
-from responder import activity  # noqa: E402
-from responder.attempts import forget_all as forget_all_attempts  # noqa: E402
 from responder.aws import new_session, reset_default_clients  # noqa: E402
-from responder.table_keys import TABLES, create_table_request  # noqa: E402
+from responder.core.table_keys import TABLES, create_table_request  # noqa: E402
+from responder.evidence import activity  # noqa: E402
+from responder.record.attempts import forget_all as forget_all_attempts  # noqa: E402
 
 from .authorization import Authorization  # noqa: E402
 from .capacity import BatchJobs, EcsGaps, GlueRuns, Lightsail, RunningBuilds, SageMakerJobs, UnofferedRegions  # noqa: E402
@@ -100,13 +100,13 @@ class Notification:
     @property
     def report(self) -> dict[str, Any]:
         """The JSON report: the last part of the message, after the marker line."""
-        from responder.notify import JSON_MARKER
+        from responder.record.notify import JSON_MARKER
 
         return json.loads(self.body.split(JSON_MARKER, 1)[1])
 
     @property
     def summary(self) -> str:
-        from responder.notify import JSON_MARKER
+        from responder.record.notify import JSON_MARKER
 
         return self.body.split(JSON_MARKER, 1)[0]
 

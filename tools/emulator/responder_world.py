@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from responder import own_names
-from responder.guard_state import GuardPlace
+from responder.core import own_names
+from responder.evidence.guard_state import GuardPlace
 
 from .cloudtrail import Identity, cloudtrail_detail
 from .hooks import Call

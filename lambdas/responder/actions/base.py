@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from .. import capabilities as cap
 from ..aws import AWS_ERRORS, describe_error
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 
 
 class ActionName(StrEnum):

@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import capabilities as cap
 from ..aws import describe_error, error_code
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, batch_result, describe_unsuccessful, each, register
 
 ALREADY_GONE = "already gone (AWS does not know it any more): nothing to stop"

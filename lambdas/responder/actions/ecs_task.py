@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import capabilities as cap
 from ..aws import AWS_ERRORS, describe_error
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, register
 from .isolation import (
     ISOLATED_TAG,

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..attempts import StepKey
 from ..aws import AWS_ERRORS, Clients, describe_error
-from ..model import GLOBAL, Outcome, Step
+from ..core.model import GLOBAL, Outcome, Step
+from ..record.attempts import StepKey
 from .base import ACTIONS, Action
 
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from .. import capabilities as cap
 from ..aws import AWS_ERRORS, describe_error, error_code
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
 QUARANTINE_POLICY_NAME = cap.QUARANTINE_POLICY_NAME

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import capabilities as cap
 from ..aws import AWS_ERRORS, describe_error
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
 QUARANTINE_GROUP_NAME = "compromise-responder-quarantine"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import capabilities as cap
-from ..joining import close_claim
-from ..model import Outcome, Step
-from ..store import pointer_items, write_all
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
+from ..record.joining import close_claim
+from ..record.store import pointer_items, write_all
 from .base import Action, ActionName, Words, each, register
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import capabilities as cap
-from .. import own_names
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core import own_names
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
 RESPONDER_TRAIL = cap.arn("cloudtrail", f"trail/{own_names.TRAIL}")

@@ -10,9 +10,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import capabilities as cap
 from ..aws import error_code
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from .base import Action, ActionName, Words, each, register
 
 REVOKE_SESSION_POLICY_NAME = "compromise-responder-revoke-session"

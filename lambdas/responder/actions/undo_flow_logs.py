@@ -22,10 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .. import capabilities as cap
 from ..aws import AWS_ERRORS, describe_error
-from ..model import Outcome, Step
-from ..timeutil import parse_time
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
+from ..core.timeutil import parse_time
 from .base import Action, ActionName, Words, register
 
 EVENT = "DeleteFlowLogs"

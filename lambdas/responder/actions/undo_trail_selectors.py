@@ -23,8 +23,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..aws import AWS_ERRORS, describe_error, error_code
-from ..model import Outcome, Step
-from ..timeutil import parse_time
+from ..core.model import Outcome, Step
+from ..core.timeutil import parse_time
 from .base import Action, ActionName, Words, register
 from .undo import CLOUDTRAIL_TRAIL
 

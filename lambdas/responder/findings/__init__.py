@@ -29,8 +29,8 @@ import pkgutil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..events import FindingDetail
     from ..flows.base import Flow
+    from ..parse.events import FindingDetail
     from .base import FindingFamily
 
 _FAMILIES: dict[str, FindingFamily] = {}

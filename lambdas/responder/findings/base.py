@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..events import explain
+from ..parse.events import explain
 from . import register
 
 if TYPE_CHECKING:
-    from ..context import ResponseContext
-    from ..events import FindingDetail
     from ..flows.base import Flow
+    from ..parse.events import FindingDetail
     from ..report import Report
+    from ..shell.context import ResponseContext
 
 # (ctx, finding, region acted in, the report's facts) -> the report, or None: notify instead
 Respond = Callable[["ResponseContext", "FindingDetail", str, dict[str, Any]], "Report | None"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ResponseContext
-from ..events import FindingDetail
+from ..parse.events import FindingDetail
 from ..report import Report
+from ..shell.context import ResponseContext
 from .models import Targets
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ResponseContext
-from ..events import FindingDetail, InstanceDetails
 from ..flows import NOTICE
 from ..flows.tasks import TASK_ISOLATION, isolate_tasks
+from ..parse.events import FindingDetail, InstanceDetails
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import family
 from .common import finish
 from .models import ContainerDetails, EcsClusterDetails

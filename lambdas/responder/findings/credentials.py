@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ResponseContext
-from ..events import ACCESS_KEY_ID, AccessKeyDetails, FindingDetail
 from ..flows import (
     ISOLATION,
     KEY_CONTAINMENT,
@@ -19,7 +17,9 @@ from ..flows import (
     notify_only,
     revoke_role_sessions,
 )
+from ..parse.events import ACCESS_KEY_ID, AccessKeyDetails, FindingDetail
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import family
 from .common import finish, listed
 from .models import role_of_session

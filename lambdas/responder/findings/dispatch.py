@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ResponseContext
-from ..events import FindingDetail
 from ..flows import notify_only
+from ..parse.events import FindingDetail
 from ..report import Report
+from ..shell.context import ResponseContext
 from . import family_for
 from .base import FindingFamily
 from .models import severity_band

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..attribution import launcher_of
-from ..context import ResponseContext
-from ..events import FindingDetail, InstanceDetails
+from ..core.model import Launch
+from ..evidence.attribution import launcher_of
 from ..flows import ISOLATION, NOTICE, isolate_instance, terminate_attributed_instance
-from ..model import Launch
+from ..parse.events import FindingDetail, InstanceDetails
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import family
 from .common import finish
 

@@ -8,13 +8,13 @@ from typing import Any
 
 from ..actions import ActionName
 from ..actions.iam import RevokeRoleSessions
-from ..context import ResponseContext
-from ..events import FindingDetail
+from ..core.model import GLOBAL, Outcome, Step
+from ..core.timeutil import iso
 from ..flows.base import RECORD, Flow
 from ..kinds.lambda_function import ThrottleFunction
-from ..model import GLOBAL, Outcome, Step
+from ..parse.events import FindingDetail
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import family
 from .common import finish
 from .models import LambdaDetails

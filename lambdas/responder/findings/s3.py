@@ -5,8 +5,8 @@ notifies: a bucket policy or ACL is the team's call."""
 
 from __future__ import annotations
 
-from ..events import FindingDetail
 from ..flows import NOTICE
+from ..parse.events import FindingDetail
 from .base import family
 from .models import S3BucketDetail, Targets
 

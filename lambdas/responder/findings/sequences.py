@@ -12,14 +12,14 @@ from typing import Any
 from ..actions import ActionName
 from ..actions.iam import RevokeRoleSessions
 from ..actions.role_session import RevokeSession
-from ..context import ResponseContext
-from ..events import FindingDetail
+from ..core.model import GLOBAL, Outcome, Step
+from ..core.timeutil import iso
 from ..flows import ISOLATION, KEY_CONTAINMENT, NOTICE, contain_access_key
 from ..flows.base import RECORD, Flow
 from ..flows.tasks import TASK_ISOLATION, isolate_tasks
-from ..model import GLOBAL, Outcome, Step
+from ..parse.events import FindingDetail
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import family
 from .common import finish, listed
 from .instances import instance_report

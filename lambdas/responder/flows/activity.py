@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import probes
-from ..activity import KEY_ACTIVITY, read_activity
 from ..aws import describe_error
-from ..context import ResponseContext
-from ..model import Principal, Window
-from ..probes import key_owner
+from ..core.model import Principal, Window
+from ..evidence import probes
+from ..evidence.activity import KEY_ACTIVITY, read_activity
+from ..evidence.probes import key_owner
 from ..report import Report
 from ..report.needs_human import activity_todo
+from ..shell.context import ResponseContext
 from ..sweep import enabled_regions
 from .base import RECORD, Flow
 

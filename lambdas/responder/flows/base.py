@@ -2,14 +2,14 @@
 
 The flow names are their own kind (a flow is not the action or the runbook of the same idea); the
 capabilities are the objects the actions, probes and stores declared, so a typo fails at import.
-``responder.catalog`` maps handlers to flows; the stack turns that into each function's IAM policy.
+``responder.shell.catalog`` maps handlers to flows; the stack turns that into each function's IAM policy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import kinds, probes, store
+from .. import kinds
 from ..actions import iam
 from ..actions.capacity import (
     CancelSpotFleet,
@@ -19,10 +19,12 @@ from ..actions.capacity import (
     ScaleAsgToZero,
     TerminateInstance,
 )
-from ..capabilities import Capability
-from ..joining import INCIDENT_CLAIM
-from ..notify import PUBLISH
-from ..securityhub import IMPORT_FINDING
+from ..core.capabilities import Capability
+from ..evidence import probes
+from ..record import store
+from ..record.joining import INCIDENT_CLAIM
+from ..record.notify import PUBLISH
+from ..record.securityhub import IMPORT_FINDING
 
 
 @dataclass(frozen=True)

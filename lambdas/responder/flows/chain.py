@@ -29,10 +29,13 @@ from ..actions.undo import (
 from ..actions.undo_flow_logs import RecreateFlowLog
 from ..actions.undo_trail_deleted import RecreateTrail
 from ..actions.undo_trail_selectors import RestoreEventSelectors
-from ..activity import read_activity
 from ..aws import describe_error
-from ..backdoors import backdoors_from, plan_backdoors
-from ..chain import (
+from ..core.model import Outcome, Principal, Suspect, Window
+from ..core.timeutil import iso
+from ..decide.left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
+from ..evidence.activity import read_activity
+from ..evidence.backdoors import backdoors_from, plan_backdoors
+from ..evidence.chain import (
     CHAIN_READ,
     Chain,
     chain_launch_calls,
@@ -42,15 +45,12 @@ from ..chain import (
     plan_cuts,
     read_chain,
 )
-from ..cloudtrail_records import CHAIN_EVENTS, CallRecord, launch_events
-from ..context import ResponseContext
-from ..joining import incident_of_call, join
-from ..left_behind import LeftBehind, left_behind_from, plan_undos, previous_trust, without_outside_principals
-from ..left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
-from ..model import Outcome, Principal, Suspect, Window
+from ..evidence.left_behind_tags import LEFT_BEHIND_TAGS, guard_protected, read_tags
+from ..parse.cloudtrail_records import CHAIN_EVENTS, CallRecord, launch_events
+from ..record.joining import incident_of_call, join
 from ..report import Report
+from ..shell.context import ResponseContext
 from ..sweep import SweepRequest
-from ..timeutil import iso
 from . import history_undos
 
 IAM_REGION = "us-east-1"  # IAM (global) records its calls there

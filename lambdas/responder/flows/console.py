@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 
 from ..actions import ActionName
-from ..context import ResponseContext
-from ..events import IAM_NAME, HealthEvent
-from ..model import GLOBAL, Principal, Step
+from ..core.model import GLOBAL, Principal, Step
+from ..parse.events import IAM_NAME, HealthEvent
 from ..report import Report
+from ..shell.context import ResponseContext
 from .notices import notify_only
 
 USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):user/(?:[\x21-\x7e]*/)?([A-Za-z0-9_+=,.@-]{1,64})$")

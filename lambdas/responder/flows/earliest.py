@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 
-from ..backdoors import backdoors_from, plan_backdoors
-from ..cloudtrail_records import IAM_PERSISTENCE_EVENTS, CallRecord
-from ..context import ResponseContext
-from ..joining import incident_of_call
-from ..model import Principal
+from ..core.model import Principal
+from ..core.timeutil import iso
+from ..evidence.backdoors import backdoors_from, plan_backdoors
+from ..parse.cloudtrail_records import IAM_PERSISTENCE_EVENTS, CallRecord
+from ..record.joining import incident_of_call
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .keys import contain_access_key
 from .notices import notify_only
 

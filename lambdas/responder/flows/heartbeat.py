@@ -13,12 +13,12 @@ from typing import Any
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .. import guard_state as gs
-from .. import own_names
 from ..aws import AWS_ERRORS, describe_error
-from ..context import ResponseContext
-from ..events import BadInput
+from ..core import own_names
+from ..evidence import guard_state as gs
+from ..parse.events import BadInput
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 from .tamper import RESTORE, guard_place
 

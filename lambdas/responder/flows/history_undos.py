@@ -15,11 +15,11 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from .. import bucket_lifecycle
 from ..actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
 from ..aws import describe_error
-from ..context import ResponseContext
-from ..left_behind import LeftBehind
+from ..decide import bucket_lifecycle
+from ..decide.left_behind import LeftBehind
+from ..shell.context import ResponseContext
 
 HISTORY_DAYS = 90  # CloudTrail's event history
 HISTORY_ITEMS = 500  # records read per event name (newest first)

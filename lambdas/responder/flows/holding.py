@@ -6,12 +6,12 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 from datetime import datetime
 
-from .. import probes
 from ..actions import ActionName
 from ..actions.iam import DeleteLoginProfile
-from ..context import ResponseContext
-from ..model import GLOBAL, Outcome, Principal, Step
+from ..core.model import GLOBAL, Outcome, Principal, Step
+from ..evidence import probes
 from ..report import Report
+from ..shell.context import ResponseContext
 from .holds import CONTAINMENT_CHECK, COUNTER_MOVE, check_again, counter_moves, planned_check
 
 HOLDS = (CONTAINMENT_CHECK, probes.ATTACHED_USER_POLICIES, DeleteLoginProfile.capability)

@@ -25,14 +25,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import capabilities as cap
 from ..actions import ActionName
 from ..aws import describe_error, error_code
-from ..backdoors import NEUTRALISE, gather_backdoors, plan_backdoors
-from ..context import ResponseContext
-from ..model import GLOBAL, Outcome, Principal, Step, Window
-from ..probes import attached_policy
-from ..timeutil import as_utc, iso, utcnow
+from ..core import capabilities as cap
+from ..core.model import GLOBAL, Outcome, Principal, Step, Window
+from ..core.timeutil import as_utc, iso, utcnow
+from ..evidence.backdoors import NEUTRALISE, gather_backdoors, plan_backdoors
+from ..evidence.probes import attached_policy
+from ..shell.context import ResponseContext
 
 CONTAINMENT_CHECK = cap.declare(
     "read",

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .. import probes, store
 from ..actions import ActionName
 from ..actions.isolation import (
     DEREGISTERED_FROM_TAG,
@@ -27,10 +26,12 @@ from ..actions.isolation import (
     unchunked,
 )
 from ..aws import describe_error
-from ..context import ResponseContext
-from ..model import Instance, Outcome, Step, Suspect, TargetGroupMembership
-from ..probes import auto_scaling_group_of, describe_instances, target_groups_of
+from ..core.model import Instance, Outcome, Step, Suspect, TargetGroupMembership
+from ..evidence import probes
+from ..evidence.probes import auto_scaling_group_of, describe_instances, target_groups_of
+from ..record import store
 from ..report import Report
+from ..shell.context import ResponseContext
 from ..sweep import SweepRequest
 from .base import DESCRIBE, RECORD, STOP, Flow
 

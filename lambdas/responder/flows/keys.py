@@ -6,21 +6,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from .. import probes
 from ..actions import ActionName
 from ..actions.iam import DeactivateAccessKey, QuarantineUser
-from ..activity import KEY_ACTIVITY
 from ..aws import describe_error
-from ..backdoors import gather_backdoors, plan_backdoors
-from ..context import ResponseContext
-from ..joining import ChainParent, chain_parent, claim_containment, join
-from ..model import GLOBAL, Outcome, Principal, Step, Window
-from ..planner import plan_key_containment
-from ..probes import key_owner
+from ..core.model import GLOBAL, Outcome, Principal, Step, Window
+from ..core.timeutil import iso, utcnow
+from ..decide.planner import plan_key_containment
+from ..evidence import probes
+from ..evidence.activity import KEY_ACTIVITY
+from ..evidence.backdoors import gather_backdoors, plan_backdoors
+from ..evidence.probes import key_owner
+from ..record.joining import ChainParent, chain_parent, claim_containment, join
 from ..report import Report
 from ..report.needs_human import key_todo, protected_key_todo, unknown_key_todo
+from ..shell.context import ResponseContext
 from ..sweep import SweepRequest, enabled_regions
-from ..timeutil import iso, utcnow
 from .activity import read_key_activity
 from .base import BACKDOORS, RECORD, SWEEP, Flow
 from .chain import CHAIN, ChainFollowing, chain_activity, finish_chain

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .. import store
-from ..cloudtrail_records import CHAIN_EVENTS, WATCHED_EVENTS, CallRecord
-from ..context import ResponseContext
-from ..guard_calls import is_tamper_call
-from ..joining import incident_of_call, join
-from ..model import Principal, Suspect
+from ..core.model import Principal, Suspect
+from ..core.timeutil import iso
+from ..parse.cloudtrail_records import CHAIN_EVENTS, WATCHED_EVENTS, CallRecord
+from ..parse.guard_calls import is_tamper_call
+from ..record import store
+from ..record.joining import incident_of_call, join
 from ..report import Report
 from ..report.needs_human import purchase_todo
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import DESCRIBE, RECORD, STOP, Flow
 from .chain import MINTED_CUTS, cut_minted
 from .earliest import persistence_under_incident

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from ..cloudtrail_records import CallRecord, creator_arn
-from ..context import ResponseContext
-from ..joining import incident_of_call, join
-from ..model import Window
+from ..core.model import Window
+from ..core.timeutil import iso, parse_time, utcnow
+from ..parse.cloudtrail_records import CallRecord, creator_arn
+from ..record.joining import incident_of_call, join
 from ..report import Report
-from ..timeutil import iso, parse_time, utcnow
+from ..shell.context import ResponseContext
 
 GRACE_SECONDS = 1.5
 NOTICE_SK = "left-running"

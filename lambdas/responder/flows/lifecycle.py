@@ -12,17 +12,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .. import probes, store
 from ..actions import ActionName
 from ..actions.iam import QUARANTINE_POLICY_NAME, REVOKE_SESSIONS_POLICY_NAME, ReleaseRole, ReleaseUser
 from ..actions.lifecycle import CloseIncident
-from ..context import ResponseContext
-from ..events import BadInput
-from ..model import GLOBAL, Principal, Step
-from ..probes import attached_policy, inline_policy
+from ..core.model import GLOBAL, Principal, Step
+from ..core.timeutil import iso
+from ..evidence import probes
+from ..evidence.probes import attached_policy, inline_policy
+from ..parse.events import BadInput
+from ..record import store
+from ..record.securityhub import IMPORT_FINDING, RESOLVE_FINDING
 from ..report import Report
-from ..securityhub import IMPORT_FINDING, RESOLVE_FINDING
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 
 INCIDENT_CLOSE = Flow(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..context import ResponseContext
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 
 NOTICE = Flow("notice", RECORD, "notify only: severity, sample, archived, protected, another account, no rule")

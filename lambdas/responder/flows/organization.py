@@ -15,16 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .. import accounts, store
-from .. import capabilities as cap
-from ..account_parts import part_of, release_lease, save_part, take_lease
 from ..aws import clean_text, describe_error
-from ..context import ResponseContext
-from ..events import BadInput
-from ..model import Outcome, RegionResult, Window
+from ..core import capabilities as cap
+from ..core.model import Outcome, RegionResult, Window
+from ..core.timeutil import iso, utcnow
+from ..parse.events import BadInput
+from ..record import store
+from ..record.account_parts import part_of, release_lease, save_part, take_lease
 from ..report import Report, outcome_from_json
+from ..shell import accounts
+from ..shell.context import ResponseContext
 from ..sweep import enabled_regions
-from ..timeutil import iso, utcnow
 from .base import RECORD, Flow
 from .keys import REGION_SWEEP, sweep_regions
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from ..actions import ActionName
 from ..actions.iam import RevokeRoleSessions
 from ..actions.role_session import RevokeSession
-from ..arns import role_of_session
-from ..context import ResponseContext
-from ..joining import chain_parent, join
-from ..model import GLOBAL, Principal, Step
+from ..core.arns import role_of_session
+from ..core.model import GLOBAL, Principal, Step
+from ..core.timeutil import iso
+from ..record.joining import chain_parent, join
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 
 SESSION_REVOCATION = Flow(

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from .. import store
-from ..cloudtrail_records import CallRecord, creator_arn
-from ..context import ResponseContext
-from ..model import Window
+from ..core.model import Window
+from ..core.timeutil import iso
+from ..parse.cloudtrail_records import CallRecord, creator_arn
+from ..record import store
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import Flow
 from .keys import KEY_CONTAINMENT, contain_access_key
 

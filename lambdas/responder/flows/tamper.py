@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from .. import attempts
-from .. import guard_state as gs
 from ..actions import ActionName
 from ..actions.restore import EnableDetector, EnableRule, PutRuleTargets, StartLogging
 from ..actions.role_session import RevokeSession
-from ..cloudtrail_records import CallRecord
-from ..context import ResponseContext
-from ..guard_calls import Caller, base_name, caller_of
-from ..model import GLOBAL, Outcome, Principal, Step
+from ..core.model import GLOBAL, Outcome, Principal, Step
+from ..core.timeutil import iso
+from ..evidence import guard_state as gs
+from ..parse.cloudtrail_records import CallRecord
+from ..parse.guard_calls import Caller, base_name, caller_of
+from ..record import attempts
 from ..report import Report
-from ..timeutil import iso
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 from .keys import KEY_CONTAINMENT, contain_access_key
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import capabilities as cap
 from ..actions import ActionName
 from ..actions.ecs_task import ECS_TASK, IsolateTask, task_interfaces
 from ..actions.isolation import ISOLATED_TAG
 from ..aws import AWS_ERRORS, describe_error
-from ..context import ResponseContext
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
+from ..shell.context import ResponseContext
 from .base import RECORD, Flow
 
 DESCRIBE_TASK_NETWORK = cap.declare(

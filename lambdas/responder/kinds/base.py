@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 from ..actions.base import Action
 from ..aws import Clients
-from ..capabilities import Capability
-from ..events import BadInput
-from ..model import RegionEvidence, Step, Verdict, Window
-from ..rogue import PROTECT_OVERRIDE_NOTE, RoguePolicy
-from ..timeutil import as_utc
+from ..core.capabilities import Capability
+from ..core.model import RegionEvidence, Step, Verdict, Window
+from ..core.timeutil import as_utc
+from ..decide.rogue import PROTECT_OVERRIDE_NOTE, RoguePolicy
+from ..parse.events import BadInput
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step, Verdict
-from ..pricing import hourly_price, size_units
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step, Verdict
+from ..decide.pricing import hourly_price, size_units
 from . import register as register_kind
 from .base import CapacityKind, Workload, require_text, utc
 
@@ -97,7 +97,7 @@ class BatchComputeEnvironment(CapacityKind):
     create_events = frozenset({"CreateComputeEnvironment", "SubmitJob"})
     describe = DESCRIBE_BATCH
     actions = (DisableComputeEnvironment, TerminateBatchJob)
-    price_source = "responder.pricing: EC2 on-demand $/vCPU of its first instance type, times its desired vCPUs"
+    price_source = "responder.decide.pricing: EC2 on-demand $/vCPU of its first instance type, times its desired vCPUs"
 
     def created(self, event_name: str, request: Mapping[str, Any], response: Any) -> list[tuple[str, str]]:
         if event_name == "SubmitJob":

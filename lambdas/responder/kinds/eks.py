@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step
-from ..pricing import hourly_price
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
+from ..decide.pricing import hourly_price
 from . import register as register_kind
 from .base import CapacityKind, Workload, require_text, utc
 
@@ -67,7 +67,7 @@ class EksNodegroup(CapacityKind):
     create_events = frozenset({"CreateNodegroup"})
     describe = DESCRIBE_EKS
     actions = (ScaleNodegroupToZero,)
-    price_source = "responder.pricing: EC2 on-demand list prices of its instance type, times its desired size"
+    price_source = "responder.decide.pricing: EC2 on-demand list prices of its instance type, times its desired size"
 
     def created(self, event_name: str, request: Mapping[str, Any], response: Any) -> list[tuple[str, str]]:
         return [

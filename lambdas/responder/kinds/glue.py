@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, register
 from ..aws import AWS_ERRORS, Clients, describe_error
-from ..model import Outcome, Step, Verdict
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step, Verdict
 from . import register as register_kind
 from .base import CapacityKind, Workload, require_text, utc
 from .prices import GLUE_DPU_HOUR, GLUE_SOURCE, GLUE_WORKER_DPU

@@ -11,10 +11,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, ActionName, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step
 from . import register as register_kind
 from .base import CapacityKind, Workload, require_text, utc
 from .prices import LAMBDA_SOURCE, lambda_full_concurrency_hour

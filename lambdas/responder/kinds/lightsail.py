@@ -13,10 +13,10 @@ from typing import Any
 
 from botocore.exceptions import EndpointConnectionError
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step, Verdict
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step, Verdict
 from . import register as register_kind
 from .base import CapacityKind, Workload, utc
 from .prices import LIGHTSAIL_SOURCE, lightsail_hour
@@ -56,7 +56,7 @@ class LightsailInstance(CapacityKind):
     def created(self, event_name: str, request: Mapping[str, Any], response: Any) -> list[tuple[str, str]]:
         names = request.get("instanceNames")
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and NAME.match(n) for n in names):
-            from ..events import BadInput
+            from ..parse.events import BadInput
 
             raise BadInput(
                 f"cloudtrail event: field 'detail.requestParameters.instanceNames': malformed for {event_name}"

@@ -1,6 +1,6 @@
 """$/hour of the kinds beyond EC2: small tables, each with its source (us-east-1 list prices, rounded).
 
-Like ``responder.pricing`` for instances, they give the order of magnitude of the money a containment
+Like ``responder.decide.pricing`` for instances, they give the order of magnitude of the money a containment
 stopped, not an invoice.
 """
 
@@ -44,7 +44,7 @@ SAGEMAKER_SOURCE = "aws.amazon.com/sagemaker/pricing (on-demand, us-east-1); oth
 
 
 def sagemaker_hour(instance_type: str, count: int = 1) -> float:
-    from ..pricing import hourly_price
+    from ..decide.pricing import hourly_price
 
     each = SAGEMAKER_PRICES.get(instance_type) or round(hourly_price(instance_type.removeprefix("ml.")) * 1.25, 4)
     return round(each * max(1, count), 4)

@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, Step, Verdict
+from ..core import capabilities as cap
+from ..core.model import Outcome, Step, Verdict
 from . import register as register_kind
 from .base import CapacityKind, Workload, require_text, utc
 from .prices import SAGEMAKER_SOURCE, sagemaker_hour

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .. import capabilities as cap
 from ..actions.base import Action, Words, each, register
 from ..aws import Clients
-from ..model import Outcome, RegionEvidence, Step, Verdict
-from ..pricing import hourly_price
-from ..probes import DESCRIBE_INSTANCES
+from ..core import capabilities as cap
+from ..core.model import Outcome, RegionEvidence, Step, Verdict
+from ..decide.pricing import hourly_price
+from ..evidence.probes import DESCRIBE_INSTANCES
 from . import register as register_kind
 from .base import CapacityKind, Workload
 
@@ -52,7 +52,7 @@ class StartedInstance(CapacityKind):
     create_events = frozenset({"StartInstances"})
     describe = DESCRIBE_INSTANCES
     actions = (StopStartedInstance,)
-    price_source = "responder.pricing: EC2 on-demand list prices (us-east-1 Linux)"
+    price_source = "responder.decide.pricing: EC2 on-demand list prices (us-east-1 Linux)"
 
     def created(self, event_name: str, request: Mapping[str, Any], response: Any) -> list[tuple[str, str]]:
         items = (response.get("instancesSet") or {}).get("items") if isinstance(response, Mapping) else None
@@ -60,7 +60,7 @@ class StartedInstance(CapacityKind):
         for item in items if isinstance(items, list) else []:
             iid = item.get("instanceId") if isinstance(item, Mapping) else None
             if not isinstance(iid, str) or not INSTANCE_ID.match(iid):
-                from ..events import BadInput
+                from ..parse.events import BadInput
 
                 raise BadInput(
                     "cloudtrail event: field 'detail.responseElements.instancesSet.items.instanceId': not an instance id"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..attempts import step_key
-from ..model import Outcome, Principal, RegionResult, Step, Window
-from ..timeutil import iso, utcnow
+from ..core.model import Outcome, Principal, RegionResult, Step, Window
+from ..core.timeutil import iso, utcnow
+from ..record.attempts import step_key
 from .wording import DOOR, capacity_phrase, failure_phrase, named_phrase, statuses
 
 

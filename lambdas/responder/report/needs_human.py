@@ -6,7 +6,7 @@ from typing import Any
 
 from ..actions import ActionName
 from ..actions.iam import QUARANTINE_POLICY_NAME
-from ..model import Principal
+from ..core.model import Principal
 from . import Report
 
 

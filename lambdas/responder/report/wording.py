@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..actions import ACTIONS, ActionName
-from ..model import Outcome
+from ..core.model import Outcome
 
 Acted = Iterable[tuple[str, str]]  # (action, status) of each step
 

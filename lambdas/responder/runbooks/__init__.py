@@ -15,12 +15,12 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any
 
-from ..events import BadInput, shown, validate
+from ..parse.events import BadInput, shown, validate
 
 if TYPE_CHECKING:
-    from ..context import ResponseContext
     from ..flows.base import Flow
     from ..report import Report
+    from ..shell.context import ResponseContext
     from .base import Runbook, RunbookBase
 
 DEFAULT_EFFECT = "this may deactivate keys and terminate instances"

@@ -2,7 +2,7 @@
 may run, what an enforcing run may do.
 
 A model subclasses ``RunbookBase`` with ``runbook: Literal["its-name"]`` and strict fields (the shapes in
-``responder.events``: a refusal names the field); its docstring says what it does. ``one_of`` names fields of
+``responder.parse.events``: a refusal names the field); its docstring says what it does. ``one_of`` names fields of
 which exactly one must be given; ``check`` is where a model refuses what its fields alone cannot say. The runner
 is registered with ``@runbook(Model, flows=...)``: the catalog grants the runbook function exactly those flows.
 """
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar, ge
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from ..events import AccountIdField, BadInput
+from ..parse.events import AccountIdField, BadInput
 from . import DEFAULT_EFFECT, register
 
 if TYPE_CHECKING:
-    from ..context import ResponseContext
     from ..flows.base import Flow
     from ..report import Report
+    from ..shell.context import ResponseContext
 
 
 class RunbookBase(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from ..context import ResponseContext
-from ..events import AccessKeyIdField, IncidentIdField, Reason
 from ..flows import INCIDENT_CLOSE, close_incident
+from ..parse.events import AccessKeyIdField, IncidentIdField, Reason
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

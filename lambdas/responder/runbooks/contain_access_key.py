@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..context import ResponseContext
-from ..events import AccessKeyIdField, SinceHours
 from ..flows import KEY_CONTAINMENT, contain_access_key
+from ..parse.events import AccessKeyIdField, SinceHours
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..context import ResponseContext
-from ..events import InstanceIdField, RegionField
 from ..flows import RELEASE, release_instance
+from ..parse.events import InstanceIdField, RegionField
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

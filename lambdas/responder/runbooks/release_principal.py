@@ -6,10 +6,10 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, Strict
 
-from ..context import ResponseContext
-from ..events import Reason, RoleNameField, UserNameField
 from ..flows import PRINCIPAL_RELEASE, release_principal
+from ..parse.events import Reason, RoleNameField, UserNameField
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

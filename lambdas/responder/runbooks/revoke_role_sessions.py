@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..context import ResponseContext
-from ..events import RoleNameField
 from ..flows import SESSION_REVOCATION, revoke_role_sessions
+from ..parse.events import RoleNameField
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

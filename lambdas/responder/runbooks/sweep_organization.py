@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..context import ResponseContext
-from ..events import AccessKeyIdField, AccountIdField, BadInput, SinceHours
 from ..flows.organization import ORGANIZATION_SWEEP, sweep_organization
+from ..parse.events import AccessKeyIdField, AccountIdField, BadInput, SinceHours
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from ..context import ResponseContext
-from ..events import AccessKeyIdField, BadInput, RoleNameField, SinceHours, UserNameField
+from ..core.model import Principal
+from ..evidence.probes import key_owner
 from ..flows import BACKDOOR_SWEEP, sweep_backdoors
-from ..model import Principal
-from ..probes import key_owner
+from ..parse.events import AccessKeyIdField, BadInput, RoleNameField, SinceHours, UserNameField
 from ..report import Report
+from ..shell.context import ResponseContext
 from .base import RunbookBase, runbook
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from . import capabilities as cap
-from .aws import AWS_ERRORS, Clients, assumed, describe_error, error_code
-from .events import BadInput
+from ..aws import AWS_ERRORS, Clients, assumed, describe_error, error_code
+from ..core import capabilities as cap
+from ..parse.events import BadInput
 
 if TYPE_CHECKING:
     from .context import ResponseContext

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .arns import principal_names
-from .config import Settings
-from .model import RegionEvidence, Resource, Suspect, Verdict, Window
-from .timeutil import iso
+from ..core.arns import principal_names
+from ..core.config import Settings
+from ..core.model import RegionEvidence, Resource, Suspect, Verdict, Window
+from ..core.timeutil import iso
 
 if TYPE_CHECKING:
-    from .kinds.base import Workload
+    from ..kinds.base import Workload
 
 PROTECT_OVERRIDE_NOTE = "protect tag overridden: an attacker holding the key can tag its own resources"
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from .timeutil import parse_time
+from ..core.timeutil import parse_time
 
 EVENT = "PutBucketLifecycle"  # CloudTrail's name for PutBucketLifecycleConfiguration (and the older PutBucketLifecycle)
 HISTORY = ("PutBucketLifecycle", "DeleteBucketLifecycle")  # read in the bucket's region

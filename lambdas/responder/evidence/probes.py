@@ -16,11 +16,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import capabilities as cap
-from .aws import Clients, describe_error, error_code
-from .cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
-from .model import BlockDevice, Capacity, CapacityKind, Instance, Launch, Principal, TargetGroupMembership, Window
-from .timeutil import as_utc
+from ..aws import Clients, describe_error, error_code
+from ..core import capabilities as cap
+from ..core.model import BlockDevice, Capacity, CapacityKind, Instance, Launch, Principal, TargetGroupMembership, Window
+from ..core.timeutil import as_utc
+from ..parse.cloudtrail_records import LAUNCH_EVENTS, PERSISTENCE_EVENTS, CallRecord, read_record
 
 ACTIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 ACTIVE_FLEET_STATES = {"submitted", "active", "modifying"}

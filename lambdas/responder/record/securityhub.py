@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import capabilities as cap
-from .aws import AWS_ERRORS, Clients, clean_text, describe_error
-from .report.wording import count_lines
-from .timeutil import iso, utcnow
+from ..aws import AWS_ERRORS, Clients, clean_text, describe_error
+from ..core import capabilities as cap
+from ..core.timeutil import iso, utcnow
+from ..report.wording import count_lines
 
 IMPORT_FINDING = cap.declare(
     "record",
@@ -146,7 +146,7 @@ def product_fields(report: Mapping[str, Any]) -> dict[str, str]:
     for action, n in sorted(done.items()):
         if len(fields) < PRODUCT_FIELDS_MAX:
             fields[f"compromise-responder/Done/{action}"] = str(n)
-    joined = report.get("joined") or []  # triggers that joined the open incident (responder.joining)
+    joined = report.get("joined") or []  # triggers that joined the open incident (responder.record.joining)
     if joined:
         fields["compromise-responder/TriggersJoined"] = str(len(joined))
     for n, entry in enumerate(joined[-(PRODUCT_FIELDS_MAX - len(fields)) :] if joined else [], 1):
@@ -179,7 +179,7 @@ def description(report: Mapping[str, Any]) -> str:
 
 def _kind_stops() -> frozenset[str]:
     """The stop actions of the kinds beyond EC2 (responder.kinds): their capacity was consumed too."""
-    from .kinds import kinds
+    from ..kinds import kinds
 
     return frozenset(str(a.name) for k in kinds() for a in k.actions)
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .actions import ActionName
-from .aws import describe_error
-from .cloudtrail_records import IAM_PERSISTENCE_EVENTS, PERSISTENCE_EVENTS, CallRecord
-from .model import GLOBAL, Principal, Step, Window
+from ..actions import ActionName
+from ..aws import describe_error
+from ..core.model import GLOBAL, Principal, Step, Window
+from ..core.timeutil import iso
+from ..decide.rogue import RoguePolicy
+from ..parse.cloudtrail_records import IAM_PERSISTENCE_EVENTS, PERSISTENCE_EVENTS, CallRecord
 from .probes import lookup_calls
-from .rogue import RoguePolicy
-from .timeutil import iso
 
 IAM_EVENTS_REGION = "us-east-1"
 NEUTRALISE = {

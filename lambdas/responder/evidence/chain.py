@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import capabilities as cap
+from ..aws import Clients, describe_error
+from ..core import capabilities as cap
+from ..core.arns import role_of_session
+from ..core.model import GLOBAL, Step, Suspect, Window
+from ..core.timeutil import iso, parse_time, utcnow
+from ..decide.rogue import RoguePolicy
+from ..parse.cloudtrail_records import CallRecord, read_record
+from ..parse.events import ACCESS_KEY_ID
 from .activity import Pacer
-from .arns import role_of_session
-from .aws import Clients, describe_error
-from .cloudtrail_records import CallRecord, read_record
-from .events import ACCESS_KEY_ID
-from .model import GLOBAL, Step, Suspect, Window
-from .rogue import RoguePolicy
-from .timeutil import iso, parse_time, utcnow
 
 CHAIN_READ = cap.declare(
     "read", "credential-chain", ("cloudtrail:LookupEvents",), doc="what the key became: LookupEvents by AccessKeyId"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import own_names
+from ..core import own_names
 
 # event source -> {base event name: the requestParameters field naming the target (None: the account itself)}
 TAMPER_CALLS: dict[str, dict[str, str | None]] = {

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import capabilities as cap
-from . import own_names
-from .actions import ActionName
-from .actions.restore import DETECTORS, RESPONDER_RULES, RESPONDER_TRAIL
-from .aws import AWS_ERRORS, Clients, describe_error, error_code
-from .model import Step
+from ..actions import ActionName
+from ..actions.restore import DETECTORS, RESPONDER_RULES, RESPONDER_TRAIL
+from ..aws import AWS_ERRORS, Clients, describe_error, error_code
+from ..core import capabilities as cap
+from ..core import own_names
+from ..core.model import Step
 
 REDEPLOY = "redeploy the responder with `npx cdk deploy` (from a trusted machine, with the deploy role)"
 RESPONDER_FUNCTIONS = cap.arn("lambda", f"function:{own_names.PREFIX}-*")

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-from . import accounts, capabilities, findings, runbooks
-from .flows import KEY_CONTAINMENT, LAUNCH_CONTAINMENT, NOTICE, Flow
-from .flows.heartbeat import HEARTBEAT
-from .flows.organization import ACCOUNT_SWEEP, START_SWEEP
-from .flows.swarm import SWARM_CONTAINMENT
-from .flows.tamper import TAMPER_RESPONSE
-from .idempotency import IDEMPOTENCY
+from .. import findings, runbooks
+from ..core import capabilities
+from ..flows import KEY_CONTAINMENT, LAUNCH_CONTAINMENT, NOTICE, Flow
+from ..flows.heartbeat import HEARTBEAT
+from ..flows.organization import ACCOUNT_SWEEP, START_SWEEP
+from ..flows.swarm import SWARM_CONTAINMENT
+from ..flows.tamper import TAMPER_RESPONSE
+from ..record.idempotency import IDEMPOTENCY
+from . import accounts
 
 HANDLER_FLOWS: dict[str, tuple[Flow, ...]] = {
     "health": (KEY_CONTAINMENT, NOTICE),

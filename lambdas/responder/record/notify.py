@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import capabilities as cap
-from .aws import Clients
-from .fit import fit
-from .report.chat import chat_notification
-from .report.summary import subject_line, summary
+from ..aws import Clients
+from ..core import capabilities as cap
+from ..core.fit import fit
+from ..report.chat import chat_notification
+from ..report.summary import subject_line, summary
 
 PUBLISH = cap.declare("record", "notify", ("sns:Publish",), cap.NOTIFY_TOPIC, "the team's SNS topic")
 SNS_MAX_BYTES = 256 * 1024

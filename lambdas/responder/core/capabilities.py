@@ -3,7 +3,7 @@
 Three kinds, each named by its kind (``change:terminate-instance``, ``read:describe-instances``,
 ``record:notify``): actions (changes) register one each, probes (reads) and stores (the responder's own
 records) declare theirs. Flows list the Capability objects they use (a typo fails at import); the CDK
-stack builds each function's IAM policy from the flows its handler can run (``responder.catalog``). Code
+stack builds each function's IAM policy from the flows its handler can run (``responder.shell.catalog``). Code
 and least privilege cannot drift apart: the tests record every AWS call the handlers make against moto
 and evaluate each one, with its resource ARN and condition keys, against the policy the stack builds; and
 check that every declared permission is used.

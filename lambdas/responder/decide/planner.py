@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .actions import STOP_ACTION, ActionName, report_order
-from .actions.iam import QUARANTINE_POLICY_NAME
-from .model import GLOBAL, Capacity, Instance, Principal, RegionEvidence, Resource, Step, Verdict, Window
+from ..actions import STOP_ACTION, ActionName, report_order
+from ..actions.iam import QUARANTINE_POLICY_NAME
+from ..core.model import GLOBAL, Capacity, Instance, Principal, RegionEvidence, Resource, Step, Verdict, Window
 from .pricing import hourly_price
 from .rogue import PROTECT_OVERRIDE_NOTE, RoguePolicy
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
+from ..core.model import Step
+from ..core.timeutil import iso, parse_time
 from . import bucket_lifecycle
-from .actions import ActionName, undo_flow_logs, undo_trail_deleted, undo_trail_selectors
-from .model import Step
-from .timeutil import iso, parse_time
 
 UNDO_EVENTS = frozenset(
     {"ModifyImageAttribute", "ModifySnapshotAttribute", "AuthorizeSecurityGroupIngress", "EnableSerialConsoleAccess"}

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import capabilities as cap
-from .aws import Clients, describe_error
-from .cloudtrail_records import EC2_PERSISTENCE_EVENTS, LAUNCH_EVENTS
-from .model import Window
-from .timeutil import as_utc, iso, utcnow
+from ..aws import Clients, describe_error
+from ..core import capabilities as cap
+from ..core.model import Window
+from ..core.timeutil import as_utc, iso, utcnow
+from ..parse.cloudtrail_records import EC2_PERSISTENCE_EVENTS, LAUNCH_EVENTS
 
 KEY_ACTIVITY = cap.declare(
     "read", "key-activity", ("cloudtrail:LookupEvents",), doc="what a key did: LookupEvents by AccessKeyId"
@@ -63,7 +63,7 @@ _NAMED = {
 
 
 def _kind_launch(service: str, event_name: str) -> bool:
-    from .kinds import kind_of_event
+    from ..kinds import kind_of_event
 
     return kind_of_event(f"{service}.amazonaws.com", event_name) is not None
 

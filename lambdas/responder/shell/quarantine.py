@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .actions import ActionName
-from .capabilities import QUARANTINE_POLICY_NAME
-from .config import Settings
-from .model import Step
+from ..actions import ActionName
+from ..core.capabilities import QUARANTINE_POLICY_NAME
+from ..core.config import Settings
+from ..core.model import Step
 
 CARRY_ARN = frozenset({ActionName.QUARANTINE_USER, ActionName.QUARANTINE_ROLE})
 _ACCOUNT = re.compile(r"^(arn:[^:]+:iam::)(\d{12})(:.*)$")

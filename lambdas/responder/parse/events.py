@@ -22,7 +22,9 @@ from pydantic import (
     ValidationInfo,
 )
 
-from .findings.models import (
+from ..core.partitions import is_region
+from ..core.timeutil import parse_time
+from ..findings.models import (
     ContainerDetails,
     Detection,
     EcsClusterDetails,
@@ -32,8 +34,6 @@ from .findings.models import (
     S3BucketDetail,
 )
 from .guard_calls import SOURCES as GUARD_CALL_SOURCES
-from .partitions import is_region
-from .timeutil import parse_time
 
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$")
 ACCESS_KEY_IN_TEXT = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})\b")
@@ -345,7 +345,7 @@ CLOUDTRAIL_SOURCES = frozenset({"aws.ec2", "aws.autoscaling", "aws.iam", "aws.st
 
 def cloudtrail_kind_sources() -> frozenset[str]:
     """``aws.ecs``, ``aws.lambda`` ...: the sources of the kinds beyond EC2 (read at call time: no import circle)."""
-    from . import kinds
+    from .. import kinds
 
     return kinds.event_sources_as("aws.")
 
@@ -388,7 +388,7 @@ RoleNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["deploy
 UserNameField = Annotated[str, Field(pattern=IAM_NAME.pattern, examples=["ci-deployer"])]
 SinceHours = Annotated[float, Strict(), Field(gt=0, le=24 * 90, description="Window: [now - sinceHours, now]")]
 AccountIdField = Annotated[str, Field(pattern=ACCOUNT_ID.pattern, examples=["123456789012"])]
-INCIDENT_ID = re.compile(r"^inc-[0-9]{8}-[0-9a-f]{10}$")  # responder.context.incident_id_for
+INCIDENT_ID = re.compile(r"^inc-[0-9]{8}-[0-9a-f]{10}$")  # responder.shell.context.incident_id_for
 IncidentIdField = Annotated[str, Field(pattern=INCIDENT_ID.pattern, examples=["inc-20261120-0123456789"])]
 Reason = Annotated[str, Field(min_length=1, max_length=500, description="Why: recorded in the incident")]
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import capabilities as cap
-from .actions import ActionName
-from .actions.undo import CLOUDTRAIL_TRAIL, LAMBDA_FUNCTION, RDS_CLUSTER_SNAPSHOT, RDS_SNAPSHOT
-from .aws import Clients, describe_error
-from .left_behind import LeftBehind
-from .rogue import RoguePolicy
+from ..actions import ActionName
+from ..actions.undo import CLOUDTRAIL_TRAIL, LAMBDA_FUNCTION, RDS_CLUSTER_SNAPSHOT, RDS_SNAPSHOT
+from ..aws import Clients, describe_error
+from ..core import capabilities as cap
+from ..decide.left_behind import LeftBehind
+from ..decide.rogue import RoguePolicy
 
 LEFT_BEHIND_TAGS = cap.declare(
     "read",

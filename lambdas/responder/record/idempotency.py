@@ -6,7 +6,7 @@ reads what the functions need without importing the Lambda shell.
 
 from __future__ import annotations
 
-from . import capabilities as cap
+from ..core import capabilities as cap
 from .store import MAX_REPORT_BYTES
 
 IDEMPOTENCY = cap.declare(

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws import describe_error
+from ..aws import describe_error
 
 StepKey = tuple[str, str, str]  # (action, target, region)
 

@@ -10,17 +10,17 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from .actions import execute
-from .attempts import Journal, StepKey, load
-from .aws import Clients
-from .config import Settings
-from .model import Outcome, RegionResult, Step, Window, planned
+from ..actions import execute
+from ..aws import Clients
+from ..core.config import Settings
+from ..core.model import Outcome, RegionResult, Step, Window, planned
+from ..core.timeutil import utcnow
+from ..decide.rogue import RoguePolicy
+from ..record.attempts import Journal, StepKey, load
+from ..record.store import Incidents, Ledger
+from ..report import Report
+from ..sweep import RegionSweep
 from .quarantine import quarantine_policy_arn, with_quarantine_arn
-from .report import Report
-from .rogue import RoguePolicy
-from .store import Incidents, Ledger
-from .sweep import RegionSweep
-from .timeutil import utcnow
 
 
 def incident_id_for(seed: str, when: datetime) -> str:

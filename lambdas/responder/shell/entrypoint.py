@@ -20,23 +20,24 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from . import accounts, attempts, joining
-from .actions import ActionName
-from .arns import account_of
-from .aws import Clients, caller_account, clean_text, default_clients, describe_error
-from .config import Settings
+from ..actions import ActionName
+from ..aws import Clients, caller_account, clean_text, default_clients, describe_error
+from ..core.arns import account_of
+from ..core.config import Settings
+from ..core.fit import fit
+from ..core.partitions import partition_of
+from ..core.timeutil import iso, parse_time, utcnow
+from ..evidence.probes import key_owner
+from ..parse.events import BadInput
+from ..record import attempts, joining
+from ..record.idempotency import IDEMPOTENCY_RECORD_BYTES, IDEMPOTENCY_SECONDS
+from ..record.notify import publish
+from ..record.securityhub import import_finding, is_incident, resolve_findings
+from ..record.store import MAX_REPORT_BYTES
+from ..report import Report
+from ..report.needs_human import RETRY_NOTE
+from . import accounts
 from .context import ResponseContext, incident_id_for
-from .events import BadInput
-from .fit import fit
-from .idempotency import IDEMPOTENCY_RECORD_BYTES, IDEMPOTENCY_SECONDS
-from .notify import publish
-from .partitions import partition_of
-from .probes import key_owner
-from .report import Report
-from .report.needs_human import RETRY_NOTE
-from .securityhub import import_finding, is_incident, resolve_findings
-from .store import MAX_REPORT_BYTES
-from .timeutil import iso, parse_time, utcnow
 
 SERVICE = "compromise-responder"
 
@@ -156,7 +157,7 @@ def entrypoint(
                             lambda: incidents.attempts(ctx.incident_id), ctx.incident_id
                         )
                     if why_not:
-                        from .flows.notices import not_acted
+                        from ..flows.notices import not_acted
 
                         return finish(ctx, not_acted(ctx, why_not))
                     if caller_names_account and ctx.settings.organization and ctx.account != ctx.own_account:

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .arns import role_arn_of_session, role_of_session
+from ..core.arns import role_arn_of_session, role_of_session
+from ..core.model import Launch
+from ..core.timeutil import parse_time
 from .events import ACCESS_KEY_ID, BadInput, parse_cloudtrail, shown
 from .guard_calls import is_tamper_call, tamper_target
-from .model import Launch
-from .timeutil import parse_time
 
 if TYPE_CHECKING:
-    from .kinds.base import CapacityKind
+    from ..kinds.base import CapacityKind
 
 LAUNCH_EVENTS = frozenset(
     {
@@ -65,14 +65,14 @@ WATCHED_EVENTS = LAUNCH_EVENTS | PERSISTENCE_EVENTS | CHAIN_EVENTS
 
 def _kind_of(event_source: str, event_name: str) -> CapacityKind | None:
     """The kind beyond EC2 whose create call this is (``responder.kinds``, read at call time: no import circle)."""
-    from .kinds import kind_of_event
+    from ..kinds import kind_of_event
 
     return kind_of_event(event_source, event_name)
 
 
 def launch_events() -> frozenset[str]:
     """Every launch call: EC2's and those of the kinds beyond EC2 (for LookupEvents)."""
-    from . import kinds
+    from .. import kinds
 
     return LAUNCH_EVENTS | kinds.launch_events()
 

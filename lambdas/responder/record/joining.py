@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import capabilities as cap
-from .fit import fit
+from ..core import capabilities as cap
+from ..core.fit import fit
+from ..core.timeutil import iso, parse_time, utcnow
 from .store import credential_pointer
-from .timeutil import iso, parse_time, utcnow
 
 if TYPE_CHECKING:
-    from .cloudtrail_records import CallRecord
-    from .context import ResponseContext
-    from .report import Report
+    from ..parse.cloudtrail_records import CallRecord
+    from ..report import Report
+    from ..shell.context import ResponseContext
 
 INCIDENT_CLAIM = cap.declare(
     "record",

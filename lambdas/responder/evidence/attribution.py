@@ -9,12 +9,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .aws import Clients, describe_error
-from .cloudtrail_records import CallRecord
-from .model import Launch, Suspect
+from ..aws import Clients, describe_error
+from ..core.model import Launch, Suspect
+from ..core.timeutil import iso
+from ..parse.cloudtrail_records import CallRecord
+from ..record.store import Ledger
 from .probes import launch_of
-from .store import Ledger
-from .timeutil import iso
 
 
 def suspects_of(key: str, launches: Iterable[Launch]) -> dict[str, Suspect]:

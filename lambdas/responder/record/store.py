@@ -29,12 +29,12 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from . import capabilities as cap
-from .aws import Clients
-from .cloudtrail_records import CallRecord, creator_arn
-from .fit import fit
-from .model import Launch, Window
-from .timeutil import iso, parse_time, utcnow
+from ..aws import Clients
+from ..core import capabilities as cap
+from ..core.fit import fit
+from ..core.model import Launch, Window
+from ..core.timeutil import iso, parse_time, utcnow
+from ..parse.cloudtrail_records import CallRecord, creator_arn
 
 LEDGER_READ = cap.declare(
     "record",
