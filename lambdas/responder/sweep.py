@@ -23,7 +23,7 @@ from .core.model import Launch, Outcome, RegionEvidence, RegionResult, RegionSta
 from .decide.planner import plan_region
 from .decide.rogue import RoguePolicy
 from .evidence import attribution
-from .evidence.probes import describe_region, lookup_calls
+from .evidence.probes import described, lookup_calls, start_describes
 from .kinds import kinds
 from .kinds.base import CapacityKind, Workload, plan_workloads
 from .parse.cloudtrail_records import CallRecord, launch_events
@@ -143,7 +143,7 @@ class RegionSweep:
         try:
             known = pending.ready()
             lookup = pool.submit(self._lookup, region, known) if known and _asks(region, known) else None
-            instances, capacity = describe_region(self.clients, region, pool)  # EC2, beside the lookup
+            describes = start_describes(self.clients, region, pool)  # EC2, beside the attribution
             request, ledger_by_region, ledger_note = pending.get()  # waits for the chain's reading, if any
             ledger_launches = ledger_by_region.get(region, [])
             if lookup is not None:
@@ -154,7 +154,8 @@ class RegionSweep:
                 read = request.looked_up.get(region)  # the chain's reading of it (absent: no key, or not asked)
                 looked_up, lookup_note = (None if read is None else list(read)), None
             needed = kinds_to_probe(region, request, ledger_launches, looked_up)
-            probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in needed]
+            probed = [(kind, pool.submit(kind.probe, self.clients, region)) for kind in needed]  # beside EC2's
+            instances, capacity = described(describes)
             workloads, kind_errors = _workloads(probed)
             evidence = self._evidence(
                 region,

@@ -8,8 +8,8 @@ each to list their instances. All of them run concurrently.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -388,9 +388,13 @@ REGION_DESCRIBES: tuple[Callable[[Clients, str], list[Any]], ...] = (
 )
 
 
-def describe_region(clients: Clients, region: str, pool: Executor) -> tuple[list[Instance], list[Capacity]]:
-    """Every resource kind of one region, concurrently; the first failure fails the region."""
-    futures = [pool.submit(fn, clients, region) for fn in REGION_DESCRIBES]
+def start_describes(clients: Clients, region: str, pool: Executor) -> list[Future[list[Any]]]:
+    """The region's describes, sent at once (the caller goes on meanwhile: ``described`` collects them)."""
+    return [pool.submit(fn, clients, region) for fn in REGION_DESCRIBES]
+
+
+def described(futures: Sequence[Future[list[Any]]]) -> tuple[list[Instance], list[Capacity]]:
+    """The instances and the rest of EC2's and Auto Scaling's capacity; the first failure fails the region."""
     results = [f.result() for f in futures]
     instances: list[Instance] = results[0]
     capacity: list[Capacity] = [c for group in results[1:] for c in group]
