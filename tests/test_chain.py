@@ -665,3 +665,23 @@ def test_a_session_the_chain_minted_after_its_reading_is_cut_at_once_and_its_lau
     assert len(aws.notifications()) == 1  # the opener's page only: the joined triggers wait for the digest
     for report in (minted, contained, matched):
         assert_truthful(aws, report)
+
+
+def test_a_minted_session_in_dry_run_is_planned_and_nothing_changes(aws, invoke):
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    before = aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME]
+    hop = assume_role(scene["session"], "deploy-role", "y", HOP_KEY, region="us-west-2",
+                      at=datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
+    aws.set_env(RESPONSE_MODE="dry-run")
+
+    report = invoke("cloudtrail", envelope(aws.trail.records[-1]))
+
+    assert report["mode"] == "dry-run" and report["facts"]["underIncident"] == opened["incidentId"]
+    assert report["incidentId"] != opened["incidentId"]  # a dry-run never writes into the incident
+    assert [(c["credential"], c["status"]) for c in report["chain"]] == [(HOP_KEY, "planned")]
+    [cut] = [a for a in report["actions"] if a["action"] == "revoke-session"]
+    assert cut["status"] == "planned" and hop.identity.session_id in cut["reason"]
+    assert aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME] == before  # nothing changed
+    assert session_denied(aws, "deploy-role", hop.identity.session_id) != "explicit-deny"
+    assert_truthful(aws, report)

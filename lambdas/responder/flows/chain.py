@@ -181,8 +181,10 @@ def cut_minted(ctx: ResponseContext, report: Report, rec: CallRecord) -> Report:
     incident = incident_of_call(ctx, rec) if links else None
     if incident is None:
         return report
-    join(ctx, incident, rec.access_key_id)
-    report.incident_id = incident
+    report.facts["underIncident"] = incident
+    if not ctx.dry_run:  # a dry-run never writes into an incident
+        join(ctx, incident, rec.access_key_id)
+        report.incident_id = incident
     outcomes = ctx.run(plan_cuts(Chain(rec.access_key_id, links), ctx.policy, None, ctx.now))
     report.add(outcomes)
     report.chain = chain_report(Chain(rec.access_key_id, links), outcomes, ctx.dry_run)
