@@ -685,3 +685,30 @@ def test_a_minted_session_in_dry_run_is_planned_and_nothing_changes(aws, invoke)
     assert aws.role_policies("deploy-role")[REVOKE_SESSION_POLICY_NAME] == before  # nothing changed
     assert session_denied(aws, "deploy-role", hop.identity.session_id) != "explicit-deny"
     assert_truthful(aws, report)
+
+
+def test_the_sweep_does_not_wait_for_a_slow_reading_and_a_second_pass_stops_what_it_found_later(
+    aws, invoke, monkeypatch
+):
+    """A busy key's chain can take the whole activity budget to read (LookupEvents: 2 pages a second per region).
+    The regions are swept once SWEEP_WAIT_SECONDS have passed, with what was read by then; what the rest of the
+    reading attributes to the chain - here the role session's and the backdoor key's launches, read in its second
+    round - is judged in a second pass over their regions. The team's instance on the same role is never touched."""
+    from responder.flows import chain as chain_flow
+
+    monkeypatch.setattr(chain_flow, "SWEEP_WAIT_SECONDS", 0.1)
+    aws.emulate_lookup_quota()  # the second round waits 0.5 s behind the first in every region
+    scene = role_session_scene(aws)
+
+    report = invoke("health", scene["event"])
+
+    assert "outlasted 0.1 s" in report["facts"]["chainLate"] and "second pass" in report["facts"]["chainLate"]
+    states = aws.instance_states("eu-west-1")
+    assert {states[i] for i in scene["rogue"].ids} == {"terminated"}
+    assert states[scene["team"].ids[0]] == "running"
+    assert aws.instance_states("us-west-2")[scene["backdoor"].ids[0]] == "terminated"
+    assert report["regions"]["eu-west-1"] == report["regions"]["us-west-2"] == "contained"
+    terminated = [a for a in report["actions"] if a["action"] == "terminate-instance" and a["status"] == "done"]
+    assert {a["target"] for a in terminated} == {*scene["rogue"].ids, *scene["backdoor"].ids}
+    assert all("chain of " + LEAKED_KEY in a["reason"] for a in terminated)
+    assert_truthful(aws, report, aws.notifications())

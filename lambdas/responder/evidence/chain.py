@@ -13,10 +13,11 @@ second per region, within the activity budget, a read that never fails the respo
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -163,6 +164,19 @@ class Chain:
     by_region: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)  # key -> region -> records
     ledger_calls: dict[str, list[CallRecord]] = field(default_factory=dict)  # access key id -> ledger records
     unread: dict[str, str] = field(default_factory=dict)  # "key region" -> why
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def snapshot(self) -> Chain:
+        """What has been read so far, copied while the reading goes on (the region sweep's bounded wait)."""
+        with self.lock:
+            return Chain(
+                self.root,
+                list(self.links),
+                {k: list(v) for k, v in self.records.items()},
+                {k: dict(v) for k, v in self.by_region.items()},
+                {k: list(v) for k, v in self.ledger_calls.items()},
+                dict(self.unread),
+            )
 
     @property
     def keys(self) -> list[str]:
@@ -217,9 +231,12 @@ def read_chain(
     max_workers: int,
     ledger: Any = None,
     log: Callable[..., Any] | None = None,
+    into: Chain | None = None,
 ) -> Chain:
-    """C, then each derived key, level by level (depth <= 3), in every region at once (one reader per region)."""
-    chain = Chain(root)
+    """C, then each derived key, level by level (depth <= 3), in every region at once (one reader per region).
+    ``into``: the Chain to fill, whose ``snapshot`` another thread may take meanwhile (each region's reading is
+    added as it ends)."""
+    chain = into if into is not None else Chain(root)
     window = Window(window.start, max(window.end, utcnow()))
     deadline = time.monotonic() + budget_seconds
     pacers = {region: Pacer() for region in regions}
@@ -239,16 +256,23 @@ def read_chain(
                     try:
                         events = _lookup_all(clients, region, key, window, pacers[region], deadline)
                     except Exception as exc:  # noqa: BLE001 - a read: reported as unread, never raised
-                        chain.unread[f"{key} {region}"] = describe_error(exc)
+                        with chain.lock:
+                            chain.unread[f"{key} {region}"] = describe_error(exc)
                         continue
                     found[key] = [d for d in (_detail(e) for e in events) if d]
                 return found
 
             next_level: list[str] = []
-            for region, found in zip(regions, pool.map(read_region, regions), strict=True):
-                for key, records in found.items():
-                    chain.records.setdefault(key, []).extend(records)
-                    chain.by_region.setdefault(key, {})[region] = records
+            reads = {pool.submit(read_region, region): region for region in regions}
+            for done in as_completed(reads):  # each region's reading is there as soon as it ends
+                with chain.lock:
+                    for key, records in done.result().items():
+                        chain.records.setdefault(key, []).extend(records)
+                        chain.by_region.setdefault(key, {})[reads[done]] = records
+            with chain.lock:  # in region order again: what follows reads them in a stable order
+                for key in level:
+                    read = chain.by_region.get(key, {})
+                    chain.records[key] = [d for region in regions for d in read.get(region, [])]
             for key in level:
                 links = _ledger_links(chain, ledger_reads[key], key, depth, account, partition) if ledger else []
                 if depth > MAX_DEPTH:
@@ -259,7 +283,8 @@ def read_chain(
                     if link is None or link.credential in seen or link.credential == root:
                         continue
                     seen.add(link.credential)
-                    chain.links.append(link)
+                    with chain.lock:
+                        chain.links.append(link)
                     if link.key:
                         next_level.append(link.key)
             level = next_level
@@ -275,9 +300,11 @@ def _ledger_links(
     try:
         calls = read.result()
     except Exception as exc:  # noqa: BLE001 - CloudTrail is read too
-        chain.unread[f"{key} ledger"] = describe_error(exc)
+        with chain.lock:
+            chain.unread[f"{key} ledger"] = describe_error(exc)
         return []
-    chain.ledger_calls[key] = list(calls)
+    with chain.lock:
+        chain.ledger_calls[key] = list(calls)
     out: list[Link | None] = []
     for call in calls:
         if call.event_name in DERIVING and call.event_name != "CreateAccessKey" and not call.error_code:

@@ -104,9 +104,17 @@ class ChainResponse:
         )
 
 
+SWEEP_WAIT_SECONDS = 10.0  # the longest the region sweep waits for the chain's reading (paced: ~20 pages a region)
+
+
 class ChainFollowing:
     """The chain of C, read and cut in the background while the regions are swept: each region describes what
-    runs there meanwhile and waits only for the reading (``sweep_request``), not for the cuts."""
+    runs there meanwhile and waits only for the reading (``sweep_request``), not for the cuts.
+
+    A busy key's reading can take the whole activity budget (LookupEvents gives 50 calls a page, 2 pages a second
+    per region), and the capacity kill must not wait for it: after SWEEP_WAIT_SECONDS the regions are swept with
+    what has been read (a region whose reading of C is not done asks CloudTrail itself), and what the rest of the
+    reading attributes to the chain is stopped in a second, scoped pass (``late_request``)."""
 
     def __init__(
         self,
@@ -120,6 +128,10 @@ class ChainFollowing:
         self.ctx = ctx
         self.access_key_id = access_key_id
         self.window = window
+        self.wait_seconds = SWEEP_WAIT_SECONDS
+        self.used: SweepRequest | None = None  # what the sweep was given
+        self.early = False  # the sweep went on before the reading ended
+        self._chain = Chain(access_key_id)  # filled by the reading; its snapshot serves a sweep that cannot wait
         self._read: Future[ChainResponse] = Future()
         self._cut = background.submit(self._follow, principal, regions)
 
@@ -137,6 +149,7 @@ class ChainFollowing:
                 max_workers=ctx.settings.max_workers,
                 ledger=ctx.ledger,
                 log=ctx.log,
+                into=self._chain,
             )
             response = ChainResponse(chain, chain_suspects(chain))
         except Exception as exc:  # noqa: BLE001 - the sweep goes on with C's own attribution; the failure is named
@@ -149,8 +162,49 @@ class ChainFollowing:
         return response
 
     def sweep_request(self) -> SweepRequest:
-        """The region sweep's request, once the chain is read (blocks until then)."""
-        return self._read.result().sweep_request(self.window, self.access_key_id)
+        """The region sweep's request, once the chain is read, or with what was read after SWEEP_WAIT_SECONDS."""
+        try:
+            response = self._read.result(timeout=self.wait_seconds)
+        except TimeoutError:
+            self.early = True
+            read = self._chain.snapshot()
+            response = ChainResponse(read, chain_suspects(read))
+        self.used = response.sweep_request(self.window, self.access_key_id)
+        return self.used
+
+    def sweep_what_came_late(self, report: Any, response: ChainResponse) -> None:
+        """If the sweep went on before the reading ended: what the reading attributed since is judged now, in a
+        second pass over its regions (said in ``facts.chainLate``)."""
+        if not self.early:
+            return
+        late = self.late_request(response)
+        found = sum(len(v) for v in late.suspects.values()) if late else 0
+        stopped = f"{found} resource(s) it attributed later judged in a second pass" if late else "nothing more"
+        report.facts["chainLate"] = (
+            f"the credential chain's reading outlasted {self.wait_seconds:g} s: the regions were swept with what it "
+            f"had read by then; {stopped}"
+        )
+        if late is not None:
+            report.add_second_pass(self.ctx.region_sweep().run(sorted(late.suspects), late, self.ctx.progress))
+
+    def late_request(self, response: ChainResponse) -> SweepRequest | None:
+        """The second pass, when the sweep went on before the reading ended: only what the whole chain attributes
+        and the sweep was not given, in its regions. None when there is nothing more."""
+        given = self.used.suspects if self.used is not None else {}
+        late = {
+            region: {rid: s for rid, s in found.items() if rid not in given.get(region, {})}
+            for region, found in response.suspects.items()
+        }
+        late = {region: found for region, found in late.items() if found}
+        if not late:
+            return None
+        return SweepRequest(
+            window=self.window,
+            scope={region: frozenset(found) for region, found in late.items()},
+            suspects=late,
+            use_lookup=False,
+            chain_launches=chain_launch_calls(response.chain),
+        )
 
     def result(self, report: Any) -> ChainResponse:
         """Wait for the cuts; their outcomes and what the reading could not do go into the report."""

@@ -102,6 +102,7 @@ def contain_access_key(
         results = ctx.region_sweep().run(regions, following.sweep_request, ctx.progress)  # waits for the reading
         chain = following.result(report)  # every derived credential cut
         report.add_regions(results)
+        following.sweep_what_came_late(report, chain)  # when the regions did not wait for the whole reading
         # the door is closed and the regions are swept: only now read what the key did (it never delays them)
         if chain.chain.links:
             report.activity = chain_activity(ctx, chain.chain, window, regions)

@@ -69,6 +69,16 @@ class Report:
             if result.attribution:
                 self.attribution[result.region] = result.attribution
 
+    def add_second_pass(self, results: list[RegionResult]) -> None:
+        """A second sweep of some regions (what the chain's later reading attributed): its steps join the report;
+        a region is failed if either pass failed, contained if either stopped something."""
+        rank = {"clean": 0, "contained": 1, "failed": 2}
+        first = dict(self.regions)
+        self.add_regions(results)
+        for region, status in first.items():
+            if rank.get(status, 0) > rank.get(self.regions[region], 0):
+                self.regions[region] = status
+
     def all_regions(self) -> dict[str, str]:
         """Region statuses; across accounts (``account/region``) for an organization sweep."""
         every = dict(self.regions)
