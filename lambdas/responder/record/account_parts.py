@@ -36,13 +36,7 @@ def take_lease(incidents: Incidents, incident_id: str, account: str, owner: str,
     try:
         incidents.client.put_item(
             TableName=incidents.name,
-            Item={
-                "pk": {"S": f"incident#{incident_id}"},
-                "sk": {"S": f"lease#{account}"},
-                "incidentId": {"S": incident_id},
-                "owner": {"S": owner},
-                "leaseUntil": {"N": str(now + int(seconds) + LEASE_MARGIN_SECONDS)},
-            },
+            Item=_lease(incident_id, account, owner, now + int(seconds) + LEASE_MARGIN_SECONDS),
             ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now",
             ExpressionAttributeValues={":now": {"N": str(now)}},
         )
@@ -59,13 +53,7 @@ def release_lease(incidents: Incidents, incident_id: str, account: str, owner: s
     try:
         incidents.client.put_item(
             TableName=incidents.name,
-            Item={
-                "pk": {"S": f"incident#{incident_id}"},
-                "sk": {"S": f"lease#{account}"},
-                "incidentId": {"S": incident_id},
-                "owner": {"S": owner},
-                "leaseUntil": {"N": "0"},
-            },
+            Item=_lease(incident_id, account, owner, 0),
             ConditionExpression="#owner = :me",
             ExpressionAttributeNames={"#owner": "owner"},
             ExpressionAttributeValues={":me": {"S": owner}},
@@ -73,6 +61,17 @@ def release_lease(incidents: Incidents, incident_id: str, account: str, owner: s
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
+
+
+def _lease(incident_id: str, account: str, owner: str, until: int) -> dict[str, Any]:
+    """The account's lease item: held by ``owner`` until ``until`` (epoch seconds; 0: given back)."""
+    return {
+        "pk": {"S": f"incident#{incident_id}"},
+        "sk": {"S": f"lease#{account}"},
+        "incidentId": {"S": incident_id},
+        "owner": {"S": owner},
+        "leaseUntil": {"N": str(until)},
+    }
 
 
 def part_of(incidents: Incidents, incident_id: str, account: str) -> dict[str, Any] | None:

@@ -414,27 +414,21 @@ class Incidents(_Table):
         return [json.loads(str(i["report"])) for i in items if i.get("report")]
 
     def save_findings(self, incident_id: str, findings: Sequence[Mapping[str, Any]]) -> None:
-        self.write_all(
-            [
-                {
-                    "pk": f"incident#{incident_id}",
-                    "sk": "findings",
-                    "incidentId": incident_id,
-                    "findings": json.dumps(list(findings), default=str),
-                    "recordedAt": iso(utcnow()),
-                }
-            ]
-        )
+        """What the persistence sweep found, before anything is removed."""
+        self._save_part(incident_id, "findings", "findings", findings)
 
     def save_left_behind(self, incident_id: str, items: Sequence[Mapping[str, Any]]) -> None:
         """What the chain left behind, as it was before the undos (so a human can put it back)."""
+        self._save_part(incident_id, "left-behind", "leftBehind", items)
+
+    def _save_part(self, incident_id: str, sk: str, name: str, items: Sequence[Mapping[str, Any]]) -> None:
         self.write_all(
             [
                 {
                     "pk": f"incident#{incident_id}",
-                    "sk": "left-behind",
+                    "sk": sk,
                     "incidentId": incident_id,
-                    "leftBehind": json.dumps(list(items), default=str),
+                    name: json.dumps(list(items), default=str),
                     "recordedAt": iso(utcnow()),
                 }
             ]
