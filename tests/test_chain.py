@@ -712,3 +712,24 @@ def test_the_sweep_does_not_wait_for_a_slow_reading_and_a_second_pass_stops_what
     assert {a["target"] for a in terminated} == {*scene["rogue"].ids, *scene["backdoor"].ids}
     assert all("chain of " + LEAKED_KEY in a["reason"] for a in terminated)
     assert_truthful(aws, report, aws.notifications())
+
+
+def test_a_guardduty_finding_on_an_instance_of_a_session_minted_later_terminates_it(aws, invoke):
+    """GuardDuty names an instance before the watcher saw its launch: who launched it comes from CloudTrail (by the
+    instance id), a session key minted after the chain was read, and the ledger says a credential of the open
+    incident's chain minted it - the instance is rogue (terminated), not a victim to isolate."""
+    from tests.test_guardduty import on_instance
+
+    scene = role_session_scene(aws)
+    opened = invoke("health", scene["event"])
+    hop = assume_role(scene["session"], "deploy-role", "y", HOP_KEY, region="us-west-2",
+                      at=datetime.now(UTC) - timedelta(minutes=1))  # fmt: skip
+    invoke("cloudtrail", envelope(aws.trail.records[-1]))  # recorded: which credential minted HOP_KEY
+    miner = hop.run_instances("us-east-1", "c5.large")  # its launch never reached the watcher
+
+    report = invoke("guardduty", on_instance("guardduty-ec2-bitcoin-dns.json", miner.instance_ids[0]))
+
+    assert aws.instance_states("us-east-1")[miner.instance_ids[0]] == "terminated"
+    [stopped] = [a for a in report["actions"] if a["action"] == "terminate-instance"]
+    assert stopped["status"] == "done" and opened["incidentId"] in stopped["reason"] and HOP_KEY in stopped["reason"]
+    assert_truthful(aws, report)

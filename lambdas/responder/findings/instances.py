@@ -10,6 +10,7 @@ from ..core.model import Launch
 from ..evidence.attribution import launcher_of
 from ..flows import ISOLATION, NOTICE, isolate_instance, terminate_attributed_instance
 from ..parse.events import FindingDetail, InstanceDetails
+from ..record.joining import incident_of_call
 from ..report import Report
 from ..shell.context import ResponseContext
 from .base import family
@@ -51,7 +52,7 @@ def launcher_under_incident(ctx: ResponseContext, instance_id: str, region: str)
     launcher = launcher_of(ctx.ledger, ctx.clients, region, instance_id, ctx.log)
     if launcher is None or ctx.incidents is None:
         return launcher, None
-    return launcher, ctx.incidents.open_incident(launcher.access_key_id, launcher.principal_arn)
+    return launcher, incident_of_call(ctx, launcher)  # its key, or the credential that minted it, under an incident
 
 
 family(

@@ -39,6 +39,7 @@ from ..core.timeutil import iso, parse_time, utcnow
 from .store import credential_pointer
 
 if TYPE_CHECKING:
+    from ..core.model import Launch
     from ..parse.cloudtrail_records import CallRecord
     from ..report import Report
     from ..shell.context import ResponseContext
@@ -102,19 +103,21 @@ def chain_parent(ctx: ResponseContext, credential: str) -> ChainParent | None:
 MINTED_DEPTH = 3  # the chain's depth (``chain.MAX_DEPTH``): how far back a temporary key's minting is followed
 
 
-def incident_of_call(ctx: ResponseContext, rec: CallRecord) -> str | None:
-    """The open incident whose chain a call's credential belongs to: its key, principal or role session
-    (``AROA...:session``, also when the session's key is new) points to it, or its temporary key was minted - as
-    the watcher recorded it - by a credential that does (a session assumed after the chain was read). None when the
-    incidents or the ledger cannot be read (the call is then handled on its own)."""
+def incident_of_call(ctx: ResponseContext, rec: CallRecord | Launch) -> str | None:
+    """The open incident whose chain a call's credential belongs to (a CloudTrail record, or the launch a ledger or
+    LookupEvents names): its key, principal or role session (``AROA...:session``, also when the session's key is
+    new) points to it, or its temporary key was minted - as the watcher recorded it - by a credential that does (a
+    session assumed after the chain was read). None when the incidents or the ledger cannot be read (the call is
+    then handled on its own)."""
     if ctx.incidents is None:
         return None
-    call: CallRecord | None = rec
+    call: CallRecord | Launch | None = rec
     try:
         for _ in range(MINTED_DEPTH + 1):
             if call is None:
                 return None
-            incident = ctx.incidents.open_incident(call.access_key_id, call.principal_arn, call.session_id)
+            session = getattr(call, "session_id", None)  # a Launch does not keep it
+            incident = ctx.incidents.open_incident(call.access_key_id, call.principal_arn, session)
             key = call.access_key_id or ""
             if incident or ctx.ledger is None or not key.startswith("ASIA"):
                 return incident
