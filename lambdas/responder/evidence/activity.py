@@ -227,10 +227,17 @@ class RegionReading:
             return self.tally, f"time budget of {budget:g} s reached after {self.pages} page(s): older calls not read"
 
 
-def read_region(clients: Clients, reading: RegionReading, access_key_id: str, window: Window, deadline: float) -> None:
+def read_region(
+    clients: Clients,
+    reading: RegionReading,
+    access_key_id: str,
+    window: Window,
+    deadline: float,
+    rate: float | None = None,
+) -> None:
     """Every page of the key's events in one region, newest first, paced, until the deadline."""
     trail = clients.get("cloudtrail", reading.region)
-    pacer = Pacer()
+    pacer = Pacer(rate)
     request: dict[str, Any] = {
         "LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": access_key_id}],
         "StartTime": window.start,
@@ -259,8 +266,10 @@ def read_activity(
     budget_seconds: float,
     max_workers: int,
     log: Callable[..., Any] | None = None,
+    share: int = 1,
 ) -> dict[str, Any]:
-    """The report's ``activity``: every region read in parallel; returns when all are read or the budget ends."""
+    """The report's ``activity``: every region read in parallel; returns when all are read or the budget ends.
+    ``share``: how many keys are read at once (each reader then keeps to its share of a region's quota)."""
     if not regions:
         return summary_json(Tally(), {"all regions": "the enabled regions could not be listed: nothing read"})
     window = Window(window.start, max(window.end, utcnow()))  # up to the moment of reading: the door just closed
@@ -268,7 +277,8 @@ def read_activity(
     deadline = started + budget_seconds
     readings = [RegionReading(region) for region in regions]
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(regions), max_workers)), thread_name_prefix="activity")
-    futures = [pool.submit(read_region, clients, r, access_key_id, window, deadline) for r in readings]
+    rate = LOOKUPS_PER_SECOND / max(1, share)
+    futures = [pool.submit(read_region, clients, r, access_key_id, window, deadline, rate) for r in readings]
     wait(futures, timeout=max(0.0, deadline - time.monotonic()))
     pool.shutdown(wait=False, cancel_futures=True)  # a reader still waiting on AWS is not waited for
     total, unread = Tally(), dict[str, str]()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -373,19 +373,24 @@ def _remember(ctx: ResponseContext, report: Any, left: Sequence[LeftBehind]) -> 
 
 
 def chain_activity(ctx: ResponseContext, chain: Chain, window: Window, regions: Sequence[str]) -> dict[str, Any]:
-    """The report's ``activity`` over every credential of the chain, with ``byCredential``."""
-    per_key: dict[str, dict[str, Any]] = {}
-    for key in chain.keys:
-        per_key[key] = read_activity(
+    """The report's ``activity`` over every credential of the chain, with ``byCredential``: the keys are read at
+    once, each keeping to its share of LookupEvents' quota in a region, within one budget."""
+    keys = chain.keys
+
+    def read(key: str) -> dict[str, Any]:
+        return read_activity(
             ctx.clients,
             regions,
             key,
             window,
-            budget_seconds=max(1.0, ctx.settings.activity_budget_seconds / len(chain.keys)),
+            budget_seconds=ctx.settings.activity_budget_seconds,
             max_workers=ctx.settings.max_workers,
             log=ctx.log,
+            share=len(keys),
         )
-    return merge_activity(per_key)
+
+    with ThreadPoolExecutor(max_workers=len(keys), thread_name_prefix="activity-keys") as pool:
+        return merge_activity(dict(zip(keys, pool.map(read, keys), strict=True)))
 
 
 def merge_activity(per_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
