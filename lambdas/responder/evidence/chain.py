@@ -160,7 +160,6 @@ class Chain:
 
     root: str
     links: list[Link] = field(default_factory=list)
-    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # access key id -> CloudTrail records
     by_region: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)  # key -> region -> records
     ledger_calls: dict[str, list[CallRecord]] = field(default_factory=dict)  # access key id -> ledger records
     unread: dict[str, str] = field(default_factory=dict)  # "key region" -> why
@@ -172,11 +171,15 @@ class Chain:
             return Chain(
                 self.root,
                 list(self.links),
-                {k: list(v) for k, v in self.records.items()},
                 {k: dict(v) for k, v in self.by_region.items()},
                 {k: list(v) for k, v in self.ledger_calls.items()},
                 dict(self.unread),
             )
+
+    @property
+    def records(self) -> dict[str, list[dict[str, Any]]]:
+        """Access key id -> its CloudTrail records, region after region."""
+        return {key: [d for found in read.values() for d in found] for key, read in self.by_region.items()}
 
     @property
     def keys(self) -> list[str]:
@@ -267,17 +270,19 @@ def read_chain(
             for done in as_completed(reads):  # each region's reading is there as soon as it ends
                 with chain.lock:
                     for key, records in done.result().items():
-                        chain.records.setdefault(key, []).extend(records)
                         chain.by_region.setdefault(key, {})[reads[done]] = records
             with chain.lock:  # in region order again: what follows reads them in a stable order
                 for key in level:
                     read = chain.by_region.get(key, {})
-                    chain.records[key] = [d for region in regions for d in read.get(region, [])]
+                    chain.by_region[key] = {region: read[region] for region in regions if region in read}
             for key in level:
                 links = _ledger_links(chain, ledger_reads[key], key, depth, account, partition) if ledger else []
                 if depth > MAX_DEPTH:
                     continue  # the ledger was read for its launches (attribution), not followed further
-                records = sorted(chain.records.get(key, []), key=lambda d: str(d.get("eventTime") or ""))
+                records = sorted(
+                    (d for found in chain.by_region.get(key, {}).values() for d in found),
+                    key=lambda d: str(d.get("eventTime") or ""),
+                )
                 candidates = [link_of(d, key, depth, account, partition) for d in records] + links
                 for link in candidates:
                     if link is None or link.credential in seen or link.credential == root:

@@ -239,9 +239,10 @@ def cut_minted(ctx: ResponseContext, report: Report, rec: CallRecord) -> Report:
     if not ctx.dry_run:  # a dry-run never writes into an incident
         join(ctx, incident, rec.access_key_id)
         report.incident_id = incident
-    outcomes = ctx.run(plan_cuts(Chain(rec.access_key_id, links), ctx.policy, None, ctx.now))
+    new = Chain(rec.access_key_id, links)
+    outcomes = ctx.run(plan_cuts(new, ctx.policy, None, ctx.now))
     report.add(outcomes)
-    report.chain = chain_report(Chain(rec.access_key_id, links), outcomes, ctx.dry_run)
+    report.chain = chain_report(new, outcomes, ctx.dry_run)
     report.status = "planned" if ctx.dry_run else "contained"
     report.severity = "critical"
     minted = ", ".join(x.credential for x in links)
